@@ -1,0 +1,86 @@
+# qingfeng: build, test and demo. See README.md.
+#   make          build/qingfengd, build/qfctl, build/qf-receiver
+#   make check    installs what is missing, builds with ASan/UBSan, runs every test
+#   make demo     installs what is missing, runs the demo against a throwaway PostgreSQL
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+SQLDIR    ?= $(CURDIR)/sql
+
+PKGS      := libpq libcurl libconfig jansson libcrypto libsystemd
+RECV_PKGS := libmicrohttpd jansson libcrypto
+
+ifeq ($(SAN),1)
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+# pkg-config runs only when a recipe needs it, so `make check` on a bare
+# machine reaches tools/deps.sh before anything asks for a missing .pc file
+QF_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 $(CFLAGS) $(SANFLAGS) \
+             -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
+             -DQF_VERSION='"$(VERSION)"' -DQF_SQLDIR='"$(SQLDIR)"'
+QF_LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
+
+COMMON    := log util diag cfgutil config rule route db eval utf8 webhook deliver
+COMMON_O  := $(COMMON:%=$(BUILD)/obj/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all unit check demo deps clean install format lint
+
+all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver
+
+$(BUILD)/obj/%.o: daemon/%.c | $(BUILD)/obj
+	$(CC) $(QF_CFLAGS) -Idaemon -c $< -o $@
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+$(BUILD)/qingfengd: $(BUILD)/obj/main.o $(COMMON_O)
+	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
+
+$(BUILD)/qfctl: $(BUILD)/obj/qfctl.o $(COMMON_O)
+	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
+
+$(BUILD)/qf-receiver: tools/receiver.c | $(BUILD)/obj
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ \
+	  $(shell pkg-config --cflags --libs $(RECV_PKGS))
+
+$(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(COMMON_O) | $(BUILD)/tests
+	$(CC) $(QF_CFLAGS) -Idaemon -Itests $< $(COMMON_O) -o $@ $(QF_LIBS)
+
+unit: $(UNIT_BIN)
+
+deps:
+	tools/deps.sh
+
+# Every test (unit binaries and integration scripts) under one prove run,
+# built with ASan and UBSan, against a throwaway PostgreSQL cluster.
+check: deps
+	$(MAKE) BUILD=build/san SAN=1 all unit
+	QF_BUILD=$(CURDIR)/build/san tools/pgtmp.sh prove --timer $(PROVE_FLAGS) build/san/tests/ tests/t/
+
+demo: deps
+	$(MAKE) all
+	tools/pgtmp.sh tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qingfeng/sql $(DESTDIR)$(PREFIX)/share/qingfeng/rules
+	install -m 0755 $(BUILD)/qingfengd $(BUILD)/qfctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/qingfeng/sql/
+	install -m 0644 rules/*.conf $(DESTDIR)$(PREFIX)/share/qingfeng/rules/
+
+format:
+	clang-format -i daemon/*.c daemon/*.h tests/unit/*.c tests/*.h tools/*.c
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -D_GNU_SOURCE -DQF_VERSION='"x"' -DQF_SQLDIR='"x"' daemon/ tools/
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d)

@@ -1,0 +1,245 @@
+/* Checked libconfig access with FILE:LINE diagnostics. */
+#include "cfgutil.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cfg_ctx_init(struct cfgctx *cx, struct diag *d, const char *file, struct strlist *files)
+{
+	cx->d = d;
+	cx->file = file;
+	cx->files = files;
+}
+
+const char *cfg_file(struct cfgctx *cx, const config_setting_t *s)
+{
+	const char *f = s ? config_setting_source_file(s) : NULL;
+
+	if (!f)
+		f = cx->file;
+	for (int i = 0; i < cx->files->n; i++)
+		if (!strcmp(cx->files->v[i], f))
+			return cx->files->v[i];
+	cx->files->v = xrealloc(cx->files->v, sizeof(char *) * (size_t)(cx->files->n + 1));
+	cx->files->v[cx->files->n] = xstrdup(f);
+	return cx->files->v[cx->files->n++];
+}
+
+void cfg_error(struct cfgctx *cx, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* the root setting has line 0: point at the top of the file instead */
+	int line = s ? config_setting_source_line(s) : 0;
+	diag_error(cx->d, cfg_file(cx, s), line ? line : 1, "%s", msg);
+}
+
+void cfg_check_keys(struct cfgctx *cx, const config_setting_t *grp, const char *const *allowed, const char *what)
+{
+	int n = config_setting_length(grp);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(m);
+		int k;
+		if (!name)
+			continue;
+		for (k = 0; allowed[k] && strcmp(allowed[k], name); k++)
+			;
+		if (!allowed[k])
+			cfg_error(cx, m, "unknown setting '%s' in %s", name, what);
+	}
+}
+
+static const config_setting_t *member(struct cfgctx *cx, const config_setting_t *grp, const char *name,
+				      bool required)
+{
+	const config_setting_t *s = config_setting_get_member(grp, name);
+
+	if (!s && required)
+		cfg_error(cx, grp, "missing required setting '%s'", name);
+	return s;
+}
+
+bool cfg_string(struct cfgctx *cx, const config_setting_t *grp, const char *name, bool required, const char **out)
+{
+	const config_setting_t *s = member(cx, grp, name, required);
+
+	if (!s)
+		return false;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cfg_error(cx, s, "'%s' must be a string in double quotes", name);
+		return false;
+	}
+	*out = config_setting_get_string(s);
+	return true;
+}
+
+bool cfg_number(struct cfgctx *cx, const config_setting_t *grp, const char *name, bool required, double *out)
+{
+	const config_setting_t *s = member(cx, grp, name, required);
+
+	if (!s)
+		return false;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		*out = config_setting_get_int(s);
+		return true;
+	case CONFIG_TYPE_INT64:
+		*out = (double)config_setting_get_int64(s);
+		return true;
+	case CONFIG_TYPE_FLOAT:
+		*out = config_setting_get_float(s);
+		return true;
+	default:
+		cfg_error(cx, s, "'%s' must be a number", name);
+		return false;
+	}
+}
+
+bool cfg_int_range(struct cfgctx *cx, const config_setting_t *grp, const char *name, int lo, int hi, int *out)
+{
+	const config_setting_t *s = member(cx, grp, name, false);
+	long long v;
+
+	if (!s)
+		return false;
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else {
+		cfg_error(cx, s, "'%s' must be a whole number", name);
+		return false;
+	}
+	if (v < lo || v > hi) {
+		cfg_error(cx, s, "'%s' must be between %d and %d, not %lld", name, lo, hi, v);
+		return false;
+	}
+	*out = (int)v;
+	return true;
+}
+
+bool cfg_bool(struct cfgctx *cx, const config_setting_t *grp, const char *name, bool required, bool *out)
+{
+	const config_setting_t *s = member(cx, grp, name, required);
+
+	if (!s)
+		return false;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		cfg_error(cx, s, "'%s' must be true or false", name);
+		return false;
+	}
+	*out = config_setting_get_bool(s);
+	return true;
+}
+
+static bool allowed_value(const char *const *allowed, const char *v)
+{
+	if (!allowed)
+		return true;
+	for (int i = 0; allowed[i]; i++)
+		if (!strcmp(allowed[i], v))
+			return true;
+	return false;
+}
+
+static void add_checked(struct cfgctx *cx, const config_setting_t *s, const char *name, const char *const *allowed,
+			struct strlist *out, const char *v)
+{
+	if (!*v) {
+		cfg_error(cx, s, "'%s' has an empty string", name);
+		return;
+	}
+	if (!allowed_value(allowed, v)) {
+		struct buf b;
+		buf_init(&b);
+		for (int i = 0; allowed[i]; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", allowed[i]);
+		cfg_error(cx, s, "'%s' has unknown value '%s' (expected one of %s)", name, v, b.data);
+		buf_free(&b);
+		return;
+	}
+	out->v = xrealloc(out->v, sizeof(char *) * (size_t)(out->n + 1));
+	out->v[out->n++] = xstrdup(v);
+}
+
+bool cfg_strlist(struct cfgctx *cx, const config_setting_t *grp, const char *name, const char *const *allowed,
+		 struct strlist *out)
+{
+	const config_setting_t *s = member(cx, grp, name, false);
+	int errs = cx->d->errors;
+
+	if (!s)
+		return false;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		add_checked(cx, s, name, allowed, out, config_setting_get_string(s));
+	} else if (config_setting_is_array(s) || config_setting_is_list(s)) {
+		int n = config_setting_length(s);
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+				cfg_error(cx, e, "'%s' must contain only strings", name);
+				continue;
+			}
+			add_checked(cx, e, name, allowed, out, config_setting_get_string(e));
+		}
+	} else {
+		cfg_error(cx, s, "'%s' must be a string or a list of strings [\"a\", \"b\"]", name);
+	}
+	return cx->d->errors == errs;
+}
+
+/* Shortest decimal text that reads back as the same double, so 0.05 stays
+ * "0.05" when bound to a numeric comparison. */
+static char *double_text(double v)
+{
+	char tmp[64];
+
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	return xstrdup(tmp);
+}
+
+bool cfg_scalar_text(struct cfgctx *cx, const config_setting_t *s, char **value, bool *numeric)
+{
+	char tmp[64];
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		snprintf(tmp, sizeof tmp, "%d", config_setting_get_int(s));
+		*value = xstrdup(tmp);
+		*numeric = true;
+		return true;
+	case CONFIG_TYPE_INT64:
+		snprintf(tmp, sizeof tmp, "%lld", config_setting_get_int64(s));
+		*value = xstrdup(tmp);
+		*numeric = true;
+		return true;
+	case CONFIG_TYPE_FLOAT:
+		*value = double_text(config_setting_get_float(s));
+		*numeric = true;
+		return true;
+	case CONFIG_TYPE_STRING:
+		*value = xstrdup(config_setting_get_string(s));
+		*numeric = false;
+		return true;
+	case CONFIG_TYPE_BOOL:
+		*value = xstrdup(config_setting_get_bool(s) ? "true" : "false");
+		*numeric = false;
+		return true;
+	default:
+		cfg_error(cx, s, "parameter '%s' must be a number, string or boolean", config_setting_name(s));
+		return false;
+	}
+}

@@ -1,0 +1,503 @@
+/* qingfeng.conf: libconfig → validated struct qf_config.
+ *
+ * libconfig only checks syntax, so every group is checked here for unknown
+ * keys, wrong types and missing settings, each reported as FILE:LINE. A typo
+ * in a config that decides who is told about a risk must not be ignored. */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfgutil.h"
+
+const char *level_name(int level)
+{
+	switch (level) {
+	case QF_YELLOW:
+		return "yellow";
+	case QF_ORANGE:
+		return "orange";
+	case QF_RED:
+		return "red";
+	default:
+		return "none";
+	}
+}
+
+int level_parse(const char *s)
+{
+	if (!s)
+		return QF_LEVEL_NONE;
+	if (!strcmp(s, "yellow"))
+		return QF_YELLOW;
+	if (!strcmp(s, "orange"))
+		return QF_ORANGE;
+	if (!strcmp(s, "red"))
+		return QF_RED;
+	return QF_LEVEL_NONE;
+}
+
+bool strlist_has(const struct strlist *l, const char *s)
+{
+	for (int i = 0; i < l->n; i++)
+		if (s && !strcmp(l->v[i], s))
+			return true;
+	return false;
+}
+
+void strlist_free(struct strlist *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static const char *const supervisions[] = {"technical", "financial", "disciplinary", NULL};
+static const char *const risks[] = {"technical", "non-technical", NULL};
+static const char *const duties[] = {"primary", "supervisory", "dual-duty", "impartiality", NULL};
+
+/* Reads a secret or URL from a file: the first line, without its newline. */
+static char *read_first_line(struct cfgctx *cx, const config_setting_t *s, const char *path)
+{
+	size_t len;
+	char *text = read_file(path, &len);
+
+	if (!text) {
+		cfg_error(cx, s, "cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	if (!*text) {
+		cfg_error(cx, s, "'%s' is empty", path);
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static bool valid_name(const char *s)
+{
+	if (!*s || strlen(s) > 63)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
+static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct qf_receiver *r)
+{
+	static const char *const keys[] = {"name",   "format",  "url",     "url_file", "secret",
+					   "secret_file", "timeout", "ca_file", "detail",   NULL};
+	const char *str;
+	double timeout = 10;
+
+	r->file = cfg_file(cx, s);
+	r->line = config_setting_source_line(s);
+	r->timeout_ms = 10000;
+	if (!config_setting_is_group(s)) {
+		cfg_error(cx, s, "a receiver must be a group { name = ...; format = ...; url = ...; }");
+		return;
+	}
+	cfg_check_keys(cx, s, keys, "receiver");
+
+	if (cfg_string(cx, s, "name", true, &str)) {
+		if (!valid_name(str))
+			cfg_error(cx, config_setting_get_member(s, "name"),
+				  "receiver name '%s' must be 1-63 letters, digits, '_', '-' or '.'", str);
+		r->name = xstrdup(str);
+	}
+	if (cfg_string(cx, s, "format", true, &str)) {
+		if (!strcmp(str, "json"))
+			r->format = QF_FMT_JSON;
+		else if (!strcmp(str, "dingtalk") || !strcmp(str, "wecom") || !strcmp(str, "feishu") ||
+			 !strcmp(str, "slack"))
+			cfg_error(cx, config_setting_get_member(s, "format"),
+				  "receiver format '%s' is not supported by this version (only \"json\")", str);
+		else
+			cfg_error(cx, config_setting_get_member(s, "format"),
+				  "unknown receiver format '%s' (expected json)", str);
+	}
+
+	const config_setting_t *u = config_setting_get_member(s, "url");
+	const config_setting_t *uf = config_setting_get_member(s, "url_file");
+	if (u && uf)
+		cfg_error(cx, uf, "give either url or url_file, not both");
+	else if (!u && !uf)
+		cfg_error(cx, s, "receiver '%s' needs url or url_file", r->name ? r->name : "?");
+	else if (u && cfg_string(cx, s, "url", true, &str))
+		r->url = xstrdup(str);
+	else if (uf && cfg_string(cx, s, "url_file", true, &str))
+		r->url = read_first_line(cx, uf, str);
+	if (r->url && strncmp(r->url, "http://", 7) && strncmp(r->url, "https://", 8)) {
+		/* do not echo the URL: it may carry a token */
+		cfg_error(cx, u ? u : uf, "receiver url must start with http:// or https://");
+	}
+
+	const config_setting_t *sec = config_setting_get_member(s, "secret");
+	const config_setting_t *secf = config_setting_get_member(s, "secret_file");
+	if (sec && secf)
+		cfg_error(cx, secf, "give either secret or secret_file, not both");
+	else if (sec && cfg_string(cx, s, "secret", true, &str)) {
+		if (!*str)
+			cfg_error(cx, sec, "secret is empty (leave it out for an unsigned receiver)");
+		r->secret = xstrdup(str);
+	} else if (secf && cfg_string(cx, s, "secret_file", true, &str))
+		r->secret = read_first_line(cx, secf, str);
+
+	if (cfg_number(cx, s, "timeout", false, &timeout)) {
+		if (timeout <= 0 || timeout > 300)
+			cfg_error(cx, config_setting_get_member(s, "timeout"),
+				  "timeout must be between 0 and 300 seconds");
+		else
+			r->timeout_ms = (int)(timeout * 1000);
+	}
+	if (cfg_string(cx, s, "ca_file", false, &str)) {
+		if (access(str, R_OK) != 0)
+			cfg_error(cx, config_setting_get_member(s, "ca_file"), "cannot read ca_file '%s': %s",
+				  str, strerror(errno));
+		r->ca_file = xstrdup(str);
+	}
+	if (cfg_string(cx, s, "detail", false, &str)) {
+		if (!strcmp(str, "full"))
+			r->detail = QF_DETAIL_FULL;
+		else if (!strcmp(str, "minimal"))
+			r->detail = QF_DETAIL_MINIMAL;
+		else
+			cfg_error(cx, config_setting_get_member(s, "detail"),
+				  "detail must be \"full\" or \"minimal\", not '%s'", str);
+	}
+}
+
+static void parse_route(struct cfgctx *cx, struct qf_config *cfg, const config_setting_t *s, struct qf_route *rt)
+{
+	static const char *const keys[] = {"match", "receivers", "continue", NULL};
+	static const char *const match_keys[] = {"supervision", "risk", "duty", "min_level",
+						 "rule", "tag", "department", NULL};
+	struct strlist recv = {0};
+	const char *str;
+
+	rt->file = cfg_file(cx, s);
+	rt->line = config_setting_source_line(s);
+	if (!config_setting_is_group(s)) {
+		cfg_error(cx, s, "a route must be a group { match = { ... }; receivers = [ ... ]; }");
+		return;
+	}
+	cfg_check_keys(cx, s, keys, "route");
+	const config_setting_t *m = config_setting_get_member(s, "match");
+	if (m) {
+		if (!config_setting_is_group(m)) {
+			cfg_error(cx, m, "match must be a group");
+		} else {
+			cfg_check_keys(cx, m, match_keys, "route match");
+			cfg_strlist(cx, m, "supervision", supervisions, &rt->supervision);
+			cfg_strlist(cx, m, "risk", risks, &rt->risk);
+			cfg_strlist(cx, m, "duty", duties, &rt->duty);
+			cfg_strlist(cx, m, "rule", NULL, &rt->rule);
+			cfg_strlist(cx, m, "tag", NULL, &rt->tag);
+			cfg_strlist(cx, m, "department", NULL, &rt->department);
+			if (cfg_string(cx, m, "min_level", false, &str)) {
+				rt->min_level = level_parse(str);
+				if (!rt->min_level)
+					cfg_error(cx, config_setting_get_member(m, "min_level"),
+						  "min_level must be yellow, orange or red, not '%s'", str);
+			}
+		}
+	}
+	if (!config_setting_get_member(s, "receivers"))
+		cfg_error(cx, s, "route needs receivers = [ \"name\", ... ]");
+	cfg_strlist(cx, s, "receivers", NULL, &recv);
+	rt->receivers = xcalloc((size_t)recv.n, sizeof *rt->receivers);
+	for (int i = 0; i < recv.n; i++) {
+		int found = -1;
+		for (int j = 0; j < cfg->nreceivers; j++)
+			if (cfg->receivers[j].name && !strcmp(cfg->receivers[j].name, recv.v[i]))
+				found = j;
+		if (found < 0)
+			cfg_error(cx, config_setting_get_member(s, "receivers"), "route names unknown receiver '%s'",
+				  recv.v[i]);
+		else
+			rt->receivers[rt->nreceivers++] = found;
+	}
+	strlist_free(&recv);
+	cfg_bool(cx, s, "continue", false, &rt->cont);
+}
+
+static void parse_override(struct cfgctx *cx, const config_setting_t *s, struct qf_override *o)
+{
+	const char *id = config_setting_name(s);
+
+	o->rule_id = xstrdup(id);
+	o->enabled = -1;
+	o->file = cfg_file(cx, s);
+	o->line = config_setting_source_line(s);
+	if (!config_setting_is_group(s)) {
+		cfg_error(cx, s, "params.%s must be a group { name = value; ... }", id);
+		return;
+	}
+	int n = config_setting_length(s);
+	o->params = xcalloc((size_t)n, sizeof *o->params);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *p = config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(p);
+		if (!strcmp(name, "enabled")) {
+			if (config_setting_type(p) != CONFIG_TYPE_BOOL)
+				cfg_error(cx, p, "params.%s.enabled must be true or false", id);
+			else
+				o->enabled = config_setting_get_bool(p);
+		} else if (!strcmp(name, "level")) {
+			const char *lv = config_setting_type(p) == CONFIG_TYPE_STRING ? config_setting_get_string(p) : NULL;
+			o->level = level_parse(lv);
+			if (!o->level)
+				cfg_error(cx, p, "params.%s.level must be \"yellow\", \"orange\" or \"red\"", id);
+		} else {
+			struct qf_param *q = &o->params[o->nparams];
+			if (cfg_scalar_text(cx, p, &q->value, &q->numeric)) {
+				q->name = xstrdup(name);
+				q->line = config_setting_source_line(p);
+				o->nparams++;
+			}
+		}
+	}
+}
+
+static bool valid_timezone(const char *tz)
+{
+	if (!*tz || strlen(tz) > 64 || tz[0] == '/' || strstr(tz, ".."))
+		return false;
+	for (const char *p = tz; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '/' || *p == '+' || *p == '-'))
+			return false;
+	return true;
+}
+
+struct qf_config *config_load(const char *file, struct diag *d)
+{
+	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
+					   "delivery", "receivers", "routes", "params", NULL};
+	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
+	static const char *const eval_keys[] = {"interval", NULL};
+	static const char *const del_keys[] = {"max_attempts",  "max_age",       "backoff_initial",
+					       "backoff_max",   "max_in_flight", "once_deadline",
+					       "lease_margin",  NULL};
+	struct qf_config *cfg = xcalloc(1, sizeof *cfg);
+	struct cfgctx cx;
+	config_t lc;
+	const config_setting_t *root, *g;
+	const char *str;
+	int errors_before = d->errors;
+
+	cfg->path = xstrdup(file);
+	cfg->conninfo = xstrdup("");
+	cfg->connect_timeout_s = 5;
+	cfg->statement_timeout_ms = 60000;
+	cfg->timezone = xstrdup("Asia/Shanghai");
+	cfg->log_level = 6;
+	cfg->eval_interval_s = 60;
+	cfg->max_attempts = 20;
+	cfg->max_age_s = 3 * 24 * 3600;
+	cfg->backoff_initial_ms = 1000;
+	cfg->backoff_max_ms = 3600 * 1000;
+	cfg->max_in_flight = 64;
+	cfg->once_deadline_s = 30;
+	cfg->lease_margin_s = 30;
+
+	config_init(&lc);
+	cfg_ctx_init(&cx, d, file, &cfg->files);
+	if (config_read_file(&lc, file) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			diag_error(d, file, 0, "cannot read configuration file: %s", strerror(errno ? errno : EIO));
+		else
+			diag_error(d, config_error_file(&lc) ? config_error_file(&lc) : file, config_error_line(&lc),
+				   "%s", config_error_text(&lc));
+		goto out;
+	}
+	root = config_root_setting(&lc);
+	cfg_check_keys(&cx, root, keys, "the configuration");
+
+	if ((g = config_setting_get_member(root, "database")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "database must be a group { conninfo = \"...\"; }");
+		} else {
+			cfg_check_keys(&cx, g, db_keys, "database");
+			if (cfg_string(&cx, g, "conninfo", false, &str)) {
+				free(cfg->conninfo);
+				cfg->conninfo = xstrdup(str);
+			}
+			cfg_int_range(&cx, g, "connect_timeout", 1, 300, &cfg->connect_timeout_s);
+			cfg_int_range(&cx, g, "statement_timeout", 100, 3600 * 1000, &cfg->statement_timeout_ms);
+		}
+	}
+	if (cfg_string(&cx, root, "rules_dir", true, &str)) {
+		cfg->rules_dir = xstrdup(str);
+		cfg->rules_dir_line = config_setting_source_line(config_setting_get_member(root, "rules_dir"));
+	}
+	if (cfg_string(&cx, root, "timezone", false, &str)) {
+		if (!valid_timezone(str))
+			cfg_error(&cx, config_setting_get_member(root, "timezone"), "'%s' is not a time zone name", str);
+		else if (access("/usr/share/zoneinfo", F_OK) == 0) {
+			char path[256];
+			snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", str);
+			if (access(path, R_OK) != 0)
+				cfg_error(&cx, config_setting_get_member(root, "timezone"), "unknown time zone '%s'",
+					  str);
+		}
+		free(cfg->timezone);
+		cfg->timezone = xstrdup(str);
+	}
+	if (cfg_string(&cx, root, "log_level", false, &str)) {
+		static const char *const lv[] = {"error", "warning", "notice", "info", "debug", NULL};
+		int i;
+		for (i = 0; lv[i] && strcmp(lv[i], str); i++)
+			;
+		if (!lv[i])
+			cfg_error(&cx, config_setting_get_member(root, "log_level"),
+				  "log_level must be error, warning, notice, info or debug");
+		else
+			cfg->log_level = 3 + i;
+	}
+	if ((g = config_setting_get_member(root, "evaluation")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "evaluation must be a group");
+		} else {
+			cfg_check_keys(&cx, g, eval_keys, "evaluation");
+			cfg_int_range(&cx, g, "interval", 1, 86400, &cfg->eval_interval_s);
+		}
+	}
+	if ((g = config_setting_get_member(root, "delivery")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "delivery must be a group");
+		} else {
+			double v;
+			cfg_check_keys(&cx, g, del_keys, "delivery");
+			cfg_int_range(&cx, g, "max_attempts", 1, 1000, &cfg->max_attempts);
+			cfg_int_range(&cx, g, "max_age", 60, 90 * 86400, &cfg->max_age_s);
+			cfg_int_range(&cx, g, "max_in_flight", 1, 4096, &cfg->max_in_flight);
+			cfg_int_range(&cx, g, "once_deadline", 1, 3600, &cfg->once_deadline_s);
+			cfg_int_range(&cx, g, "lease_margin", 1, 3600, &cfg->lease_margin_s);
+			if (cfg_number(&cx, g, "backoff_initial", false, &v)) {
+				if (v < 0.01 || v > 3600)
+					cfg_error(&cx, config_setting_get_member(g, "backoff_initial"),
+						  "backoff_initial must be between 0.01 and 3600 seconds");
+				else
+					cfg->backoff_initial_ms = (int)(v * 1000);
+			}
+			if (cfg_number(&cx, g, "backoff_max", false, &v)) {
+				if (v < 0.01 || v > 86400)
+					cfg_error(&cx, config_setting_get_member(g, "backoff_max"),
+						  "backoff_max must be between 0.01 and 86400 seconds");
+				else
+					cfg->backoff_max_ms = (int)(v * 1000);
+			}
+		}
+	}
+
+	if ((g = config_setting_get_member(root, "receivers")) != NULL) {
+		if (!config_setting_is_list(g) && !config_setting_is_array(g)) {
+			cfg_error(&cx, g, "receivers must be a list ( { ... }, { ... } )");
+		} else {
+			int n = config_setting_length(g);
+			cfg->receivers = xcalloc((size_t)n, sizeof *cfg->receivers);
+			for (int i = 0; i < n; i++) {
+				const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+				parse_receiver(&cx, e, &cfg->receivers[i]);
+				cfg->nreceivers++;
+				for (int j = 0; j < i; j++)
+					if (cfg->receivers[i].name && cfg->receivers[j].name &&
+					    !strcmp(cfg->receivers[i].name, cfg->receivers[j].name))
+						cfg_error(&cx, e, "duplicate receiver name '%s' (first at line %d)",
+							  cfg->receivers[i].name, cfg->receivers[j].line);
+			}
+		}
+	}
+	if ((g = config_setting_get_member(root, "routes")) != NULL) {
+		if (!config_setting_is_list(g) && !config_setting_is_array(g)) {
+			cfg_error(&cx, g, "routes must be a list ( { ... }, { ... } )");
+		} else {
+			int n = config_setting_length(g);
+			cfg->routes = xcalloc((size_t)n, sizeof *cfg->routes);
+			for (int i = 0; i < n; i++) {
+				parse_route(&cx, cfg, config_setting_get_elem(g, (unsigned)i), &cfg->routes[i]);
+				cfg->nroutes++;
+			}
+		}
+	}
+	if ((g = config_setting_get_member(root, "params")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "params must be a group { RULE_ID = { name = value; }; }");
+		} else {
+			int n = config_setting_length(g);
+			cfg->overrides = xcalloc((size_t)n, sizeof *cfg->overrides);
+			for (int i = 0; i < n; i++) {
+				parse_override(&cx, config_setting_get_elem(g, (unsigned)i), &cfg->overrides[i]);
+				cfg->noverrides++;
+			}
+		}
+	}
+out:
+	config_destroy(&lc);
+	if (d->errors > errors_before) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void config_free(struct qf_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->path);
+	free(cfg->conninfo);
+	free(cfg->rules_dir);
+	free(cfg->timezone);
+	for (int i = 0; i < cfg->nreceivers; i++) {
+		struct qf_receiver *r = &cfg->receivers[i];
+		free(r->name);
+		free(r->url);
+		if (r->secret) /* do not leave the key in freed heap for a core dump */
+			explicit_bzero(r->secret, strlen(r->secret));
+		free(r->secret);
+		free(r->ca_file);
+	}
+	free(cfg->receivers);
+	for (int i = 0; i < cfg->nroutes; i++) {
+		struct qf_route *rt = &cfg->routes[i];
+		strlist_free(&rt->supervision);
+		strlist_free(&rt->risk);
+		strlist_free(&rt->duty);
+		strlist_free(&rt->rule);
+		strlist_free(&rt->tag);
+		strlist_free(&rt->department);
+		free(rt->receivers);
+	}
+	free(cfg->routes);
+	for (int i = 0; i < cfg->noverrides; i++) {
+		struct qf_override *o = &cfg->overrides[i];
+		free(o->rule_id);
+		for (int j = 0; j < o->nparams; j++) {
+			free(o->params[j].name);
+			free(o->params[j].value);
+		}
+		free(o->params);
+	}
+	free(cfg->overrides);
+	strlist_free(&cfg->files);
+	free(cfg);
+}
+
+const struct qf_receiver *config_receiver(const struct qf_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->nreceivers; i++)
+		if (!strcmp(cfg->receivers[i].name, name))
+			return &cfg->receivers[i];
+	return NULL;
+}

@@ -1,0 +1,102 @@
+/* The daemon configuration (qingfeng.conf(5), libconfig syntax), parsed
+ * into validated structs. Nothing outside config.c touches libconfig for
+ * the main file. */
+#ifndef QF_CONFIG_H
+#define QF_CONFIG_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+
+#define QF_EX_CONFIG 78 /* sysexits.h EX_CONFIG */
+
+enum qf_level { QF_LEVEL_NONE = 0, QF_YELLOW = 1, QF_ORANGE = 2, QF_RED = 3 };
+enum qf_format { QF_FMT_JSON = 0 };
+enum qf_detail { QF_DETAIL_FULL = 0, QF_DETAIL_MINIMAL = 1 };
+
+const char *level_name(int level);
+int level_parse(const char *s); /* QF_LEVEL_NONE when unknown */
+
+struct strlist {
+	char **v;
+	int n;
+};
+bool strlist_has(const struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
+struct qf_receiver {
+	char *name;
+	enum qf_format format;
+	char *url;    /* secret when it carries a token: never log it */
+	char *secret; /* NULL = unsigned */
+	int timeout_ms;
+	char *ca_file; /* NULL = system store; verification is always on */
+	enum qf_detail detail;
+	const char *file;
+	int line;
+};
+
+struct qf_route {
+	struct strlist supervision, risk, duty, rule, tag, department;
+	int min_level; /* QF_LEVEL_NONE = any */
+	int *receivers; /* indices into cfg->receivers */
+	int nreceivers;
+	bool cont; /* fall through to the next route after a match */
+	const char *file;
+	int line;
+};
+
+/* A rule parameter value, bound to SQL as text and typed by its context. */
+struct qf_param {
+	char *name;
+	char *value;
+	bool numeric;
+	int line;
+};
+
+/* A deployment's override of one rule: enabled, level and parameters. */
+struct qf_override {
+	char *rule_id;
+	int enabled; /* -1 = not set */
+	int level;   /* QF_LEVEL_NONE = not set */
+	struct qf_param *params;
+	int nparams;
+	const char *file;
+	int line;
+};
+
+struct qf_config {
+	char *path;
+	char *conninfo; /* "" = libpq defaults / PG* environment */
+	int connect_timeout_s;
+	int statement_timeout_ms;
+	char *rules_dir;
+	int rules_dir_line;
+	char *timezone;
+	int log_level;
+	int eval_interval_s;
+	/* delivery */
+	int max_attempts;
+	int max_age_s;
+	int backoff_initial_ms;
+	int backoff_max_ms;
+	int max_in_flight;
+	int once_deadline_s;
+	int lease_margin_s; /* a claim lasts the receiver timeout plus this */
+	struct qf_receiver *receivers;
+	int nreceivers;
+	struct qf_route *routes;
+	int nroutes;
+	struct qf_override *overrides;
+	int noverrides;
+	/* interned file names that diagnostics and structs point into */
+	struct strlist files;
+};
+
+/* Parses and validates FILE. Returns a config (caller frees with
+ * config_free) or NULL with every problem in d. */
+struct qf_config *config_load(const char *file, struct diag *d);
+void config_free(struct qf_config *cfg);
+const struct qf_receiver *config_receiver(const struct qf_config *cfg, const char *name);
+
+#endif

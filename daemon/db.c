@@ -1,0 +1,550 @@
+/* Every SQL statement of the engine, behind typed functions. */
+#include "db.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* notices (e.g. "relation already exists, skipping") are not errors */
+static void notice_to_log(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("postgres: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+PGconn *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s)
+{
+	char timeout[16], options[160];
+	const char *keys[8], *vals[8];
+	int n = 0;
+
+	snprintf(timeout, sizeof timeout, "%d", connect_timeout_s);
+	/* a fixed search_path: rule SQL names records.* and qf.* explicitly,
+	 * and no object a user creates can shadow a built-in function */
+	snprintf(options, sizeof options, "-c search_path=pg_catalog -c TimeZone=%s", timezone);
+	if (conninfo && *conninfo) {
+		keys[n] = "dbname";
+		vals[n++] = conninfo;
+	}
+	keys[n] = "application_name";
+	vals[n++] = appname;
+	keys[n] = "connect_timeout";
+	vals[n++] = timeout;
+	keys[n] = "client_encoding";
+	vals[n++] = "UTF8";
+	keys[n] = "options";
+	vals[n++] = options;
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c) {
+		log_err("database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		log_err("database: cannot connect: %.*s", (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, notice_to_log, NULL);
+	return c;
+}
+
+void db_close(PGconn **c)
+{
+	if (*c)
+		PQfinish(*c);
+	*c = NULL;
+}
+
+bool db_ok(PGconn *c)
+{
+	return c && PQstatus(c) == CONNECTION_OK;
+}
+
+/* the first line of the server's error, for logs and qf.rule_run */
+static char *res_error(PGconn *c, PGresult *r)
+{
+	const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	if (!m || !*m)
+		m = PQerrorMessage(c);
+	char *s = xstrdup(m);
+	s[strcspn(s, "\n")] = '\0';
+	return s;
+}
+
+static bool exec_cmd(PGconn *c, const char *sql, char **err)
+{
+	PGresult *r = PQexec(c, sql);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok && err)
+		*err = res_error(c, r);
+	PQclear(r);
+	return ok;
+}
+
+static void rollback(PGconn *c)
+{
+	if (PQtransactionStatus(c) != PQTRANS_IDLE && PQtransactionStatus(c) != PQTRANS_UNKNOWN)
+		PQclear(PQexec(c, "ROLLBACK"));
+}
+
+int db_check_schema(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT max(version) FROM qf.schema_migrations");
+	int rc = -1;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_err("database has no qingfeng schema (%s): run 'qfctl migrate'",
+			PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+								       : "no answer");
+	} else {
+		int v = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+		if (v < QF_SCHEMA_VERSION)
+			log_err("database schema is at version %d, this build needs %d: run 'qfctl migrate'", v,
+				QF_SCHEMA_VERSION);
+		else if (v > QF_SCHEMA_VERSION)
+			log_err("database schema is at version %d, newer than this build knows (%d): upgrade qingfeng",
+				v, QF_SCHEMA_VERSION);
+		else
+			rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* ---- migrations ---- */
+
+static int migration_filter(const struct dirent *e)
+{
+	const char *n = e->d_name;
+	size_t len = strlen(n);
+	return len > 8 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' && n[1] <= '9' && n[2] >= '0' && n[2] <= '9' &&
+	       n[3] == '_' && !strcmp(n + len - 4, ".sql");
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* line number of a 1-based character position, for migration errors */
+static int line_of(const char *text, const char *pos)
+{
+	long p = pos ? atol(pos) : 0;
+	int line = 1;
+	for (long i = 0; i < p - 1 && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+int db_migrate(PGconn *c, const char *sqldir)
+{
+	struct dirent **names = NULL;
+	PGresult *applied = NULL;
+	int n, rc = -1, done = 0;
+	char *err = NULL;
+
+	n = scandir(sqldir, &names, migration_filter, alphasort);
+	if (n <= 0) {
+		fprintf(stderr, "qfctl: no migrations in '%s': %s\n", sqldir, n < 0 ? strerror(errno) : "empty");
+		free(names);
+		return -1;
+	}
+	/* one migrator at a time; the lock is released with the session */
+	if (!exec_cmd(c, "SELECT pg_advisory_lock(7254823)", &err) ||
+	    !exec_cmd(c,
+		      "CREATE SCHEMA IF NOT EXISTS qf;"
+		      "CREATE TABLE IF NOT EXISTS qf.schema_migrations ("
+		      " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+		      " applied_at timestamptz NOT NULL DEFAULT now(),"
+		      " applied_by text NOT NULL DEFAULT session_user)",
+		      &err)) {
+		fprintf(stderr, "qfctl: migrate: %s\n", err);
+		goto out;
+	}
+	applied = PQexec(c, "SELECT version, name, checksum FROM qf.schema_migrations ORDER BY version");
+	if (PQresultStatus(applied) != PGRES_TUPLES_OK) {
+		err = res_error(c, applied);
+		fprintf(stderr, "qfctl: migrate: %s\n", err);
+		goto out;
+	}
+	int known_max = atoi(names[n - 1]->d_name);
+	for (int i = 0; i < PQntuples(applied); i++) {
+		int v = atoi(PQgetvalue(applied, i, 0));
+		if (v > known_max) {
+			fprintf(stderr,
+				"qfctl: database schema has migration %d (%s), newer than the newest this qfctl knows "
+				"(%d): refusing to touch it\n",
+				v, PQgetvalue(applied, i, 1), known_max);
+			goto out;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const char *fname = names[i]->d_name;
+		int version = atoi(fname);
+		char path[4096], sum[65], vtext[16];
+		size_t len;
+		const char *prev_sum = NULL;
+
+		snprintf(path, sizeof path, "%s/%s", sqldir, fname);
+		char *text = read_file(path, &len);
+		if (!text) {
+			fprintf(stderr, "qfctl: %s: %s\n", path, strerror(errno));
+			goto out;
+		}
+		sha256_hex(text, len, sum);
+		for (int j = 0; j < PQntuples(applied); j++)
+			if (atoi(PQgetvalue(applied, j, 0)) == version)
+				prev_sum = PQgetvalue(applied, j, 2);
+		if (prev_sum) {
+			free(text);
+			if (strcmp(prev_sum, sum)) {
+				fprintf(stderr, "qfctl: %s was changed after it was applied (checksum differs): refusing\n",
+					path);
+				goto out;
+			}
+			continue;
+		}
+		snprintf(vtext, sizeof vtext, "%d", version);
+		const char *params[3] = {vtext, fname, sum};
+		if (!exec_cmd(c, "BEGIN", &err)) {
+			free(text);
+			fprintf(stderr, "qfctl: %s: %s\n", path, err);
+			goto out;
+		}
+		PGresult *r = PQexec(c, text);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+			err = res_error(c, r);
+			fprintf(stderr, "%s:%d: %s\n", path, line_of(text, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION)),
+				err);
+			PQclear(r);
+			free(text);
+			rollback(c);
+			goto out;
+		}
+		PQclear(r);
+		free(text);
+		r = PQexecParams(c, "INSERT INTO qf.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", 3,
+				 NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK || !exec_cmd(c, "COMMIT", &err)) {
+			if (!err)
+				err = res_error(c, r);
+			fprintf(stderr, "qfctl: %s: %s\n", path, err);
+			PQclear(r);
+			rollback(c);
+			goto out;
+		}
+		PQclear(r);
+		printf("applied %s\n", fname);
+		done++;
+	}
+	if (!done)
+		printf("database schema is up to date (version %d)\n", known_max);
+	rc = 0;
+out:
+	PQclear(applied);
+	PQclear(PQexec(c, "SELECT pg_advisory_unlock(7254823)"));
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(err);
+	return rc;
+}
+
+/* ---- evaluation ---- */
+
+int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, struct rule_hits *out, char **err)
+{
+	char tbuf[16];
+	const char *tp[1] = {tbuf};
+	PGresult *res;
+
+	out->res = NULL;
+	out->started_ms = now_real_ms();
+	snprintf(tbuf, sizeof tbuf, "%d", timeout_ms);
+	/* READ ONLY: a rule can only look; REPEATABLE READ: one snapshot */
+	if (!exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err))
+		return -1;
+	res = PQexecParams(c, "SELECT set_config('statement_timeout', $1, true)", 1, NULL, tp, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*err = res_error(c, res);
+		PQclear(res);
+		rollback(c);
+		return -1;
+	}
+	PQclear(res);
+	res = PQexecParams(c, r->sql, r->nvalues, NULL, (const char *const *)r->values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*err = res_error(c, res);
+		PQclear(res);
+		rollback(c);
+		return -1;
+	}
+	if (!exec_cmd(c, "COMMIT", err)) {
+		PQclear(res);
+		rollback(c);
+		return -1;
+	}
+	out->res = res;
+	return 0;
+}
+
+static const char record_hits_sql[] =
+	"WITH hits AS ("
+	"  SELECT DISTINCT ON (h.key) h.key, h.subject, h.department, h.evidence, h.message, h.receivers"
+	"    FROM jsonb_to_recordset($1::jsonb)"
+	"         AS h(key text, subject text, department text, evidence jsonb, message text, receivers text[])"
+	"   ORDER BY h.key"
+	"), up AS ("
+	"  INSERT INTO qf.finding AS f (rule_id, dedupe_key, rule_version, title, level, supervision, risk, duty,"
+	"                               subject, department, evidence, evidence_hash, message, tags)"
+	"  SELECT $2, h.key, $3, $4, $5, $6, $7, $8, h.subject, h.department, h.evidence,"
+	"         md5(h.evidence::text), h.message, ARRAY(SELECT jsonb_array_elements_text($9::jsonb))"
+	"    FROM hits h"
+	"  ON CONFLICT (rule_id, dedupe_key) DO UPDATE"
+	"     SET hit_count = f.hit_count + 1, last_seen = now(), evidence = EXCLUDED.evidence,"
+	"         evidence_hash = EXCLUDED.evidence_hash, message = EXCLUDED.message,"
+	"         rule_version = EXCLUDED.rule_version, subject = EXCLUDED.subject,"
+	"         department = EXCLUDED.department"
+	"   WHERE f.evidence_hash <> EXCLUDED.evidence_hash" /* the same evidence again is no new hit */
+	"  RETURNING f.*, (xmax = 0) AS inserted"
+	"), ev AS ("
+	"  INSERT INTO qf.finding_event (finding_id, action, level)"
+	"  SELECT up.id, CASE WHEN up.inserted THEN 'created' ELSE 'retriggered' END, up.level"
+	"    FROM up ORDER BY up.id"
+	"  RETURNING id, finding_id"
+	"), al AS ("
+	"  INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
+	"  SELECT ev.id, up.id, rcv.name,"
+	"         CASE WHEN up.inserted THEN 'finding.new' ELSE 'finding.retriggered' END,"
+	"         jsonb_build_object('id', up.id, 'rule_id', up.rule_id, 'title', up.title, 'level', up.level,"
+	"           'supervision', up.supervision, 'risk', up.risk, 'duty', up.duty, 'subject', up.subject,"
+	"           'department', up.department, 'status', up.status, 'first_seen', up.first_seen,"
+	"           'last_seen', up.last_seen, 'hit_count', up.hit_count, 'evidence', up.evidence,"
+	"           'message', up.message, 'tags', to_jsonb(up.tags), 'rule_version', up.rule_version)"
+	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN hits h ON h.key = up.dedupe_key"
+	"         CROSS JOIN LATERAL unnest(h.receivers) AS rcv(name)"
+	"  RETURNING 1"
+	")"
+	"SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),"
+	"       (SELECT count(*) FROM al)";
+
+static void ms_to_text(int64_t ms, char out[32])
+{
+	snprintf(out, 32, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+}
+
+int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
+		   long *created, long *retriggered, long *alerts, char **err)
+{
+	PGresult *res;
+	struct buf tags;
+	char started[32], scanned_s[32], findings_s[32];
+
+	buf_init(&tags);
+	buf_puts(&tags, "[");
+	for (int i = 0; i < r->tags.n; i++) {
+		json_t *s = json_string(r->tags.v[i]);
+		char *t = json_dumps(s, JSON_ENCODE_ANY);
+		buf_printf(&tags, "%s%s", i ? "," : "", t ? t : "\"\"");
+		free(t);
+		json_decref(s);
+	}
+	buf_puts(&tags, "]");
+	char title[1024];
+	snprintf(title, sizeof title, "%s %s", r->title_zh, r->title_en);
+	const char *p[9] = {hits_json, r->id, r->version, title, level_name(r->level), r->supervision, r->risk, r->duty,
+			    tags.data};
+
+	if (!exec_cmd(c, "BEGIN", err))
+		goto fail;
+	res = PQexecParams(c, record_hits_sql, 9, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*err = res_error(c, res);
+		PQclear(res);
+		goto fail;
+	}
+	*created = atol(PQgetvalue(res, 0, 0));
+	*retriggered = atol(PQgetvalue(res, 0, 1));
+	*alerts = atol(PQgetvalue(res, 0, 2));
+	PQclear(res);
+
+	ms_to_text(started_ms, started);
+	snprintf(scanned_s, sizeof scanned_s, "%ld", scanned);
+	snprintf(findings_s, sizeof findings_s, "%ld", *created + *retriggered);
+	const char *q[5] = {r->id, r->version, started, scanned_s, findings_s};
+	res = PQexecParams(c,
+			   "INSERT INTO qf.rule_run (rule_id, rule_version, started_at, rows_scanned, findings)"
+			   " VALUES ($1, $2, to_timestamp($3::double precision), $4, $5)",
+			   5, NULL, q, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*err = res_error(c, res);
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	if (!exec_cmd(c, "COMMIT", err))
+		goto fail;
+	buf_free(&tags);
+	return 0;
+fail:
+	rollback(c);
+	buf_free(&tags);
+	return -1;
+}
+
+void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms, const char *error)
+{
+	char started[32];
+	ms_to_text(started_ms, started);
+	const char *p[4] = {r->id, r->version, started, error};
+	PGresult *res = PQexecParams(c,
+				     "INSERT INTO qf.rule_run (rule_id, rule_version, started_at, error)"
+				     " VALUES ($1, $2, to_timestamp($3::double precision), $4)",
+				     4, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warn("rule %s: cannot record the failed run: %s", r->id, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+/* ---- delivery outbox ---- */
+
+PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int lease_s, const char *claimer,
+			  int max_age_s)
+{
+	char lim[16], lease[16], age[16];
+	snprintf(lim, sizeof lim, "%d", limit);
+	snprintf(lease, sizeof lease, "%d", lease_s);
+	snprintf(age, sizeof age, "%d", max_age_s);
+	const char *p[5] = {receivers_json, lim, claimer, lease, age};
+	PGresult *r = PQexecParams(
+		c,
+		"UPDATE qf.alert a"
+		"   SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4::double precision),"
+		"       attempts = a.attempts + 1, last_attempt_at = now()"
+		" WHERE a.id IN (SELECT id FROM qf.alert"
+		"                 WHERE state = 'pending' AND next_attempt_at <= now()"
+		"                   AND (claimed_until IS NULL OR claimed_until < now())"
+		"                   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))"
+		"                 ORDER BY next_attempt_at, id"
+		"                 LIMIT $2::int"
+		"                 FOR UPDATE SKIP LOCKED)"
+		" RETURNING a.id, a.receiver, a.event, a.payload::text, a.attempts,"
+		"           a.created_at < now() - make_interval(secs => $5::double precision),"
+		"           jsonb_build_object('id', a.payload->'id', 'rule_id', a.payload->'rule_id',"
+		"             'title', a.payload->'title', 'level', a.payload->'level',"
+		"             'supervision', a.payload->'supervision', 'risk', a.payload->'risk',"
+		"             'duty', a.payload->'duty', 'department', a.payload->'department',"
+		"             'status', a.payload->'status', 'first_seen', a.payload->'first_seen',"
+		"             'last_seen', a.payload->'last_seen', 'hit_count', a.payload->'hit_count')::text",
+		5, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		char *e = res_error(c, r);
+		log_err("cannot claim alerts: %s", e);
+		free(e);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int db_alert_delivered(PGconn *c, int64_t id, const char *claimer, int status)
+{
+	char ids[32], st[16];
+	snprintf(ids, sizeof ids, "%lld", (long long)id);
+	snprintf(st, sizeof st, "%d", status);
+	const char *p[3] = {ids, claimer, st};
+	PGresult *r = PQexecParams(c,
+				   "UPDATE qf.alert SET state = 'delivered', delivered_at = now(), last_status = $3,"
+				   "       last_error = NULL, claimed_by = NULL, claimed_until = NULL"
+				   " WHERE id = $1 AND claimed_by = $2",
+				   3, NULL, p, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc)
+		log_err("alert %lld: cannot mark delivered: %s", (long long)id, PQresultErrorMessage(r));
+	else if (atoi(PQcmdTuples(r)) == 0) /* our lease ran out and another took it: harmless */
+		log_warn("alert %lld: delivered, but its claim had expired; it may be delivered again",
+			 (long long)id);
+	PQclear(r);
+	return rc;
+}
+
+int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, const char *error, double retry_s,
+		    bool dead)
+{
+	char ids[32], st[16], retry[32];
+	snprintf(ids, sizeof ids, "%lld", (long long)id);
+	snprintf(st, sizeof st, "%d", status);
+	snprintf(retry, sizeof retry, "%.3f", retry_s);
+	const char *p[6] = {ids, claimer, status ? st : NULL, error, retry, dead ? "t" : "f"};
+	PGresult *r = PQexecParams(c,
+				   "UPDATE qf.alert SET state = CASE WHEN $6::boolean THEN 'dead' ELSE 'pending' END,"
+				   "       next_attempt_at = now() + make_interval(secs => $5::double precision),"
+				   "       last_status = $3, last_error = $4, claimed_by = NULL, claimed_until = NULL"
+				   " WHERE id = $1 AND claimed_by = $2",
+				   6, NULL, p, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc)
+		log_err("alert %lld: cannot record the failed attempt: %s", (long long)id, PQresultErrorMessage(r));
+	PQclear(r);
+	return rc;
+}
+
+double db_next_due(PGconn *c, const char *receivers_json)
+{
+	const char *p[1] = {receivers_json};
+	PGresult *r = PQexecParams(c,
+				   "SELECT extract(epoch FROM min(greatest(next_attempt_at,"
+				   "                                       coalesce(claimed_until, next_attempt_at))) - now())"
+				   "  FROM qf.alert WHERE state = 'pending'"
+				   "   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))",
+				   1, NULL, p, NULL, NULL, 0);
+	double v = -1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0)) {
+		v = atof(PQgetvalue(r, 0, 0));
+		if (v < 0)
+			v = 0;
+	} else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_err("cannot read the outbox: %s", PQresultErrorMessage(r));
+	}
+	PQclear(r);
+	return v;
+}
+
+void db_release_claims(PGconn *c, const char *claimer)
+{
+	const char *p[1] = {claimer};
+	PGresult *r = PQexecParams(c,
+				   "UPDATE qf.alert SET claimed_by = NULL, claimed_until = NULL"
+				   " WHERE claimed_by = $1 AND state = 'pending'",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("cannot release alert claims: %s", PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+int db_pending_count(PGconn *c, const char *receivers_json)
+{
+	const char *p[1] = {receivers_json};
+	PGresult *r = PQexecParams(c,
+				   "SELECT count(*) FROM qf.alert WHERE state = 'pending'"
+				   "   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))",
+				   1, NULL, p, NULL, NULL, 0);
+	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+	PQclear(r);
+	return n;
+}

@@ -1,0 +1,61 @@
+/* All SQL access, behind typed functions (STYLE.md §2). Values always go
+ * through PQexecParams; the only SQL text built at run time is a rule's
+ * compiled statement (rule.c), whose values are parameters too. */
+#ifndef QF_DB_H
+#define QF_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rule.h"
+#include "util.h"
+
+/* the schema version (highest sql/NNN_*.sql) this build expects */
+#define QF_SCHEMA_VERSION 2
+
+/* Connects with connect_timeout, application_name, a fixed search_path,
+ * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
+PGconn *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s);
+void db_close(PGconn **c);
+bool db_ok(PGconn *c);
+
+/* 0 if the database is at QF_SCHEMA_VERSION, -1 (logged) otherwise */
+int db_check_schema(PGconn *c) QF_MUST_CHECK;
+
+/* Applies pending migrations from sqldir; see qfctl(1). Prints progress to
+ * stdout. Returns 0, or -1 after printing the reason to stderr. */
+int db_migrate(PGconn *c, const char *sqldir) QF_MUST_CHECK;
+
+struct rule_hits {
+	PGresult *res; /* columns: key, subject, department, evidence, vars */
+	int64_t started_ms;
+};
+
+/* Runs a rule's statement in a READ ONLY transaction bounded by
+ * statement_timeout. On error returns -1 and *err (caller frees). */
+int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, struct rule_hits *out, char **err) QF_MUST_CHECK;
+
+/* Records a rule run: upserts the hits (a JSON array of {key, subject,
+ * department, evidence, message, receivers}), their history events and
+ * outbox rows, and the qf.rule_run row, in ONE transaction. */
+int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
+		   long *created, long *retriggered, long *alerts, char **err) QF_MUST_CHECK;
+/* Records a failed rule run (its own transaction). */
+void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms, const char *error);
+
+/* Claims up to limit due alerts for the named receivers (JSON array text),
+ * leasing them for lease_s. Columns: id, receiver, event, payload,
+ * attempts, too_old, minimal. NULL on error (logged). */
+PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int lease_s, const char *claimer,
+			  int max_age_s);
+int db_alert_delivered(PGconn *c, int64_t id, const char *claimer, int status) QF_MUST_CHECK;
+int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, const char *error, double retry_s,
+		    bool dead) QF_MUST_CHECK;
+/* Seconds until the next pending alert is due (<= 0: now), or -1 if none. */
+double db_next_due(PGconn *c, const char *receivers_json);
+void db_release_claims(PGconn *c, const char *claimer);
+/* pending alerts for the named receivers, -1 on error */
+int db_pending_count(PGconn *c, const char *receivers_json);
+
+#endif

@@ -1,0 +1,44 @@
+/* Alert delivery: claims due qf.alert rows (leases, SKIP LOCKED), sends
+ * them with the libcurl multi interface (many in flight, never blocking
+ * the loop) and records each outcome. At least once, with a stable
+ * Idempotency-Key. */
+#ifndef QF_DELIVER_H
+#define QF_DELIVER_H
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "util.h"
+
+struct deliverer;
+
+/* caller frees with deliver_free(); cfg must outlive it (or be replaced
+ * with deliver_set_config) */
+struct deliverer *deliver_new(const struct qf_config *cfg);
+void deliver_free(struct deliverer *d);
+void deliver_set_config(struct deliverer *d, const struct qf_config *cfg);
+
+/* Claims due alerts into free slots and starts them. Returns the number
+ * started, or -1 on a database error. */
+int deliver_fill(struct deliverer *d, PGconn *c) QF_MUST_CHECK;
+/* Waits for transfer progress, one of the extra fds, or timeout_ms. */
+void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms);
+/* Drives transfers and records finished ones. Returns the number
+ * finished, or -1 on a database error. */
+int deliver_reap(struct deliverer *d, PGconn *c) QF_MUST_CHECK;
+int deliver_inflight(const struct deliverer *d);
+/* Stops every transfer in flight and records it as a failed attempt to
+ * retry at once (why goes to last_error). */
+void deliver_abort(struct deliverer *d, PGconn *c, const char *why);
+/* The --once delivery pass: delivers everything due, retrying within
+ * deadline_s. Returns the number of alerts still pending for our
+ * receivers, or -1 on a database error. */
+int deliver_once(struct deliverer *d, PGconn *c, int deadline_s);
+
+/* Backoff before retry number `attempts` (1 = after the first try):
+ * initial * 2^(attempts-1), capped, with jitter in [50%, 100%] so a fleet
+ * of alerts does not retry in lockstep. Exposed for tests. */
+double deliver_backoff_s(const struct qf_config *cfg, int attempts, double jitter01);
+
+#endif

@@ -1,0 +1,326 @@
+/* qingfengd: applies the "423" rules to the records in PostgreSQL, records
+ * findings and delivers alerts. Foreground process, logs to stderr,
+ * systemd Type=notify (qingfengd(8)). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "deliver.h"
+#include "eval.h"
+#include "log.h"
+#include "rule.h"
+
+#define EX_OK_ 0
+#define EX_USAGE_ 64
+#define EX_UNAVAILABLE_ 69
+#define EX_SOFTWARE_ 70
+#define EX_TEMPFAIL_ 75
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+static int wake_pipe[2] = {-1, -1};
+
+/* handlers only set flags and wake the poll (STYLE.md §3) */
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+	if (wake_pipe[1] >= 0)
+		(void)!write(wake_pipe[1], "x", 1);
+	errno = saved;
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: qingfengd [-c FILE] [-n | --once] [-v]\n"
+		   "  -c, --config FILE  configuration (default /etc/qingfeng/qingfeng.conf)\n"
+		   "  -n, --check        check the configuration and rules, then exit (0 or 78)\n"
+		   "      --once         run one evaluation and delivery pass, then exit\n"
+		   "  -v, --verbose      log debug messages\n"
+		   "  -V, --version      print the version\n");
+}
+
+/* Loads config and rules; NULL after printing every problem. */
+static struct qf_config *load_all(const char *path, struct qf_ruleset *set, struct diag *d)
+{
+	struct qf_config *cfg = config_load(path, d);
+
+	memset(set, 0, sizeof *set);
+	if (!cfg)
+		return NULL;
+	if (ruleset_load(set, cfg->rules_dir, cfg, d) < 0) {
+		ruleset_free(set);
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* -n: when the database is reachable, let PostgreSQL parse and plan each
+ * rule's statement, so a wrong column is caught before the daemon starts. */
+static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset *set, struct diag *d)
+{
+	PGconn *c = db_connect(cfg->conninfo, "qingfengd -n", cfg->timezone, 3);
+
+	if (!c) {
+		fprintf(stderr, "qingfengd: note: database not reachable, rule SQL not checked against it\n");
+		return 0;
+	}
+	for (int i = 0; i < set->n; i++) {
+		const struct qf_rule *r = &set->rules[i];
+		PGresult *res = PQprepare(c, "", r->sql, r->nvalues, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			diag_error(d, r->file, r->where_line ? r->where_line : r->line, "rule %s: %s", r->id,
+				   m ? m : "cannot prepare its SQL");
+		}
+		PQclear(res);
+	}
+	db_close(&c);
+	return d->errors ? -1 : 0;
+}
+
+static PGconn *connect_checked(const struct qf_config *cfg)
+{
+	PGconn *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
+
+	if (c && db_check_schema(c) < 0)
+		db_close(&c);
+	return c;
+}
+
+static int run_once(struct qf_config *cfg, struct qf_ruleset *set)
+{
+	struct eval_totals t;
+	PGconn *c = connect_checked(cfg);
+	int rc = EX_OK_;
+
+	if (!c)
+		return EX_UNAVAILABLE_;
+	if (eval_all(c, cfg, set, &t) < 0) {
+		log_err("lost the database during evaluation");
+		db_close(&c);
+		return EX_TEMPFAIL_;
+	}
+	log_info("evaluated %ld rule(s): %ld failed, %ld new and %ld re-triggered finding(s), %ld alert(s) queued",
+		 t.rules, t.failed, t.created, t.retriggered, t.alerts);
+	struct deliverer *d = deliver_new(cfg);
+	int pending = deliver_once(d, c, cfg->once_deadline_s);
+	if (pending < 0) {
+		log_err("lost the database during delivery; undelivered alerts stay queued");
+		rc = EX_TEMPFAIL_;
+	} else if (pending > 0) {
+		log_warn("%d alert(s) still pending after this pass; a later run delivers them", pending);
+	}
+	deliver_free(d);
+	db_close(&c);
+	return rc;
+}
+
+
+static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set)
+{
+	struct deliverer *d = deliver_new(cfg);
+	PGconn *c = NULL;
+	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000;
+
+	if (setup_signals() < 0) {
+		log_err("cannot set up signals: %s", strerror(errno));
+		deliver_free(d);
+		return EX_SOFTWARE_;
+	}
+	sd_notify(0, "READY=1\nSTATUS=starting");
+	log_notice("started: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
+	while (!stop_requested) {
+		int64_t now = now_mono_ms();
+
+		if (reload_requested) {
+			struct qf_ruleset nset;
+			struct diag dg;
+			reload_requested = 0;
+			diag_init(&dg);
+			sd_notify(0, "RELOADING=1");
+			struct qf_config *ncfg = load_all(path, &nset, &dg);
+			if (!ncfg) {
+				diag_log(&dg);
+				log_err("reload failed: keeping the running configuration and rules");
+				sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
+			} else {
+				ruleset_free(set);
+				*set = nset;
+				config_free(cfg);
+				cfg = ncfg;
+				log_set_level(cfg->log_level);
+				deliver_set_config(d, cfg);
+				next_eval = 0;
+				log_notice("reloaded: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
+				sd_notify(0, "READY=1");
+			}
+			diag_free(&dg);
+		}
+		if (!db_ok(c) && now >= next_connect) {
+			db_close(&c);
+			c = connect_checked(cfg);
+			if (!c) {
+				next_connect = now + connect_backoff;
+				connect_backoff = connect_backoff * 2 > 30000 ? 30000 : connect_backoff * 2;
+				sd_notify(0, "STATUS=waiting for the database");
+			} else {
+				connect_backoff = 1000;
+				log_notice("connected to the database");
+			}
+		}
+		if (db_ok(c) && now >= next_eval) {
+			struct eval_totals t;
+			if (eval_all(c, cfg, set, &t) < 0)
+				log_err("lost the database during evaluation; reconnecting");
+			else
+				sd_notifyf(0, "STATUS=evaluated: %ld new finding(s), %ld alert(s) queued", t.created,
+					   t.alerts);
+			next_eval = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
+		}
+		if (db_ok(c) && deliver_fill(d, c) < 0)
+			log_err("cannot claim alerts; retrying");
+		int64_t wait = next_eval - now_mono_ms();
+		if (wait > 1000 || !db_ok(c))
+			wait = 1000;
+		struct curl_waitfd wfd = {.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN};
+		deliver_wait(d, &wfd, 1, (int)wait);
+		char drain[64];
+		while (read(wake_pipe[0], drain, sizeof drain) > 0)
+			;
+		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c) < 0)
+			log_err("cannot record delivery results; the alerts will be retried");
+	}
+
+	sd_notify(0, "STOPPING=1");
+	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(d));
+	int64_t until = now_mono_ms() + 10000;
+	while (deliver_inflight(d) && db_ok(c) && now_mono_ms() < until) {
+		deliver_wait(d, NULL, 0, 200);
+		if (deliver_reap(d, c) < 0)
+			break;
+	}
+	deliver_abort(d, db_ok(c) ? c : NULL, "daemon stopped before the receiver answered");
+	deliver_free(d);
+	db_close(&c);
+	ruleset_free(set);
+	config_free(cfg);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	log_notice("stopped");
+	return EX_OK_;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
+		{"once", no_argument, NULL, 'o'},	  {"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},	  {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *path = "/etc/qingfeng/qingfeng.conf";
+	bool check = false, once = false, verbose = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:nvVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("qingfengd %s (rule engine %d, schema %d)\n", QF_VERSION, QF_ENGINE_VERSION,
+			       QF_SCHEMA_VERSION);
+			return EX_OK_;
+		case 'h':
+			usage(stdout);
+			return EX_OK_;
+		default:
+			usage(stderr);
+			return EX_USAGE_;
+		}
+	}
+	if (optind != argc || (check && once)) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	log_init("qingfengd", verbose ? QF_LOG_DEBUG : QF_LOG_INFO);
+
+	struct qf_ruleset set;
+	struct diag d;
+	diag_init(&d);
+	struct qf_config *cfg = load_all(path, &set, &d);
+	if (!cfg) {
+		diag_print(&d);
+		diag_free(&d);
+		return QF_EX_CONFIG;
+	}
+	if (!verbose)
+		log_set_level(cfg->log_level);
+	if (check) {
+		int rc = check_rules_sql(cfg, &set, &d);
+		diag_print(&d);
+		diag_free(&d);
+		ruleset_free(&set);
+		config_free(cfg);
+		if (rc < 0)
+			return QF_EX_CONFIG;
+		printf("configuration OK\n");
+		return EX_OK_;
+	}
+	diag_free(&d);
+
+	srandom((unsigned)(now_real_ms() ^ getpid()));
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_err("cannot initialise libcurl");
+		return EX_SOFTWARE_;
+	}
+	int rc;
+	if (once) {
+		rc = run_once(cfg, &set);
+		ruleset_free(&set);
+		config_free(cfg);
+	} else {
+		rc = run_daemon(path, cfg, &set); /* frees cfg and set */
+	}
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,60 @@
+/* Route matching: every condition given in a route's match must hold. */
+#include "route.h"
+
+static bool any_tag(const struct strlist *want, const struct strlist *tags)
+{
+	for (int i = 0; i < tags->n; i++)
+		if (strlist_has(want, tags->v[i]))
+			return true;
+	return false;
+}
+
+static bool matches(const struct qf_route *rt, const struct qf_rule *r, int level, const char *department)
+{
+	if (rt->supervision.n && !strlist_has(&rt->supervision, r->supervision))
+		return false;
+	if (rt->risk.n && !strlist_has(&rt->risk, r->risk))
+		return false;
+	if (rt->duty.n && !strlist_has(&rt->duty, r->duty))
+		return false;
+	if (rt->rule.n && !strlist_has(&rt->rule, r->id))
+		return false;
+	if (rt->tag.n && !any_tag(&rt->tag, &r->tags))
+		return false;
+	if (rt->department.n && !strlist_has(&rt->department, department))
+		return false;
+	if (rt->min_level && level < rt->min_level)
+		return false;
+	return true;
+}
+
+static int add(int *out, int n, int idx)
+{
+	for (int i = 0; i < n; i++)
+		if (out[i] == idx)
+			return n;
+	out[n] = idx;
+	return n + 1;
+}
+
+int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
+		    int *out)
+{
+	int n = 0;
+
+	if (cfg->nroutes == 0) {
+		for (int i = 0; i < cfg->nreceivers; i++)
+			out[n++] = i;
+		return n;
+	}
+	for (int i = 0; i < cfg->nroutes; i++) {
+		const struct qf_route *rt = &cfg->routes[i];
+		if (!matches(rt, r, level, department))
+			continue;
+		for (int j = 0; j < rt->nreceivers; j++)
+			n = add(out, n, rt->receivers[j]);
+		if (!rt->cont)
+			break;
+	}
+	return n;
+}

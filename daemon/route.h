@@ -1,0 +1,15 @@
+/* Routes: which receivers get a finding (qingfeng.conf(5) "routes"). */
+#ifndef QF_ROUTE_H
+#define QF_ROUTE_H
+
+#include "config.h"
+#include "rule.h"
+
+/* Fills out (room for cfg->nreceivers) with receiver indices, each once,
+ * and returns how many. With no routes configured every receiver gets
+ * every finding; otherwise routes are tried in order and the first match
+ * stops the walk unless it says continue = true. */
+int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
+		    int *out);
+
+#endif

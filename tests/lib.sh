@@ -1,0 +1,108 @@
+# Shared helpers for the integration tests (bash, TAP for prove).
+# Each test gets its own database in the throwaway cluster that
+# tools/pgtmp.sh started, its own temp dir, and its own receiver(s);
+# everything it started is stopped on exit, pass or fail.
+set -u
+
+QF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QF_BUILD=${QF_BUILD:-$QF_ROOT/build}
+QFD=$QF_BUILD/qingfengd
+QFCTL=$QF_BUILD/qfctl
+QFRECV=$QF_BUILD/qf-receiver
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+if [ -z "${PGHOST:-}" ]; then
+  echo "1..0 # SKIP needs tools/pgtmp.sh (run through make check)"
+  exit 0
+fi
+
+T_N=0
+T_FAILED=0
+T_PIDS=()
+T_DIR=$(mktemp -d /tmp/qf-test.XXXXXX)
+T_NAME=$(basename "$0" .t | tr -c 'a-z0-9\n' '_')
+
+ok() { # ok COND-EXIT-STATUS DESCRIPTION
+  local st=$1; shift
+  T_N=$((T_N + 1))
+  if [ "$st" -eq 0 ]; then echo "ok $T_N - $*"; else echo "not ok $T_N - $*"; T_FAILED=$((T_FAILED + 1)); fi
+}
+is() { # is GOT WANT DESCRIPTION
+  local got=$1 want=$2; shift 2
+  if [ "$got" = "$want" ]; then ok 0 "$*"; else ok 1 "$*"; printf '#   got:  %s\n#   want: %s\n' "$got" "$want"; fi
+}
+like() { # like GOT EXTENDED-REGEX DESCRIPTION
+  local got=$1 re=$2; shift 2
+  if printf '%s' "$got" | grep -Eq -- "$re"; then ok 0 "$*"; else ok 1 "$*"; printf '#   got:  %s\n#   want match: %s\n' "$got" "$re"; fi
+}
+note() { printf '# %s\n' "$*"; }
+done_testing() { echo "1..$T_N"; [ $T_FAILED -eq 0 ]; exit $?; }
+
+t_cleanup() {
+  for p in "${T_PIDS[@]:-}"; do
+    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+  done
+  for p in "${T_PIDS[@]:-}"; do
+    [ -n "$p" ] && wait "$p" 2>/dev/null
+  done
+  rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+
+# sql DB QUERY: one value or rows, unaligned, no headers
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# new_db NAME: a fresh migrated database; sets DB and CONNINFO
+new_db() {
+  DB=qf_${T_NAME}_$1
+  dropdb --if-exists "$DB" >/dev/null 2>&1
+  createdb "$DB" || return 1
+  CONNINFO="host=$PGHOST port=${PGPORT:-5432} dbname=$DB"
+  "$QFCTL" -d "$CONNINFO" migrate >/dev/null
+}
+
+# receiver_start NAME [qf-receiver options]: sets RECV_URL_<NAME>, log file $T_DIR/NAME.jsonl
+receiver_start() {
+  local name=$1; shift
+  rm -f "$T_DIR/$name.port"
+  "$QFRECV" -q -p "$T_DIR/$name.port" -o "$T_DIR/$name.jsonl" "$@" 2>>"$T_DIR/$name.err" &
+  local pid=$!
+  T_PIDS+=("$pid")
+  eval "RECV_PID_$name=$pid"
+  for _ in $(seq 1 100); do
+    [ -s "$T_DIR/$name.port" ] && break
+    sleep 0.05
+  done
+  eval "RECV_URL_$name=http://127.0.0.1:$(cat "$T_DIR/$name.port")/hook"
+  touch "$T_DIR/$name.jsonl"
+}
+receiver_stop() { # receiver_stop NAME
+  local pid; eval "pid=\$RECV_PID_$1"
+  kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+}
+# requests NAME: how many requests the receiver has seen
+requests() { wc -l <"$T_DIR/$1.jsonl" | tr -d ' '; }
+
+# write_conf FILE URL [EXTRA...]: a config for this test's database and the
+# shipped rules, one json receiver "office" with secret s3cret
+write_conf() {
+  local file=$1 url=$2; shift 2
+  cat >"$file" <<CONF
+database = { conninfo = "$CONNINFO"; };
+rules_dir = "${RULES_DIR:-$QF_ROOT/rules}";
+receivers = ( { name = "office"; format = "json"; url = "$url"; secret = "s3cret"; timeout = ${RECV_TIMEOUT:-2}; } );
+delivery = { once_deadline = ${ONCE_DEADLINE:-10}; backoff_initial = 0.2; backoff_max = 1.0; lease_margin = 1; };
+$*
+CONF
+}
+
+# run_once CONF: qingfengd --once, output kept in $T_DIR/once.log; returns its status
+run_once() {
+  "$QFD" -c "$1" --once >>"$T_DIR/once.log" 2>&1
+}
+
+# perl with only core modules (JSON::PP, Digest::SHA) reads the receiver log
+jsonl() { # jsonl NAME PERL-EXPR-ON-$r (one line per request)
+  perl -MJSON::PP -ne 'my $r = JSON::PP->new->decode($_); '"$2"' ' "$T_DIR/$1.jsonl"
+}
