@@ -315,6 +315,10 @@ static const char record_hits_sql[] =
 	"  SELECT $2, h.key, $3, $4, $5, $6, $7, $8, h.subject, h.department, h.evidence,"
 	"         md5(h.evidence::text), h.message, ARRAY(SELECT jsonb_array_elements_text($9::jsonb))"
 	"    FROM hits h"
+	/* an unchanged hit never reaches the INSERT, so re-evaluation does
+	 * not burn finding ids and costs one index probe per hit */
+	"   WHERE NOT EXISTS (SELECT 1 FROM qf.finding o WHERE o.rule_id = $2 AND o.dedupe_key = h.key"
+	"                        AND o.evidence_hash = md5(h.evidence::text))"
 	"  ON CONFLICT (rule_id, dedupe_key) DO UPDATE"
 	"     SET hit_count = f.hit_count + 1, last_seen = now(), evidence = EXCLUDED.evidence,"
 	"         evidence_hash = EXCLUDED.evidence_hash, message = EXCLUDED.message,"

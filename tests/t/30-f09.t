@@ -60,11 +60,13 @@ is "$(jsonl ok 'print $r->{idempotency_key}, "\n"' | sort -n | tr '\n' ' ')" "$(
    "Idempotency-Keys are the alert ids"
 
 # a second run changes nothing
+seq_before=$(sql "$DB" "SELECT last_value FROM qf.finding_id_seq")
 run_once "$T_DIR/qf.conf"; is "$?" 0 "second --once exits 0"
 is "$(sql "$DB" "SELECT count(*) || '/' || sum(hit_count) FROM qf.finding")" "3/3" "no second finding, hit counts unchanged"
 is "$(sql "$DB" "SELECT count(*) FROM qf.finding_event")" 3 "no second event"
 is "$(sql "$DB" "SELECT count(*) FROM qf.alert")" 3 "no second alert"
 is "$(requests ok)" 3 "the receiver got nothing more"
+is "$(sql "$DB" "SELECT last_value FROM qf.finding_id_seq")" "$seq_before" "re-evaluation burns no finding ids"
 
 # a flagged record that changes is a re-trigger; a record that becomes risky is a new finding
 sql "$DB" "UPDATE records.payment SET amount = 49000.00 WHERE payment_id = 'PAY-C';

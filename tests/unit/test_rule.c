@@ -1,0 +1,122 @@
+/* The rule compiler: the shipped F09 compiles to the golden SQL, params
+ * become $n (never text), overrides change values and the version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rule.h"
+#include "tap.h"
+#include "util.h"
+
+static const char *root(void)
+{
+	return getenv("QF_ROOT") ? getenv("QF_ROOT") : ".";
+}
+
+static char *write_tmp(const char *text)
+{
+	char *path = xstrdup("/tmp/qf-test-rule.XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	return path;
+}
+
+static const char *rule_text =
+	"engine_version = 1;\n"
+	"rules = ( { id = \"X1\"; title = { zh = \"甲\"; en = \"a\"; }; supervision = \"financial\";\n"
+	"  risk = \"non-technical\"; duty = \"supervisory\"; level = \"yellow\"; kind = \"match\";\n"
+	"  table = \"records.payment\"; key = [\"payment_id\", \"book\"]; subject = \"approved_by\";\n"
+	"  where = \"amount >= :limit * (1 - :margin) AND amount < :limit AND note::text <> ':limit' AND \\\"x:y\\\" IS NULL\";\n"
+	"  evidence = [\"amount\"];\n"
+	"  message = { zh = \"{{字面}} {payment_id} {amount} {missing_ok}\"; en = \"{key}/{subject}/{department}\"; };\n"
+	"  params = { limit = 50000; margin = 0.05; }; } );\n";
+
+int main(void)
+{
+	struct qf_ruleset set = {0};
+	struct diag d;
+	char path[4096];
+
+	diag_init(&d);
+	snprintf(path, sizeof path, "%s/rules/financial.conf", root());
+	ok(ruleset_load_file(&set, path, &d) == 0 && ruleset_finish(&set, NULL, &d) == 0, "shipped F09 loads");
+	diag_print(&d);
+	const struct qf_rule *f09 = ruleset_find(&set, "F09");
+	ok(f09 != NULL, "F09 is there");
+	snprintf(path, sizeof path, "%s/tests/golden/F09.sql", root());
+	char *golden = read_file(path, NULL);
+	is_str(f09 ? f09->sql : NULL, golden, "F09 compiles to tests/golden/F09.sql");
+	free(golden);
+	ok(f09 && f09->nvalues == 0, "F09 has no parameters");
+	ruleset_free(&set);
+	diag_free(&d);
+
+	/* parameters: :name outside quotes becomes $n, each name once */
+	char *tmp = write_tmp(rule_text);
+	/* {missing_ok} is not a column: the template check must refuse it */
+	diag_init(&d);
+	(void)(ruleset_load_file(&set, tmp, &d) == 0 && ruleset_finish(&set, NULL, &d) == 0);
+	ok(d.errors == 1 && strstr(d.text.data, "message uses {missing_ok}"), "unknown placeholder refused: %s",
+	   d.text.data ? d.text.data : "");
+	diag_free(&d);
+	ruleset_free(&set);
+	unlink(tmp);
+	free(tmp);
+
+	char *fixed = xstrdup(rule_text);
+	char *p = strstr(fixed, " {missing_ok}");
+	memmove(p, p + strlen(" {missing_ok}"), strlen(p + strlen(" {missing_ok}")) + 1);
+	tmp = write_tmp(fixed);
+	diag_init(&d);
+	ok(ruleset_load_file(&set, tmp, &d) == 0 && ruleset_finish(&set, NULL, &d) == 0, "fixed rule compiles");
+	diag_print(&d);
+	const struct qf_rule *x1 = ruleset_find(&set, "X1");
+	ok(x1 && strstr(x1->sql, "amount >= $1 * (1 - $2) AND amount < $1 AND note::text <> ':limit' AND \"x:y\" IS NULL"),
+	   "params bound as $1/$2, casts and quoted text untouched");
+	ok(x1 && x1->nvalues == 2 && !strcmp(x1->values[0], "50000") && !strcmp(x1->values[1], "0.05"),
+	   "values in order: 50000, 0.05 (shortest decimal text)");
+	ok(x1 && strstr(x1->sql, "jsonb_build_array(t.\"payment_id\", t.\"book\")::text AS key"),
+	   "a two-column key is a JSON array");
+	ok(x1 && strstr(x1->sql, "(SELECT p.department FROM records.person p WHERE p.person_id = t.\"approved_by\")"),
+	   "no department column: the subject's department");
+	char version1[17];
+	snprintf(version1, sizeof version1, "%s", x1 ? x1->version : "");
+	ruleset_free(&set);
+	diag_free(&d);
+
+	/* a deployment override changes the value and therefore the version */
+	struct qf_param op = {.name = "limit", .value = "60000", .numeric = true, .line = 9};
+	struct qf_override ov = {.rule_id = "X1", .enabled = 0, .level = QF_RED, .params = &op, .nparams = 1,
+				 .file = "site.conf", .line = 8};
+	struct qf_config cfg = {.overrides = &ov, .noverrides = 1};
+	diag_init(&d);
+	ok(ruleset_load_file(&set, tmp, &d) == 0 && ruleset_finish(&set, &cfg, &d) == 0, "override applies");
+	x1 = ruleset_find(&set, "X1");
+	ok(x1 && !strcmp(x1->values[0], "60000") && x1->level == QF_RED && !x1->enabled,
+	   "limit 60000, level red, disabled");
+	ok(x1 && strlen(x1->version) == 16 && strcmp(x1->version, version1), "rule_version changes with a parameter");
+	ruleset_free(&set);
+	diag_free(&d);
+
+	op.numeric = false;
+	diag_init(&d);
+	(void)(ruleset_load_file(&set, tmp, &d) == 0 && ruleset_finish(&set, &cfg, &d) == 0);
+	ok(d.errors == 1 && strstr(d.text.data, "site.conf:9: rule X1 parameter 'limit' must be a number"),
+	   "a string for a numeric parameter is refused at the override's line");
+	ruleset_free(&set);
+	diag_free(&d);
+	unlink(tmp);
+	free(tmp);
+	free(fixed);
+
+	/* rendering */
+	json_t *vars = json_pack("{s:s, s:s, s:n}", "payment_id", "P-1", "amount", "48000.00", "vendor_id");
+	char *m = rule_render("{{x}} {payment_id}: {amount} yuan, {vendor_id}, {unclosed", vars);
+	is_str(m, "{x} P-1: 48000.00 yuan, -, {unclosed", "render: fields, literal braces, null as '-'");
+	free(m);
+	json_decref(vars);
+	done_testing();
+}
