@@ -58,10 +58,13 @@ deps:
 	tools/deps.sh
 
 # Every test (unit binaries and integration scripts) under one prove run,
-# built with ASan and UBSan, against a throwaway PostgreSQL cluster.
+# built with ASan and UBSan, against a throwaway PostgreSQL cluster; the
+# plain build is checked under valgrind by tests/t/70-valgrind.t.
 check: deps
 	$(MAKE) BUILD=build/san SAN=1 all unit
-	QF_BUILD=$(CURDIR)/build/san tools/pgtmp.sh prove --timer $(PROVE_FLAGS) build/san/tests/ tests/t/
+	$(MAKE) all
+	QF_BUILD=$(CURDIR)/build/san QF_PLAIN_BUILD=$(CURDIR)/build QF_ROOT=$(CURDIR) tools/pgtmp.sh prove --timer $(PROVE_FLAGS) \
+	  $(UNIT_SRC:tests/unit/%.c=build/san/tests/%) tests/t/*.t
 
 demo: deps
 	$(MAKE) all

@@ -104,5 +104,5 @@ run_once() {
 
 # perl with only core modules (JSON::PP, Digest::SHA) reads the receiver log
 jsonl() { # jsonl NAME PERL-EXPR-ON-$r (one line per request)
-  perl -MJSON::PP -ne 'my $r = JSON::PP->new->utf8->decode($_); '"$2"' ' "$T_DIR/$1.jsonl"
+  perl -CO -MJSON::PP -ne 'my $r = JSON::PP->new->utf8->decode($_); '"$2"' ' "$T_DIR/$1.jsonl"
 }

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-  gcc make pkg-config perl procps util-linux
+  gcc make pkg-config perl procps util-linux valgrind
   libpq-dev libcurl4-openssl-dev libconfig-dev libjansson-dev libssl-dev
   libsystemd-dev libmicrohttpd-dev
   postgresql-15 postgresql-client-15
