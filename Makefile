@@ -24,7 +24,8 @@ QF_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 $(
              -DQF_VERSION='"$(VERSION)"' -DQF_SQLDIR='"$(SQLDIR)"'
 QF_LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
 
-COMMON    := log util diag cfgutil config rule route db eval utf8 webhook deliver
+# every daemon/*.c but the two programs' mains is shared by both programs and the unit tests
+COMMON    := $(filter-out main qfctl,$(basename $(notdir $(wildcard daemon/*.c))))
 COMMON_O  := $(COMMON:%=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -238,8 +238,107 @@ bool cfg_scalar_text(struct cfgctx *cx, const config_setting_t *s, char **value,
 		*value = xstrdup(config_setting_get_bool(s) ? "true" : "false");
 		*numeric = false;
 		return true;
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST: {
+		/* a PostgreSQL array literal: every element double-quoted, with
+		 * " and \ escaped, so no element can break out of it */
+		struct buf b;
+		int n = config_setting_length(s);
+		buf_init(&b);
+		buf_puts(&b, "{");
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			char *v;
+			bool num;
+			if (config_setting_is_aggregate(e) || !cfg_scalar_text(cx, e, &v, &num)) {
+				if (config_setting_is_aggregate(e))
+					cfg_error(cx, e, "a list parameter holds only numbers, strings or booleans");
+				buf_free(&b);
+				return false;
+			}
+			buf_puts(&b, i ? ",\"" : "\"");
+			for (const char *p = v; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					buf_add(&b, "\\", 1);
+				buf_add(&b, p, 1);
+			}
+			buf_puts(&b, "\"");
+			free(v);
+		}
+		buf_puts(&b, "}");
+		*value = buf_steal(&b);
+		*numeric = false;
+		return true;
+	}
 	default:
 		cfg_error(cx, s, "parameter '%s' must be a number, string or boolean", config_setting_name(s));
 		return false;
 	}
+}
+
+void cfg_exceptions(struct cfgctx *cx, const config_setting_t *list, struct qf_exception **out, int *n)
+{
+	static const char *const keys[] = {"match", "until", "reason", NULL};
+
+	if (!config_setting_is_list(list)) {
+		cfg_error(cx, list, "exceptions must be a list ( { match = { ... }; until = \"...\"; reason = \"...\"; } )");
+		return;
+	}
+	int len = config_setting_length(list);
+	*out = xrealloc(*out, sizeof **out * (size_t)(*n + len));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+		struct qf_exception *e = &(*out)[*n];
+		const char *v;
+		memset(e, 0, sizeof *e);
+		e->file = cfg_file(cx, s);
+		e->line = config_setting_source_line(s);
+		(*n)++;
+		if (!config_setting_is_group(s)) {
+			cfg_error(cx, s, "an exception must be a group { match = { ... }; until = ...; reason = ...; }");
+			continue;
+		}
+		cfg_check_keys(cx, s, keys, "exception");
+		if (cfg_string(cx, s, "until", true, &v))
+			e->until = xstrdup(v);
+		if (cfg_string(cx, s, "reason", true, &v)) {
+			if (!*v)
+				cfg_error(cx, config_setting_get_member(s, "reason"), "an exception needs a reason");
+			e->reason = xstrdup(v);
+		}
+		const config_setting_t *m = config_setting_get_member(s, "match");
+		if (!m || !config_setting_is_group(m) || config_setting_length(m) == 0) {
+			cfg_error(cx, m ? m : s, "an exception needs match = { evidence_field = value; ... }");
+			continue;
+		}
+		int nf = config_setting_length(m);
+		e->fields = xcalloc((size_t)nf, sizeof *e->fields);
+		for (int j = 0; j < nf; j++) {
+			const config_setting_t *f = config_setting_get_elem(m, (unsigned)j);
+			struct qf_param *q = &e->fields[e->nfields];
+			if (config_setting_is_aggregate(f)) {
+				cfg_error(cx, f, "exception field '%s' must be a single value", config_setting_name(f));
+				continue;
+			}
+			if (cfg_scalar_text(cx, f, &q->value, &q->numeric)) {
+				q->name = xstrdup(config_setting_name(f));
+				q->line = config_setting_source_line(f);
+				e->nfields++;
+			}
+		}
+	}
+}
+
+void exceptions_free(struct qf_exception *e, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < e[i].nfields; j++) {
+			free(e[i].fields[j].name);
+			free(e[i].fields[j].value);
+		}
+		free(e[i].fields);
+		free(e[i].until);
+		free(e[i].reason);
+	}
+	free(e);
 }

@@ -32,8 +32,14 @@ bool cfg_bool(struct cfgctx *cx, const config_setting_t *grp, const char *name, 
  * values when given. The list is appended to out. */
 bool cfg_strlist(struct cfgctx *cx, const config_setting_t *grp, const char *name, const char *const *allowed,
 		 struct strlist *out);
-/* a scalar (int, float, string, bool) as the text SQL will receive; caller
- * frees *value */
+/* a scalar (int, float, string, bool) or an array of them (as a
+ * PostgreSQL array literal, for `= ANY(:name::text[])`) as the text SQL
+ * will receive; caller frees *value */
 bool cfg_scalar_text(struct cfgctx *cx, const config_setting_t *s, char **value, bool *numeric);
+
+/* exceptions = ( { match = { field = value; ... }; until = "DATE"; reason = "..."; } ),
+ * appended to *out */
+void cfg_exceptions(struct cfgctx *cx, const config_setting_t *list, struct qf_exception **out, int *n);
+void exceptions_free(struct qf_exception *e, int n);
 
 #endif

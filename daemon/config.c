@@ -252,6 +252,8 @@ static void parse_override(struct cfgctx *cx, const config_setting_t *s, struct 
 				cfg_error(cx, p, "params.%s.enabled must be true or false", id);
 			else
 				o->enabled = config_setting_get_bool(p);
+		} else if (!strcmp(name, "exceptions")) {
+			cfg_exceptions(cx, p, &o->exceptions, &o->nexceptions);
 		} else if (!strcmp(name, "level")) {
 			const char *lv = config_setting_type(p) == CONFIG_TYPE_STRING ? config_setting_get_string(p) : NULL;
 			o->level = level_parse(lv);
@@ -282,7 +284,8 @@ static bool valid_timezone(const char *tz)
 struct qf_config *config_load(const char *file, struct diag *d)
 {
 	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
-					   "delivery", "receivers", "routes", "params", NULL};
+					   "delivery", "receivers", "routes", "params", "escalation", NULL};
+	static const char *const esc_keys[] = {"after_days", NULL};
 	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
 	static const char *const eval_keys[] = {"interval", NULL};
 	static const char *const del_keys[] = {"max_attempts",  "max_age",       "backoff_initial",
@@ -302,6 +305,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	cfg->timezone = xstrdup("Asia/Shanghai");
 	cfg->log_level = 6;
 	cfg->eval_interval_s = 60;
+	cfg->escalate_after_days = 15;
 	cfg->max_attempts = 20;
 	cfg->max_age_s = 3 * 24 * 3600;
 	cfg->backoff_initial_ms = 1000;
@@ -370,6 +374,14 @@ struct qf_config *config_load(const char *file, struct diag *d)
 		} else {
 			cfg_check_keys(&cx, g, eval_keys, "evaluation");
 			cfg_int_range(&cx, g, "interval", 1, 86400, &cfg->eval_interval_s);
+		}
+	}
+	if ((g = config_setting_get_member(root, "escalation")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "escalation must be a group");
+		} else {
+			cfg_check_keys(&cx, g, esc_keys, "escalation");
+			cfg_int_range(&cx, g, "after_days", 1, 3650, &cfg->escalate_after_days);
 		}
 	}
 	if ((g = config_setting_get_member(root, "delivery")) != NULL) {
@@ -488,6 +500,7 @@ void config_free(struct qf_config *cfg)
 			free(o->params[j].value);
 		}
 		free(o->params);
+		exceptions_free(o->exceptions, o->nexceptions);
 	}
 	free(cfg->overrides);
 	strlist_free(&cfg->files);

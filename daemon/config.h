@@ -54,13 +54,28 @@ struct qf_param {
 	int line;
 };
 
-/* A deployment's override of one rule: enabled, level and parameters. */
+/* An exception to a rule: hits whose evidence fields equal the values are
+ * not flagged until a date, for a stated reason (e.g. a vendor exempt from
+ * F10 while a framework contract runs). */
+struct qf_exception {
+	struct qf_param *fields; /* evidence field = value */
+	int nfields;
+	char *until; /* date or timestamp, exclusive */
+	char *reason;
+	const char *file;
+	int line;
+};
+
+/* A deployment's override of one rule: enabled, level, parameters and
+ * extra exceptions. */
 struct qf_override {
 	char *rule_id;
 	int enabled; /* -1 = not set */
 	int level;   /* QF_LEVEL_NONE = not set */
 	struct qf_param *params;
 	int nparams;
+	struct qf_exception *exceptions;
+	int nexceptions;
 	const char *file;
 	int line;
 };
@@ -75,6 +90,7 @@ struct qf_config {
 	char *timezone;
 	int log_level;
 	int eval_interval_s;
+	int escalate_after_days; /* an open, unacknowledged finding rises a level after this */
 	/* delivery */
 	int max_attempts;
 	int max_age_s;

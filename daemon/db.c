@@ -267,7 +267,8 @@ out:
 
 /* ---- evaluation ---- */
 
-int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, struct rule_hits *out, char **err)
+int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
+		 struct rule_hits *out, char **err)
 {
 	char tbuf[16];
 	const char *tp[1] = {tbuf};
@@ -287,7 +288,9 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, struct rule
 		return -1;
 	}
 	PQclear(res);
-	res = PQexecParams(c, r->sql, r->nvalues, NULL, (const char *const *)r->values, NULL, NULL, 0);
+	const char **values = rule_bind_values(r, now, since);
+	res = PQexecParams(c, r->compiled, r->nvalues, NULL, values, NULL, NULL, 0);
+	free(values);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		*err = res_error(c, res);
 		PQclear(res);
@@ -303,43 +306,73 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, struct rule
 	return 0;
 }
 
+/* One statement records a rule run's hits. An unchanged hit never reaches
+ * the INSERT (so re-evaluation burns no ids); a new finding opens one level
+ * higher when its subject is a repeat offender of this rule (>= 2 earlier
+ * findings within 365 days, counting earlier new hits of this batch) or
+ * already has open findings from >= 2 different rules (RULES-423.md,
+ * "Escalation"). */
 static const char record_hits_sql[] =
 	"WITH hits AS ("
-	"  SELECT DISTINCT ON (h.key) h.key, h.subject, h.department, h.evidence, h.message, h.receivers"
+	"  SELECT DISTINCT ON (h.key) h.key, h.subject, h.department, h.evidence, h.message, h.receivers,"
+	"         CASE WHEN h.level IN ('yellow', 'orange', 'red') THEN h.level ELSE $5 END AS level"
 	"    FROM jsonb_to_recordset($1::jsonb)"
-	"         AS h(key text, subject text, department text, evidence jsonb, message text, receivers text[])"
+	"         AS h(key text, subject text, department text, level text, evidence jsonb, message text,"
+	"              receivers text[])"
 	"   ORDER BY h.key"
-	"), up AS ("
-	"  INSERT INTO qf.finding AS f (rule_id, dedupe_key, rule_version, title, level, supervision, risk, duty,"
-	"                               subject, department, evidence, evidence_hash, message, tags)"
-	"  SELECT $2, h.key, $3, $4, $5, $6, $7, $8, h.subject, h.department, h.evidence,"
-	"         md5(h.evidence::text), h.message, ARRAY(SELECT jsonb_array_elements_text($9::jsonb))"
+	"), fresh AS ("
+	"  SELECT h.*, NOT EXISTS (SELECT 1 FROM qf.finding o WHERE o.rule_id = $2 AND o.dedupe_key = h.key) AS is_new"
 	"    FROM hits h"
-	/* an unchanged hit never reaches the INSERT, so re-evaluation does
-	 * not burn finding ids and costs one index probe per hit */
 	"   WHERE NOT EXISTS (SELECT 1 FROM qf.finding o WHERE o.rule_id = $2 AND o.dedupe_key = h.key"
 	"                        AND o.evidence_hash = md5(h.evidence::text))"
+	"), ranked AS ("
+	"  SELECT f.*,"
+	"         CASE WHEN f.is_new AND f.subject IS NOT NULL THEN"
+	"           (SELECT count(*) FROM qf.finding o WHERE o.rule_id = $2 AND o.subject = f.subject"
+	"               AND o.first_seen > now() - interval '365 days')"
+	"           + count(*) FILTER (WHERE f.is_new) OVER (PARTITION BY f.subject ORDER BY f.key"
+	"                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+	"         ELSE 0 END AS prior_same,"
+	"         CASE WHEN f.is_new AND f.subject IS NOT NULL THEN"
+	"           (SELECT count(DISTINCT o.rule_id) FROM qf.finding o WHERE o.subject = f.subject AND o.status = 'open')"
+	"         ELSE 0 END AS open_rules"
+	"    FROM fresh f"
+	"), leveled AS ("
+	"  SELECT r.*, CASE WHEN r.prior_same >= 2 OR r.open_rules >= 2 THEN qf.level_up(r.level) ELSE r.level END"
+	"              AS final_level,"
+	"         CASE WHEN r.prior_same >= 2 THEN 'opened one level higher: finding ' || (r.prior_same + 1)"
+	"                   || ' of this rule on this subject within 365 days'"
+	"              WHEN r.open_rules >= 2 THEN 'opened one level higher: the subject has open findings from '"
+	"                   || r.open_rules || ' rules'"
+	"         END AS why"
+	"    FROM ranked r"
+	"), up AS ("
+	"  INSERT INTO qf.finding AS f (rule_id, dedupe_key, rule_version, title, level, base_level, supervision, risk,"
+	"                               duty, subject, department, evidence, evidence_hash, message, tags)"
+	"  SELECT $2, h.key, $3, $4, h.final_level, h.level, $6, $7, $8, h.subject, h.department, h.evidence,"
+	"         md5(h.evidence::text), h.message, ARRAY(SELECT jsonb_array_elements_text($9::jsonb))"
+	"    FROM leveled h"
 	"  ON CONFLICT (rule_id, dedupe_key) DO UPDATE"
 	"     SET hit_count = f.hit_count + 1, last_seen = now(), evidence = EXCLUDED.evidence,"
+	/* a hit that now warrants a higher level raises the finding (D06) */
+	"         level = CASE WHEN qf.level_rank(EXCLUDED.base_level) > qf.level_rank(f.level)"
+	"                      THEN EXCLUDED.base_level ELSE f.level END,"
 	"         evidence_hash = EXCLUDED.evidence_hash, message = EXCLUDED.message,"
 	"         rule_version = EXCLUDED.rule_version, subject = EXCLUDED.subject,"
 	"         department = EXCLUDED.department"
-	"   WHERE f.evidence_hash <> EXCLUDED.evidence_hash" /* the same evidence again is no new hit */
-	"  RETURNING f.*, (xmax = 0) AS inserted"
+	"   WHERE f.evidence_hash <> EXCLUDED.evidence_hash"
+	"  RETURNING f.*, f AS frow, (xmax = 0) AS inserted"
 	"), ev AS ("
-	"  INSERT INTO qf.finding_event (finding_id, action, level)"
-	"  SELECT up.id, CASE WHEN up.inserted THEN 'created' ELSE 'retriggered' END, up.level"
-	"    FROM up ORDER BY up.id"
+	"  INSERT INTO qf.finding_event (finding_id, action, level, note)"
+	"  SELECT up.id, CASE WHEN up.inserted THEN 'created' ELSE 'retriggered' END, up.level,"
+	"         CASE WHEN up.inserted THEN h.why END"
+	"    FROM up JOIN leveled h ON h.key = up.dedupe_key ORDER BY up.id"
 	"  RETURNING id, finding_id"
 	"), al AS ("
 	"  INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
 	"  SELECT ev.id, up.id, rcv.name,"
 	"         CASE WHEN up.inserted THEN 'finding.new' ELSE 'finding.retriggered' END,"
-	"         jsonb_build_object('id', up.id, 'rule_id', up.rule_id, 'title', up.title, 'level', up.level,"
-	"           'supervision', up.supervision, 'risk', up.risk, 'duty', up.duty, 'subject', up.subject,"
-	"           'department', up.department, 'status', up.status, 'first_seen', up.first_seen,"
-	"           'last_seen', up.last_seen, 'hit_count', up.hit_count, 'evidence', up.evidence,"
-	"           'message', up.message, 'tags', to_jsonb(up.tags), 'rule_version', up.rule_version)"
+	"         qf.finding_payload(up.frow)"
 	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN hits h ON h.key = up.dedupe_key"
 	"         CROSS JOIN LATERAL unnest(h.receivers) AS rcv(name)"
 	"  RETURNING 1"
@@ -551,4 +584,60 @@ int db_pending_count(PGconn *c, const char *receivers_json)
 	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
 	PQclear(r);
 	return n;
+}
+
+PGresult *db_escalate_begin(PGconn *c, int after_days, char **err)
+{
+	char days[16];
+	snprintf(days, sizeof days, "%d", after_days);
+	const char *p[1] = {days};
+
+	if (!exec_cmd(c, "BEGIN", err))
+		return NULL;
+	/* once per step: the clock restarts at each rise */
+	PGresult *r = PQexecParams(c,
+				   "UPDATE qf.finding SET level = qf.level_up(level), escalated_at = now()"
+				   " WHERE status = 'open' AND level <> 'red'"
+				   "   AND coalesce(escalated_at, first_seen) <= now() - make_interval(days => $1::int)"
+				   " RETURNING id, rule_id, level, department",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		rollback(c);
+		return NULL;
+	}
+	return r;
+}
+
+int db_escalate_finish(PGconn *c, const char *routes_json, int after_days, char **err)
+{
+	char days[16];
+	snprintf(days, sizeof days, "%d", after_days);
+	const char *p[2] = {routes_json, days};
+	PGresult *r = PQexecParams(
+		c,
+		"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, receivers text[])),"
+		" ev AS (INSERT INTO qf.finding_event (finding_id, action, level, note)"
+		"        SELECT f.id, 'escalated', f.level,"
+		"               'not acknowledged within ' || $2 || ' days: raised to ' || f.level"
+		"          FROM qf.finding f JOIN x ON x.id = f.id ORDER BY f.id"
+		"        RETURNING id, finding_id)"
+		" INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
+		" SELECT ev.id, f.id, rcv.name, 'finding.escalated', qf.finding_payload(f)"
+		"   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
+		"        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)",
+		2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		rollback(c);
+		return -1;
+	}
+	PQclear(r);
+	if (!exec_cmd(c, "COMMIT", err)) {
+		rollback(c);
+		return -1;
+	}
+	return 0;
 }

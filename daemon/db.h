@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 2
+#define QF_SCHEMA_VERSION 3
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
@@ -28,19 +28,26 @@ int db_check_schema(PGconn *c) QF_MUST_CHECK;
 int db_migrate(PGconn *c, const char *sqldir) QF_MUST_CHECK;
 
 struct rule_hits {
-	PGresult *res; /* columns: key, subject, department, evidence, vars */
+	PGresult *res; /* columns: key, subject, department, level, evidence, vars */
 	int64_t started_ms;
 };
 
 /* Runs a rule's statement in a READ ONLY transaction bounded by
  * statement_timeout. On error returns -1 and *err (caller frees). */
-int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, struct rule_hits *out, char **err) QF_MUST_CHECK;
+int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
+		 struct rule_hits *out, char **err) QF_MUST_CHECK;
 
 /* Records a rule run: upserts the hits (a JSON array of {key, subject,
  * department, evidence, message, receivers}), their history events and
  * outbox rows, and the qf.rule_run row, in ONE transaction. */
 int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
 		   long *created, long *retriggered, long *alerts, char **err) QF_MUST_CHECK;
+/* Ageing escalation in one transaction: _begin raises the findings and
+ * returns (id, rule_id, new level, department) with the transaction open;
+ * _finish writes their events and alerts (routes_json: [{id, receivers}])
+ * and commits. */
+PGresult *db_escalate_begin(PGconn *c, int after_days, char **err);
+int db_escalate_finish(PGconn *c, const char *routes_json, int after_days, char **err) QF_MUST_CHECK;
 /* Records a failed rule run (its own transaction). */
 void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms, const char *error);
 

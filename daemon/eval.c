@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "log.h"
@@ -14,55 +15,82 @@
 /* Appends one hit as a JSON object. The evidence text from PostgreSQL is
  * spliced in unparsed, so numeric(14,2) amounts keep their exact digits. */
 static void add_hit(struct buf *out, const struct qf_config *cfg, const struct qf_rule *r, PGresult *res, int row,
-		    int *ridx)
+		    int *ridx, FILE *dry)
 {
 	const char *key = PQgetvalue(res, row, 0);
 	const char *subject = PQgetisnull(res, row, 1) ? NULL : PQgetvalue(res, row, 1);
 	const char *dept = PQgetisnull(res, row, 2) ? NULL : PQgetvalue(res, row, 2);
-	const char *evidence = PQgetvalue(res, row, 3);
-	json_t *vars = json_loads(PQgetvalue(res, row, 4), 0, NULL);
-	json_t *o = json_object();
+	const char *lv = PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3);
+	const char *evidence = PQgetvalue(res, row, 4);
+	json_t *vars = json_loads(PQgetvalue(res, row, 5), 0, NULL);
+	int level = level_parse(lv);
 
+	if (lv && !level)
+		log_warn("rule %s: level_expr gave '%s' for key %s; using %s", r->id, lv, key, level_name(r->level));
+	if (!level)
+		level = r->level;
 	if (!vars)
 		vars = json_object();
 	json_object_set_new(vars, "key", json_string_or_fixed(key));
 	json_object_set_new(vars, "subject", subject ? json_string_or_fixed(subject) : json_null());
 	json_object_set_new(vars, "department", dept ? json_string_or_fixed(dept) : json_null());
-	json_object_set_new(vars, "table", json_string(r->table));
 	char *zh = rule_render(r->message_zh, vars);
 	char *en = rule_render(r->message_en, vars);
-	struct buf msg;
-	buf_init(&msg);
-	buf_printf(&msg, "%s\n%s", zh, en);
 
-	json_object_set_new(o, "key", json_string_or_fixed(key));
-	json_object_set_new(o, "subject", subject ? json_string_or_fixed(subject) : json_null());
-	json_object_set_new(o, "department", dept ? json_string_or_fixed(dept) : json_null());
-	json_object_set_new(o, "message", json_string_or_fixed(msg.data));
-	json_t *rcv = json_array();
-	int n = route_receivers(cfg, r, r->level, dept, ridx);
-	for (int i = 0; i < n; i++)
-		json_array_append_new(rcv, json_string(cfg->receivers[ridx[i]].name));
-	json_object_set_new(o, "receivers", rcv);
-
-	char *text = json_dumps(o, JSON_COMPACT);
-	if (out->len > 1)
+	if (dry) {
+		/* one line per hit: stable, diffable (golden files) */
+		fprintf(dry, "%s\t%s\t%s\t%s\t%s\t%s\n", r->id, key, level_name(level), subject ? subject : "-",
+			dept ? dept : "-", zh);
+	} else {
+		struct buf msg;
+		json_t *o = json_object();
+		buf_init(&msg);
+		buf_printf(&msg, "%s\n%s", zh, en);
+		json_object_set_new(o, "key", json_string_or_fixed(key));
+		json_object_set_new(o, "subject", subject ? json_string_or_fixed(subject) : json_null());
+		json_object_set_new(o, "department", dept ? json_string_or_fixed(dept) : json_null());
+		json_object_set_new(o, "level", json_string(level_name(level)));
+		json_object_set_new(o, "message", json_string_or_fixed(msg.data));
+		json_t *rcv = json_array();
+		int n = route_receivers(cfg, r, level, dept, ridx);
+		for (int i = 0; i < n; i++)
+			json_array_append_new(rcv, json_string(cfg->receivers[ridx[i]].name));
+		json_object_set_new(o, "receivers", rcv);
+		char *text = json_dumps(o, JSON_COMPACT);
+		if (out->len > 1)
+			buf_puts(out, ",");
+		buf_puts(out, "{\"evidence\":");
+		buf_puts(out, evidence);
 		buf_puts(out, ",");
-	buf_puts(out, "{\"evidence\":");
-	buf_puts(out, evidence);
-	buf_puts(out, ",");
-	buf_puts(out, text + 1); /* text is "{...}": drop its brace */
-	free(text);
-	json_decref(o);
+		buf_puts(out, text + 1); /* text is "{...}": drop its brace */
+		free(text);
+		json_decref(o);
+		buf_free(&msg);
+	}
 	json_decref(vars);
 	free(zh);
 	free(en);
-	buf_free(&msg);
 }
 
-int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, struct eval_totals *t)
+static void now_text(char out[40])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
+	     struct eval_totals *t)
 {
 	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx);
+	char nowbuf[40];
+	const char *now = o && o->now ? o->now : (now_text(nowbuf), nowbuf);
+	const char *since = o && o->since ? o->since : "-infinity";
+	FILE *dry = o ? o->dry_run : NULL;
 
 	memset(t, 0, sizeof *t);
 	for (int i = 0; i < set->n; i++) {
@@ -71,10 +99,10 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		char *err = NULL;
 		long created = 0, retrig = 0, alerts = 0;
 
-		if (!r->enabled)
+		if (o && o->only ? strcmp(o->only, r->id) != 0 : !r->enabled)
 			continue;
 		t->rules++;
-		if (db_rule_hits(c, r, cfg->statement_timeout_ms, &hits, &err) < 0) {
+		if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, &hits, &err) < 0) {
 			log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
 			t->failed++;
 			if (!db_ok(c)) {
@@ -82,7 +110,8 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 				free(ridx);
 				return -1;
 			}
-			db_record_rule_error(c, r, hits.started_ms, err);
+			if (!dry)
+				db_record_rule_error(c, r, hits.started_ms, err);
 			free(err);
 			continue;
 		}
@@ -91,9 +120,14 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		buf_puts(&json, "[");
 		int rows = PQntuples(hits.res);
 		for (int row = 0; row < rows; row++)
-			add_hit(&json, cfg, r, hits.res, row, ridx);
+			add_hit(&json, cfg, r, hits.res, row, ridx, dry);
 		buf_puts(&json, "]");
 		PQclear(hits.res);
+		if (dry) {
+			buf_free(&json);
+			t->created += rows;
+			continue;
+		}
 		int rc = db_record_hits(c, r, json.data, hits.started_ms, rows, &created, &retrig, &alerts, &err);
 		buf_free(&json);
 		if (rc < 0) {
@@ -117,5 +151,62 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		t->alerts += alerts;
 	}
 	free(ridx);
+	if (!dry) {
+		long n = eval_escalate(c, cfg, set);
+		if (n < 0)
+			return db_ok(c) ? 0 : -1;
+		t->escalated = n;
+	}
 	return 0;
+}
+
+long eval_escalate(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set)
+{
+	PGresult *res;
+	char *err = NULL;
+	long n = -1;
+	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx);
+	struct buf json;
+
+	buf_init(&json);
+	res = db_escalate_begin(c, cfg->escalate_after_days, &err);
+	if (!res)
+		goto out;
+	/* route each raised finding by its rule and new level */
+	buf_puts(&json, "[");
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *rule_id = PQgetvalue(res, i, 1);
+		const struct qf_rule *r = ruleset_find(set, rule_id);
+		const char *dept = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
+		json_t *o = json_object();
+		json_t *rcv = json_array();
+		int k = r ? route_receivers(cfg, r, level_parse(PQgetvalue(res, i, 2)), dept, ridx) : 0;
+		if (!r) /* a rule no longer in the pack: tell every receiver */
+			for (k = 0; k < cfg->nreceivers; k++)
+				ridx[k] = k;
+		for (int j = 0; j < k; j++)
+			json_array_append_new(rcv, json_string(cfg->receivers[ridx[j]].name));
+		json_object_set_new(o, "id", json_integer(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
+		json_object_set_new(o, "receivers", rcv);
+		char *text = json_dumps(o, JSON_COMPACT);
+		buf_printf(&json, "%s%s", i ? "," : "", text);
+		free(text);
+		json_decref(o);
+	}
+	buf_puts(&json, "]");
+	long raised = PQntuples(res);
+	PQclear(res);
+	if (db_escalate_finish(c, json.data, cfg->escalate_after_days, &err) < 0)
+		goto out;
+	if (raised)
+		log_info("escalated %ld finding(s) not acknowledged within %d days", raised, cfg->escalate_after_days);
+	n = raised;
+out:
+	if (err) {
+		log_err("escalation: %s", err);
+		free(err);
+	}
+	buf_free(&json);
+	free(ridx);
+	return n;
 }

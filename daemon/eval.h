@@ -1,19 +1,34 @@
 /* One evaluation pass: every enabled rule, each in its own read-only
- * snapshot, each rule's findings recorded in one write transaction. */
+ * snapshot, each rule's findings recorded in one write transaction; then
+ * the clock-driven escalation of ageing findings. */
 #ifndef QF_EVAL_H
 #define QF_EVAL_H
 
 #include <libpq-fe.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "rule.h"
 
 struct eval_totals {
-	long rules, failed, created, retriggered, alerts;
+	long rules, failed, created, retriggered, alerts, escalated;
+};
+
+struct eval_opts {
+	const char *now;   /* the clock rules see (:now); NULL = the real time */
+	const char *since; /* :since; NULL = -infinity */
+	const char *only;  /* one rule id, or NULL for every enabled rule */
+	FILE *dry_run;	   /* when set: print the hits here, write nothing */
 };
 
 /* Returns 0 when the pass ran (individual rules may have failed: see
  * totals->failed), -1 when the connection was lost. */
-int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, struct eval_totals *t);
+int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
+	     struct eval_totals *t);
+
+/* Raises every open finding not acknowledged within escalate_after days
+ * one level (once per step), each rise a history event and an alert.
+ * Returns the number raised, or -1 on a database error. */
+long eval_escalate(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set);
 
 #endif

@@ -97,7 +97,7 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
 	}
 	for (int i = 0; i < set->n; i++) {
 		const struct qf_rule *r = &set->rules[i];
-		PGresult *res = PQprepare(c, "", r->sql, r->nvalues, NULL);
+		PGresult *res = PQprepare(c, "", r->compiled, r->nvalues, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 			diag_error(d, r->file, r->where_line ? r->where_line : r->line, "rule %s: %s", r->id,
@@ -126,13 +126,14 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set)
 
 	if (!c)
 		return EX_UNAVAILABLE_;
-	if (eval_all(c, cfg, set, &t) < 0) {
+	if (eval_all(c, cfg, set, NULL, &t) < 0) {
 		log_err("lost the database during evaluation");
 		db_close(&c);
 		return EX_TEMPFAIL_;
 	}
-	log_info("evaluated %ld rule(s): %ld failed, %ld new and %ld re-triggered finding(s), %ld alert(s) queued",
-		 t.rules, t.failed, t.created, t.retriggered, t.alerts);
+	log_info("evaluated %ld rule(s): %ld failed, %ld new and %ld re-triggered finding(s), %ld escalated,"
+		 " %ld alert(s) queued",
+		 t.rules, t.failed, t.created, t.retriggered, t.escalated, t.alerts);
 	struct deliverer *d = deliver_new(cfg);
 	int pending = deliver_once(d, c, cfg->once_deadline_s);
 	if (pending < 0) {
@@ -201,7 +202,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		}
 		if (db_ok(c) && now >= next_eval) {
 			struct eval_totals t;
-			if (eval_all(c, cfg, set, &t) < 0)
+			if (eval_all(c, cfg, set, NULL, &t) < 0)
 				log_err("lost the database during evaluation; reconnecting");
 			else
 				sd_notifyf(0, "STATUS=evaluated: %ld new finding(s), %ld alert(s) queued", t.created,

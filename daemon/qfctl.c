@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "eval.h"
 #include "log.h"
 #include "rule.h"
 
@@ -20,6 +21,9 @@ static void usage(FILE *f)
 		   "  migrate [--sql-dir DIR]   apply pending sql/ migrations\n"
 		   "  rules check               check the configuration and every rule file\n"
 		   "  rules list                list the rules\n"
+		   "  rules explain ID          print the rule's compiled SQL and its parameters\n"
+		   "  rules test ID [--since DATE] [--now TIMESTAMP]\n"
+		   "                            dry run: print what the rule would flag, write nothing\n"
 		   "  version                   print the version\n");
 }
 
@@ -43,13 +47,14 @@ static int cmd_migrate(const char *conninfo, const char *tz, int argc, char **ar
 	return rc;
 }
 
-static int cmd_rules(const struct qf_config *cfg, int argc, char **argv)
+static int cmd_rules(const struct qf_config *cfg, const char *conninfo, int argc, char **argv)
 {
 	struct qf_ruleset set = {0};
 	struct diag d;
-	int rc;
+	int rc = 0;
 
-	if (argc < 2 || (strcmp(argv[1], "check") && strcmp(argv[1], "list"))) {
+	if (argc < 2 || (strcmp(argv[1], "check") && strcmp(argv[1], "list") && strcmp(argv[1], "explain") &&
+			 strcmp(argv[1], "test"))) {
 		usage(stderr);
 		return 64;
 	}
@@ -65,17 +70,57 @@ static int cmd_rules(const struct qf_config *cfg, int argc, char **argv)
 		ruleset_free(&set);
 		return 78;
 	}
-	if (!strcmp(argv[1], "check")) {
+	const char *sub = argv[1];
+	if (!strcmp(sub, "check")) {
 		printf("%d rule(s) OK\n", set.n);
-	} else {
+	} else if (!strcmp(sub, "list")) {
 		for (int i = 0; i < set.n; i++) {
 			const struct qf_rule *r = &set.rules[i];
 			printf("%-5s %-7s %-12s %-13s %-12s %s %s%s\n", r->id, level_name(r->level), r->supervision,
 			       r->risk, r->duty, r->title_zh, r->title_en, r->enabled ? "" : " (disabled)");
 		}
+	} else {
+		const struct qf_rule *r = argc >= 3 ? ruleset_find(&set, argv[2]) : NULL;
+		if (!r) {
+			fprintf(stderr, "qfctl: rules %s: %s\n", sub, argc >= 3 ? "no such rule" : "needs a rule id");
+			ruleset_free(&set);
+			return argc >= 3 ? 1 : 64;
+		}
+		if (!strcmp(sub, "explain")) {
+			printf("-- %s %s %s (%s:%d), version %s\n%s;\n", r->id, r->title_zh, r->title_en, r->file, r->line,
+			       r->version, r->compiled);
+			for (int i = 0; i < r->nvalues; i++)
+				printf("-- $%d = %s\n", i + 1,
+				       r->builtin[i] == 1 ? "(:now, the evaluation time)"
+				       : r->builtin[i] == 2 ? "(:since, -infinity unless given)"
+							    : r->values[i]);
+		} else {
+			struct eval_opts o = {.only = r->id, .dry_run = stdout};
+			for (int i = 3; i < argc; i++) {
+				if (!strcmp(argv[i], "--since") && i + 1 < argc)
+					o.since = argv[++i];
+				else if (!strcmp(argv[i], "--now") && i + 1 < argc)
+					o.now = argv[++i];
+				else {
+					usage(stderr);
+					ruleset_free(&set);
+					return 64;
+				}
+			}
+			PGconn *c = db_connect(conninfo, "qfctl", cfg->timezone, 10);
+			struct eval_totals t;
+			if (!c) {
+				rc = 69;
+			} else {
+				rc = eval_all(c, cfg, &set, &o, &t) < 0 || t.failed ? 1 : 0;
+				fprintf(stderr, "qfctl: %s would flag %ld record(s)%s\n", r->id, t.created,
+					t.failed ? " (the rule failed: see above)" : "");
+				db_close(&c);
+			}
+		}
 	}
 	ruleset_free(&set);
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -128,7 +173,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "migrate")) {
 		rc = cmd_migrate(conninfo, tz, argc - optind, argv + optind);
 	} else if (!strcmp(cmd, "rules")) {
-		rc = cmd_rules(cfg, argc - optind, argv + optind);
+		rc = cmd_rules(cfg, conninfo, argc - optind, argv + optind);
 	} else if (!strcmp(cmd, "version")) {
 		printf("qfctl %s (rule engine %d, schema %d)\n", QF_VERSION, QF_ENGINE_VERSION, QF_SCHEMA_VERSION);
 		rc = 0;

@@ -11,9 +11,23 @@
 #include "config.h"
 #include "diag.h"
 
-#define QF_ENGINE_VERSION 1 /* the rule-file format this build understands */
+#define QF_ENGINE_VERSION 2 /* the rule-file format this build understands */
 
-enum qf_rule_kind { QF_RULE_MATCH = 1 };
+enum qf_rule_kind {
+	QF_RULE_MATCH = 1, /* one-record predicate */
+	QF_RULE_SQL,	   /* a full SELECT returning key, subject, department, level, evidence */
+	QF_RULE_AGGREGATE, /* per-group condition (having) */
+	QF_RULE_FREQUENCY, /* count per group within a time window */
+	QF_RULE_DUPLICATE, /* rows sharing values */
+	QF_RULE_ABSENCE,   /* an expected record missing by a deadline, per period */
+	QF_RULE_STATISTICAL /* Benford first-digit MAD, z-score outliers */
+};
+
+/* a name = "SQL expression" pair: aggregate selections, macros */
+struct qf_named {
+	char *name;
+	char *expr;
+};
 
 struct qf_rule {
 	char *id;
@@ -23,21 +37,46 @@ struct qf_rule {
 	struct strlist tags;
 	bool enabled;
 	enum qf_rule_kind kind;
-	char *table;          /* schema.table, validated identifiers */
-	struct strlist key;   /* key columns */
-	char *subject;        /* column or NULL */
-	char *department;     /* column or NULL (then the subject's department) */
-	char *where;          /* SQL predicate with :param placeholders */
+	char *table;	      /* schema.table, validated identifiers */
+	struct strlist key;   /* key columns (match, duplicate, zscore) or group columns */
+	char *subject;	      /* column (match, duplicate) or expression (aggregate, sql-less kinds) */
+	char *department;     /* as subject; NULL = the subject's department */
+	char *where;	      /* SQL predicate */
+	char *level_expr;     /* per-hit level, NULL = the rule's level */
+	char *sql;	      /* kind sql */
+	char *having;	      /* aggregate */
+	struct qf_named *select; /* aggregate/frequency: evidence expressions */
+	int nselect;
+	char *time_col;	      /* frequency window column; match/aggregate: --since filter */
+	char *window;	      /* frequency: days, a number or :param */
+	char *threshold;      /* frequency: count, a number or :param */
+	struct strlist same;  /* duplicate: columns whose values repeat */
+	char *differ;	      /* duplicate: a column that must differ */
+	char *order_col;      /* duplicate: the later row is flagged */
+	char *method;	      /* statistical: benford | zscore */
+	char *value_col;      /* statistical */
+	struct strlist group; /* statistical/zscore: comparison group */
+	/* absence */
+	char *period;	      /* year | quarter */
+	char *deadline;	      /* "MM-DD" within the period's year, or "end" */
+	char *pop_where;      /* over records.person p */
+	char *expect_table, *expect_where, *expect_period, *expect_done;
+	bool expect_within;   /* done inside the period */
 	struct strlist evidence;
 	char *message_zh, *message_en;
 	struct qf_param *params;
 	int nparams;
+	struct qf_named *macros; /* from the file */
+	int nmacros;
+	struct qf_exception *exceptions;
+	int nexceptions;
 	const char *file;
 	int line;
 	int where_line;
 	/* compiled */
-	char *sql;
-	char **values; /* $1..$n, in order */
+	char *compiled;
+	char **values; /* $1..$n; NULL entries are the built-ins below */
+	int *builtin;  /* per value: 0 = param, 1 = :now, 2 = :since */
 	int nvalues;
 	char version[17]; /* first 16 hex digits of SHA-256 of the effective rule */
 };
@@ -52,11 +91,16 @@ struct qf_ruleset {
  * each rule. Returns 0, or -1 with every problem in d. Caller frees the
  * set with ruleset_free() either way. */
 int ruleset_load(struct qf_ruleset *set, const char *dir, const struct qf_config *cfg, struct diag *d);
-/* Loads one rule file (used by tests and `qfctl rules check FILE`). */
+/* Loads one rule file (used by tests). */
 int ruleset_load_file(struct qf_ruleset *set, const char *file, struct diag *d);
 int ruleset_finish(struct qf_ruleset *set, const struct qf_config *cfg, struct diag *d);
 void ruleset_free(struct qf_ruleset *set);
 const struct qf_rule *ruleset_find(const struct qf_ruleset *set, const char *id);
+
+/* The values to bind for one evaluation: built-ins filled from now/since
+ * (text timestamps). The array is owned by the caller (free it), its
+ * strings by the rule or the caller. */
+const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since);
 
 /* Renders a message template: {name} is replaced by vars[name] (string
  * values; JSON null renders as "-"), "{{" and "}}" by literal braces.

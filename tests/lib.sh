@@ -106,3 +106,13 @@ run_once() {
 jsonl() { # jsonl NAME PERL-EXPR-ON-$r (one line per request)
   perl -CO -MJSON::PP -ne 'my $r = JSON::PP->new->utf8->decode($_); '"$2"' ' "$T_DIR/$1.jsonl"
 }
+
+# only_rules ID...: a params block disabling every shipped rule but these,
+# for tests about one rule's path end to end
+only_rules() {
+  local keep=" $* " id out="params = {"
+  for id in $(grep -ho 'id = "[A-Z][0-9]*"' "$QF_ROOT"/rules/*.conf | cut -d'"' -f2); do
+    case "$keep" in *" $id "*) ;; *) out="$out $id = { enabled = false; };" ;; esac
+  done
+  printf '%s };\n' "$out"
+}

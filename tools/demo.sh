@@ -52,7 +52,7 @@ while IFS= read -r stmt; do
   q -c "$stmt"
   sleep 0.7
 done <"$ROOT/demo/stream.sql"
-q -c "INSERT INTO demo.truth VALUES ('F09', 'FK2026-0102'), ('F09', 'FK2026-0104')"
+q -c "INSERT INTO demo.truth VALUES ('F09', 'FK2026-0102'), ('F03', 'FK2026-0102'), ('F09', 'FK2026-0104'), ('F06', 'FK2026-0104')"
 
 # wait until every alert is delivered (or 20 s)
 for _ in $(seq 1 40); do

@@ -6,7 +6,7 @@
 
 new_db f09
 receiver_start ok -s s3cret
-write_conf "$T_DIR/qf.conf" "$RECV_URL_ok"
+write_conf "$T_DIR/qf.conf" "$RECV_URL_ok" "$(only_rules F09)"
 
 sql "$DB" "INSERT INTO records.person (person_id, name, department) VALUES ('P1', '张三', '化学室'), ('P2', '李四', '财务处');
 INSERT INTO records.payment (payment_id, vendor_id, department, amount, invoice_no, paid_at, created_by, approved_by, paid_by) VALUES
@@ -24,7 +24,7 @@ is "$(sql "$DB" "SELECT string_agg(dedupe_key, ',' ORDER BY dedupe_key) FROM qf.
 is "$(sql "$DB" "SELECT level || ' ' || supervision || ' ' || risk || ' ' || duty || ' ' || status FROM qf.finding WHERE dedupe_key = 'PAY-C'")" \
    "orange financial non-technical supervisory open" "423 dimensions and level of RULES-423.md"
 is "$(sql "$DB" "SELECT subject || ' ' || department FROM qf.finding WHERE dedupe_key = 'PAY-C'")" "P1 财务处" "subject is created_by, department from the payment"
-is "$(sql "$DB" "SELECT coalesce(department, '<null>') FROM qf.finding WHERE dedupe_key = 'PAY-ALL'")" "<null>" "no department on the payment: none invented"
+is "$(sql "$DB" "SELECT coalesce(department, '<null>') FROM qf.finding WHERE dedupe_key = 'PAY-ALL'")" "财务处" "no department on the payment: the subject's (P2) department"
 is "$(sql "$DB" "SELECT evidence->>'table' || ' ' || (evidence->>'payment_id') || ' ' || (evidence->'amount')::text FROM qf.finding WHERE dedupe_key = 'PAY-C'")" \
    "records.payment PAY-C 48000.00" "evidence carries the source table, key column and exact amount"
 like "$(sql "$DB" "SELECT message FROM qf.finding WHERE dedupe_key = 'PAY-C'")" "付款 PAY-C（48000.00 元" "message rendered from evidence (Chinese)"
@@ -80,7 +80,7 @@ is "$(jsonl ok 'my $b = JSON::PP->new->decode($r->{body}); print "$b->{event} $b
    "finding.new PAY-OK 1;finding.retriggered PAY-C 2;" "the receiver got the re-trigger and the new finding"
 
 # disabled by the deployment's params: no evaluation at all
-write_conf "$T_DIR/off.conf" "$RECV_URL_ok" 'params = { F09 = { enabled = false; }; };'
+write_conf "$T_DIR/off.conf" "$RECV_URL_ok" "$(only_rules)"
 sql "$DB" "UPDATE records.payment SET paid_by = approved_by WHERE payment_id = 'PAY-NULL'; UPDATE records.payment SET approved_by = 'X', paid_by = 'X' WHERE payment_id = 'PAY-NULL'"
 runs=$(sql "$DB" "SELECT count(*) FROM qf.rule_run")
 run_once "$T_DIR/off.conf"

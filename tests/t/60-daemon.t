@@ -38,9 +38,9 @@ printf 'params = { F09 = { enabled = false; }; };\n' >>"$T_DIR/qf.conf"
 kill -HUP $dpid
 wait_for 5 'grep -q "reloaded" "$T_DIR/daemon.log"'
 ok $? "a good reload is applied"
-runs=$(sql "$DB" "SELECT count(*) FROM qf.rule_run")
+runs=$(sql "$DB" "SELECT count(*) FROM qf.rule_run WHERE rule_id = 'F09'")
 sleep 2.5
-is "$(sql "$DB" "SELECT count(*) FROM qf.rule_run")" "$runs" "the disabled rule is no longer evaluated"
+is "$(sql "$DB" "SELECT count(*) FROM qf.rule_run WHERE rule_id = 'F09'")" "$runs" "the disabled rule is no longer evaluated"
 
 kill -TERM $dpid
 wait $dpid; st=$?
