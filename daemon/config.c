@@ -287,7 +287,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 					   "delivery", "receivers", "routes", "params", "escalation", NULL};
 	static const char *const esc_keys[] = {"after_days", NULL};
 	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
-	static const char *const eval_keys[] = {"interval", NULL};
+	static const char *const eval_keys[] = {"interval", "clock_interval", NULL};
 	static const char *const del_keys[] = {"max_attempts",  "max_age",       "backoff_initial",
 					       "backoff_max",   "max_in_flight", "once_deadline",
 					       "lease_margin",  NULL};
@@ -305,6 +305,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	cfg->timezone = xstrdup("Asia/Shanghai");
 	cfg->log_level = 6;
 	cfg->eval_interval_s = 60;
+	cfg->clock_interval_s = 3600;
 	cfg->escalate_after_days = 15;
 	cfg->max_attempts = 20;
 	cfg->max_age_s = 3 * 24 * 3600;
@@ -374,6 +375,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 		} else {
 			cfg_check_keys(&cx, g, eval_keys, "evaluation");
 			cfg_int_range(&cx, g, "interval", 1, 86400, &cfg->eval_interval_s);
+			cfg_int_range(&cx, g, "clock_interval", 1, 86400, &cfg->clock_interval_s);
 		}
 	}
 	if ((g = config_setting_get_member(root, "escalation")) != NULL) {

@@ -90,6 +90,7 @@ struct qf_config {
 	char *timezone;
 	int log_level;
 	int eval_interval_s;
+	int clock_interval_s; /* clock-driven rules run at least this often */
 	int escalate_after_days; /* an open, unacknowledged finding rises a level after this */
 	/* delivery */
 	int max_attempts;

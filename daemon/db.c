@@ -71,7 +71,10 @@ bool db_ok(PGconn *c)
 /* the first line of the server's error, for logs and qf.rule_run */
 static char *res_error(PGconn *c, PGresult *r)
 {
-	const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+	/* the primary message reads as a sentence, without "ERROR:  " */
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!m || !*m)
+		m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
 	if (!m || !*m)
 		m = PQerrorMessage(c);
 	char *s = xstrdup(m);
@@ -268,42 +271,121 @@ out:
 /* ---- evaluation ---- */
 
 int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
-		 struct rule_hits *out, char **err)
+		 const char *cursor, bool clock_due, struct rule_hits *out, char **err)
 {
 	char tbuf[16];
 	const char *tp[1] = {tbuf};
 	PGresult *res;
 
-	out->res = NULL;
+	memset(out, 0, sizeof *out);
 	out->started_ms = now_real_ms();
 	snprintf(tbuf, sizeof tbuf, "%d", timeout_ms);
-	/* READ ONLY: a rule can only look; REPEATABLE READ: one snapshot */
+	/* READ ONLY: a rule can only look; REPEATABLE READ: one snapshot for
+	 * the change check and the rule */
 	if (!exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err))
 		return -1;
 	res = PQexecParams(c, "SELECT set_config('statement_timeout', $1, true)", 1, NULL, tp, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		*err = res_error(c, res);
-		PQclear(res);
-		rollback(c);
-		return -1;
-	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
 	PQclear(res);
-	const char **values = rule_bind_values(r, now, since);
-	res = PQexecParams(c, r->compiled, r->nvalues, NULL, values, NULL, NULL, 0);
-	free(values);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		*err = res_error(c, res);
-		PQclear(res);
-		rollback(c);
-		return -1;
+
+	/* every transaction below xmin has ended, so every change below it is
+	 * visible now or never will be: xmin is the next cursor. A change at
+	 * or above it may belong to a transaction still open; it is looked at
+	 * again next time, so nothing that commits late is skipped. */
+	struct buf deps;
+	buf_init(&deps);
+	buf_puts(&deps, "{");
+	for (int i = 0; i < r->deps.n; i++)
+		buf_printf(&deps, "%s%s", i ? "," : "", r->deps.v[i]); /* identifiers: no quoting needed */
+	buf_puts(&deps, "}");
+	const char *cp[2] = {deps.data, cursor};
+	res = PQexecParams(c,
+			   "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,"
+			   "       $2::xid8 IS NULL OR EXISTS (SELECT 1 FROM qf.change_log"
+			   "                                    WHERE tbl = ANY($1::text[]) AND xid >= $2::xid8)",
+			   2, NULL, cp, NULL, NULL, 0);
+	buf_free(&deps);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
+	snprintf(out->xmin, sizeof out->xmin, "%s", PQgetvalue(res, 0, 0));
+	bool changed = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	if (cursor && !changed && !clock_due) {
+		out->skipped = true;
+		if (!exec_cmd(c, "COMMIT", err))
+			goto fail_nores;
+		return 0;
 	}
+	out->delta = cursor && !clock_due && r->compiled_delta;
+	const char **values = rule_bind_values(r, now, since, cursor);
+	res = PQexecParams(c, out->delta ? r->compiled_delta : r->compiled, out->delta ? r->nvalues : r->nvalues_full,
+			   NULL, values, NULL, NULL, 0);
+	free(values);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
 	if (!exec_cmd(c, "COMMIT", err)) {
 		PQclear(res);
-		rollback(c);
-		return -1;
+		goto fail_nores;
 	}
 	out->res = res;
 	return 0;
+fail:
+	*err = res_error(c, res);
+	PQclear(res);
+fail_nores:
+	rollback(c);
+	return -1;
+}
+
+PGresult *db_load_cursors(PGconn *c, int clock_interval_s)
+{
+	char iv[16];
+	snprintf(iv, sizeof iv, "%d", clock_interval_s);
+	const char *p[1] = {iv};
+	PGresult *r = PQexecParams(c,
+				   "SELECT name, position::text,"
+				   "       clock_at IS NULL OR clock_at <= now() - make_interval(secs => $1::int)"
+				   "  FROM qf.cursor WHERE name LIKE 'rule:%'",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_err("cannot read the rule cursors: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+void db_advance_cursors(PGconn *c, const char *json)
+{
+	const char *p[1] = {json};
+	PGresult *r = PQexecParams(c,
+				   "INSERT INTO qf.cursor (name, position, updated_at)"
+				   " SELECT x.name, x.position, now()"
+				   "   FROM jsonb_to_recordset($1::jsonb) AS x(name text, position bigint)"
+				   " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("cannot advance rule cursors: %s", PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+void db_prune_changes(PGconn *c, const char *rule_ids_json, int n)
+{
+	char ns[16];
+	snprintf(ns, sizeof ns, "%d", n);
+	const char *p[2] = {rule_ids_json, ns};
+	/* only once every enabled rule has a cursor: the oldest one bounds
+	 * what may still be needed */
+	PGresult *r = PQexecParams(c,
+				   "DELETE FROM qf.change_log WHERE xid < ("
+				   "  SELECT min(position)::text::xid8 FROM qf.cursor"
+				   "   WHERE name IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
+				   "  HAVING count(*) = $2::int)",
+				   2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("cannot prune the change log: %s", PQresultErrorMessage(r));
+	PQclear(r);
 }
 
 /* One statement records a rule run's hits. An unchanged hit never reaches
@@ -386,7 +468,7 @@ static void ms_to_text(int64_t ms, char out[32])
 }
 
 int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
-		   long *created, long *retriggered, long *alerts, char **err)
+		   const char *cursor, bool clock_ran, long *created, long *retriggered, long *alerts, char **err)
 {
 	PGresult *res;
 	struct buf tags;
@@ -434,6 +516,24 @@ int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, in
 		goto fail;
 	}
 	PQclear(res);
+	if (cursor) {
+		/* the cursor moves in the same transaction as the findings it covers */
+		char name[80];
+		snprintf(name, sizeof name, "rule:%s", r->id);
+		const char *cp[3] = {name, cursor, clock_ran ? "t" : "f"};
+		res = PQexecParams(c,
+				   "INSERT INTO qf.cursor (name, position, clock_at, updated_at)"
+				   " VALUES ($1, $2::bigint, CASE WHEN $3::boolean THEN now() END, now())"
+				   " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now(),"
+				   "   clock_at = CASE WHEN $3::boolean THEN now() ELSE qf.cursor.clock_at END",
+				   3, NULL, cp, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			*err = res_error(c, res);
+			PQclear(res);
+			goto fail;
+		}
+		PQclear(res);
+	}
 	if (!exec_cmd(c, "COMMIT", err))
 		goto fail;
 	buf_free(&tags);
@@ -640,4 +740,30 @@ int db_escalate_finish(PGconn *c, const char *routes_json, int after_days, char 
 		return -1;
 	}
 	return 0;
+}
+
+int db_listen(PGconn *c)
+{
+	char *err = NULL;
+
+	if (!exec_cmd(c, "LISTEN qingfeng", &err)) {
+		log_err("cannot LISTEN for changes: %s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+bool db_notified(PGconn *c)
+{
+	PGnotify *n;
+	bool any = false;
+
+	if (!PQconsumeInput(c))
+		return false; /* a broken connection: db_ok() says so next */
+	while ((n = PQnotifies(c)) != NULL) {
+		any = true;
+		PQfreemem(n);
+	}
+	return any;
 }

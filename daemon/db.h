@@ -12,13 +12,18 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 3
+#define QF_SCHEMA_VERSION 4
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
 PGconn *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s);
 void db_close(PGconn **c);
 bool db_ok(PGconn *c);
+
+/* LISTEN on the channel the change capture notifies at each commit. */
+int db_listen(PGconn *c) QF_MUST_CHECK;
+/* Reads what the server sent; true if a change was notified since. */
+bool db_notified(PGconn *c);
 
 /* 0 if the database is at QF_SCHEMA_VERSION, -1 (logged) otherwise */
 int db_check_schema(PGconn *c) QF_MUST_CHECK;
@@ -28,20 +33,36 @@ int db_check_schema(PGconn *c) QF_MUST_CHECK;
 int db_migrate(PGconn *c, const char *sqldir) QF_MUST_CHECK;
 
 struct rule_hits {
-	PGresult *res; /* columns: key, subject, department, level, evidence, vars */
+	PGresult *res; /* columns: key, subject, department, level, evidence, vars; NULL when skipped */
 	int64_t started_ms;
+	char xmin[32]; /* the snapshot's xmin: the rule's next cursor */
+	bool skipped;  /* nothing it reads changed and its clock was not due */
+	bool delta;    /* only rows changed since the cursor were read */
 };
 
-/* Runs a rule's statement in a READ ONLY transaction bounded by
- * statement_timeout. On error returns -1 and *err (caller frees). */
+/* Runs a rule's statement in a READ ONLY, REPEATABLE READ transaction
+ * bounded by statement_timeout. With a cursor (an xid8 as text) the rule
+ * is skipped when no table it reads changed since, unless clock_due, and
+ * a match rule reads only the changed rows. On error returns -1 and *err
+ * (caller frees). */
 int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
-		 struct rule_hits *out, char **err) QF_MUST_CHECK;
+		 const char *cursor, bool clock_due, struct rule_hits *out, char **err) QF_MUST_CHECK;
+
+/* Cursors of the rules: returns (name, position as text, clock_due) rows
+ * for 'rule:*' cursors; clock_due when the clock-driven run is older than
+ * clock_interval_s. NULL on error (logged). */
+PGresult *db_load_cursors(PGconn *c, int clock_interval_s);
+/* Moves skipped rules' cursors forward: json [{"name":..,"position":..}] */
+void db_advance_cursors(PGconn *c, const char *json);
+/* Deletes change_log rows every listed rule (json array of ids) has seen. */
+void db_prune_changes(PGconn *c, const char *rule_ids_json, int n);
 
 /* Records a rule run: upserts the hits (a JSON array of {key, subject,
  * department, evidence, message, receivers}), their history events and
  * outbox rows, and the qf.rule_run row, in ONE transaction. */
 int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
-		   long *created, long *retriggered, long *alerts, char **err) QF_MUST_CHECK;
+		   const char *cursor, bool clock_ran, long *created, long *retriggered, long *alerts,
+		   char **err) QF_MUST_CHECK;
 /* Ageing escalation in one transaction: _begin raises the findings and
  * returns (id, rule_id, new level, department) with the transaction open;
  * _finish writes their events and alerts (routes_json: [{id, receivers}])

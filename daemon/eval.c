@@ -92,7 +92,22 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	const char *since = o && o->since ? o->since : "-infinity";
 	FILE *dry = o ? o->dry_run : NULL;
 
+	bool incr = o && o->incremental && !dry && !(o && o->since);
+	PGresult *cursors = !dry ? db_load_cursors(c, cfg->clock_interval_s) : NULL;
+	struct buf advance, ran;
+	int nran = 0;
+
+	buf_init(&advance);
+	buf_init(&ran);
+	buf_puts(&advance, "[");
+	buf_puts(&ran, "[");
 	memset(t, 0, sizeof *t);
+	if (!dry && !cursors) {
+		free(ridx);
+		buf_free(&advance);
+		buf_free(&ran);
+		return db_ok(c) ? 0 : -1;
+	}
 	for (int i = 0; i < set->n; i++) {
 		const struct qf_rule *r = &set->rules[i];
 		struct rule_hits hits;
@@ -102,12 +117,34 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		if (o && o->only ? strcmp(o->only, r->id) != 0 : !r->enabled)
 			continue;
 		t->rules++;
-		if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, &hits, &err) < 0) {
+		/* this rule's cursor; a full pass (--once) reads everything but
+		 * still leaves the cursor where it got to */
+		const char *cursor = NULL;
+		bool clock_due = true;
+		char cname[80];
+		snprintf(cname, sizeof cname, "rule:%s", r->id);
+		for (int k = 0; cursors && k < PQntuples(cursors); k++)
+			if (!strcmp(PQgetvalue(cursors, k, 0), cname)) {
+				cursor = PQgetvalue(cursors, k, 1);
+				clock_due = r->clock && PQgetvalue(cursors, k, 2)[0] == 't';
+			}
+		if (!dry) {
+			json_t *id = json_string(r->id);
+			char *txt = json_dumps(id, JSON_ENCODE_ANY);
+			buf_printf(&ran, "%s%s", nran++ ? "," : "", txt);
+			free(txt);
+			json_decref(id);
+		}
+		if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, incr ? cursor : NULL, incr ? clock_due : true,
+				 &hits, &err) < 0) {
 			log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
 			t->failed++;
 			if (!db_ok(c)) {
 				free(err);
 				free(ridx);
+				PQclear(cursors);
+				buf_free(&advance);
+				buf_free(&ran);
 				return -1;
 			}
 			if (!dry)
@@ -115,6 +152,14 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			free(err);
 			continue;
 		}
+		if (hits.skipped) {
+			/* nothing it reads changed: only the cursor moves (batched) */
+			t->skipped++;
+			buf_printf(&advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance.len > 1 ? "," : "", r->id,
+				   hits.xmin);
+			continue;
+		}
+		t->delta += hits.delta;
 		struct buf json;
 		buf_init(&json);
 		buf_puts(&json, "[");
@@ -128,7 +173,8 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			t->created += rows;
 			continue;
 		}
-		int rc = db_record_hits(c, r, json.data, hits.started_ms, rows, &created, &retrig, &alerts, &err);
+		int rc = db_record_hits(c, r, json.data, hits.started_ms, rows, hits.xmin, !hits.delta, &created, &retrig,
+					&alerts, &err);
 		buf_free(&json);
 		if (rc < 0) {
 			log_err("rule %s: cannot record findings: %s", r->id, err);
@@ -136,6 +182,9 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			t->failed++;
 			if (!db_ok(c)) {
 				free(ridx);
+				PQclear(cursors);
+				buf_free(&advance);
+				buf_free(&ran);
 				return -1;
 			}
 			db_record_rule_error(c, r, hits.started_ms, "cannot record findings");
@@ -151,6 +200,15 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		t->alerts += alerts;
 	}
 	free(ridx);
+	PQclear(cursors);
+	buf_puts(&advance, "]");
+	buf_puts(&ran, "]");
+	if (!dry && advance.len > 2)
+		db_advance_cursors(c, advance.data);
+	if (!dry && !(o && o->only))
+		db_prune_changes(c, ran.data, nran);
+	buf_free(&advance);
+	buf_free(&ran);
 	if (!dry) {
 		long n = eval_escalate(c, cfg, set);
 		if (n < 0)

@@ -11,7 +11,7 @@
 #include "rule.h"
 
 struct eval_totals {
-	long rules, failed, created, retriggered, alerts, escalated;
+	long rules, failed, skipped, delta, created, retriggered, alerts, escalated;
 };
 
 struct eval_opts {
@@ -19,6 +19,7 @@ struct eval_opts {
 	const char *since; /* :since; NULL = -infinity */
 	const char *only;  /* one rule id, or NULL for every enabled rule */
 	FILE *dry_run;	   /* when set: print the hits here, write nothing */
+	bool incremental;  /* skip rules whose tables did not change since their cursor */
 };
 
 /* Returns 0 when the pass ran (individual rules may have failed: see

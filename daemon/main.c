@@ -65,6 +65,7 @@ static void usage(FILE *f)
 		   "  -c, --config FILE  configuration (default /etc/qingfeng/qingfeng.conf)\n"
 		   "  -n, --check        check the configuration and rules, then exit (0 or 78)\n"
 		   "      --once         run one evaluation and delivery pass, then exit\n"
+		   "      --incremental  with --once: only rules whose tables changed since their cursor\n"
 		   "  -v, --verbose      log debug messages\n"
 		   "  -V, --version      print the version\n");
 }
@@ -118,22 +119,23 @@ static PGconn *connect_checked(const struct qf_config *cfg)
 	return c;
 }
 
-static int run_once(struct qf_config *cfg, struct qf_ruleset *set)
+static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremental)
 {
 	struct eval_totals t;
+	struct eval_opts o = {.incremental = incremental};
 	PGconn *c = connect_checked(cfg);
 	int rc = EX_OK_;
 
 	if (!c)
 		return EX_UNAVAILABLE_;
-	if (eval_all(c, cfg, set, NULL, &t) < 0) {
+	if (eval_all(c, cfg, set, &o, &t) < 0) {
 		log_err("lost the database during evaluation");
 		db_close(&c);
 		return EX_TEMPFAIL_;
 	}
-	log_info("evaluated %ld rule(s): %ld failed, %ld new and %ld re-triggered finding(s), %ld escalated,"
-		 " %ld alert(s) queued",
-		 t.rules, t.failed, t.created, t.retriggered, t.escalated, t.alerts);
+	log_info("evaluated %ld rule(s) (%ld unchanged, %ld on changed rows only): %ld failed, %ld new and %ld"
+		 " re-triggered finding(s), %ld escalated, %ld alert(s) queued",
+		 t.rules, t.skipped, t.delta, t.failed, t.created, t.retriggered, t.escalated, t.alerts);
 	struct deliverer *d = deliver_new(cfg);
 	int pending = deliver_once(d, c, cfg->once_deadline_s);
 	if (pending < 0) {
@@ -195,14 +197,19 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				next_connect = now + connect_backoff;
 				connect_backoff = connect_backoff * 2 > 30000 ? 30000 : connect_backoff * 2;
 				sd_notify(0, "STATUS=waiting for the database");
+			} else if (db_listen(c) < 0) {
+				db_close(&c);
+				next_connect = now + connect_backoff;
 			} else {
 				connect_backoff = 1000;
+				next_eval = 0; /* catch up on what changed while away */
 				log_notice("connected to the database");
 			}
 		}
 		if (db_ok(c) && now >= next_eval) {
 			struct eval_totals t;
-			if (eval_all(c, cfg, set, NULL, &t) < 0)
+			struct eval_opts eo = {.incremental = true};
+			if (eval_all(c, cfg, set, &eo, &t) < 0)
 				log_err("lost the database during evaluation; reconnecting");
 			else
 				sd_notifyf(0, "STATUS=evaluated: %ld new finding(s), %ld alert(s) queued", t.created,
@@ -214,11 +221,15 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		int64_t wait = next_eval - now_mono_ms();
 		if (wait > 1000 || !db_ok(c))
 			wait = 1000;
-		struct curl_waitfd wfd = {.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN};
-		deliver_wait(d, &wfd, 1, (int)wait);
+		/* one poll: signals, the database's notifications, transfers, timers */
+		struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
+					     {.fd = db_ok(c) ? PQsocket(c) : -1, .events = CURL_WAIT_POLLIN}};
+		deliver_wait(d, wfd, db_ok(c) ? 2 : 1, (int)wait);
 		char drain[64];
 		while (read(wake_pipe[0], drain, sizeof drain) > 0)
 			;
+		if (db_ok(c) && db_notified(c))
+			next_eval = 0; /* a record committed: evaluate now */
 		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c) < 0)
 			log_err("cannot record delivery results; the alerts will be retried");
 	}
@@ -247,10 +258,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
 		{"once", no_argument, NULL, 'o'},	  {"verbose", no_argument, NULL, 'v'},
+		{"incremental", no_argument, NULL, 'i'},
 		{"version", no_argument, NULL, 'V'},	  {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	const char *path = "/etc/qingfeng/qingfeng.conf";
-	bool check = false, once = false, verbose = false;
+	bool check = false, once = false, verbose = false, incremental = false;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "c:nvVh", opts, NULL)) != -1) {
@@ -263,6 +275,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			once = true;
+			break;
+		case 'i':
+			incremental = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -279,7 +294,7 @@ int main(int argc, char **argv)
 			return EX_USAGE_;
 		}
 	}
-	if (optind != argc || (check && once)) {
+	if (optind != argc || (check && once) || (incremental && !once)) {
 		usage(stderr);
 		return EX_USAGE_;
 	}
@@ -316,7 +331,7 @@ int main(int argc, char **argv)
 	}
 	int rc;
 	if (once) {
-		rc = run_once(cfg, &set);
+		rc = run_once(cfg, &set, incremental);
 		ruleset_free(&set);
 		config_free(cfg);
 	} else {

@@ -619,7 +619,27 @@ static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg,
 
 /* ---- compiling ---- */
 
-enum { BUILTIN_NONE = 0, BUILTIN_NOW = 1, BUILTIN_SINCE = 2 };
+enum { BUILTIN_NONE = 0, BUILTIN_NOW = 1, BUILTIN_SINCE = 2, BUILTIN_CURSOR = 3 };
+
+/* must agree with qf.capture in sql/004_capture.sql (tests/t/86-incremental.t checks) */
+static const char *const capture_map[][2] = {
+	{"person", "person_id"},	   {"relative", "person_id"},	    {"counterparty", "party_id"},
+	{"coi_declaration", "person_id"},  {"workday", "day"},		    {"test_task", "task_id"},
+	{"test_result", "result_id"},	   {"oos_investigation", "task_id"}, {"report_amendment", "task_id"},
+	{"audit_trail", "event_id"},	   {"equipment", "equipment_id"},   {"equipment_use", "task_id"},
+	{"signatory", "person_id"},	   {"method_norm", "method"},	    {"purchase_order", "po_id"},
+	{"payment", "payment_id"},	   {"reimbursement", "claim_id"},   {"leave", "person_id"},
+	{"fee_discount", "discount_id"},   {"gift", "gift_id"},		    {"hospitality", "hospitality_id"},
+	{"complaint", "complaint_id"},	   {"duty_record", "person_id"},    {"reception", "reception_id"},
+};
+
+const char *capture_key(const char *table)
+{
+	for (size_t i = 0; i < sizeof capture_map / sizeof capture_map[0]; i++)
+		if (!strcmp(capture_map[i][0], table))
+			return capture_map[i][1];
+	return NULL;
+}
 
 static int add_value(struct qf_rule *r, const char *value, int builtin)
 {
@@ -824,6 +844,7 @@ static const char *table_name(const struct qf_rule *r, const char *qualified)
 struct bound {
 	char *where, *level, *subject, *department, *having, *sql, *pop, *ewhere, *window, *threshold;
 	char **select;
+	const char *delta; /* match: an extra condition restricting t to changed rows */
 };
 
 static void bound_free(struct bound *b, int nselect)
@@ -871,6 +892,8 @@ static void compile_inner(struct qf_rule *r, struct bound *b, struct buf *o, str
 		evidence_cols(o, "t", &r->key, &r->evidence);
 		buf_printf(o, ") AS evidence\nFROM records.\"%s\" AS t\nWHERE (\n%s\n)", table_name(r, r->table), b->where);
 		since_filter(r, o, "t", d);
+		if (b->delta)
+			buf_printf(o, "\n  AND %s", b->delta);
 		break;
 	case QF_RULE_SQL:
 		buf_puts(o, b->sql);
@@ -1068,6 +1091,42 @@ static void rule_hash(struct qf_rule *r)
 	buf_free(&b);
 }
 
+/* every kind yields (key, subject, department, level, evidence); the
+ * wrapper adds the subject's department when the rule gives none, the
+ * evidence as text for messages (numerics keep their digits) and the
+ * rule's exceptions */
+static char *wrap(struct qf_rule *r, struct bound *b, struct diag *d)
+{
+	struct buf o;
+	buf_init(&o);
+	buf_puts(&o, "SELECT r.key::text, r.subject::text,\n"
+		     "       coalesce(r.department::text, (SELECT p.department FROM records.person p"
+		     " WHERE p.person_id = r.subject::text)),\n"
+		     "       r.level::text, r.evidence::text,\n"
+		     "       (SELECT coalesce(jsonb_object_agg(e.k, e.v), '{}'::jsonb)"
+		     " FROM jsonb_each_text(r.evidence::jsonb) AS e(k, v))::text\n"
+		     "FROM (\n");
+	compile_inner(r, b, &o, d);
+	buf_puts(&o, "\n) AS r\nWHERE r.key IS NOT NULL");
+	for (int i = 0; i < r->nexceptions; i++) {
+		const struct qf_exception *e = &r->exceptions[i];
+		buf_puts(&o, "\n  AND NOT (");
+		for (int j = 0; j < e->nfields; j++) {
+			int idx = add_value(r, e->fields[j].value, BUILTIN_NONE);
+			if (!is_ident(e->fields[j].name))
+				diag_error(d, e->file, e->fields[j].line, "rule %s: exception field '%s' is not a name",
+					   r->id, e->fields[j].name);
+			buf_printf(&o, "r.evidence::jsonb->>'%s' IS NOT DISTINCT FROM $%d AND ",
+				   is_ident(e->fields[j].name) ? e->fields[j].name : "?", idx);
+		}
+		int now = add_value(r, NULL, BUILTIN_NOW);
+		int until = add_value(r, e->until, BUILTIN_NONE);
+		buf_printf(&o, "$%d::timestamptz < $%d::timestamptz)", now, until);
+	}
+	buf_puts(&o, "\nORDER BY 1");
+	return buf_steal(&o);
+}
+
 static void compile_rule(struct qf_rule *r, struct diag *d)
 {
 	struct bound b = {0};
@@ -1103,37 +1162,39 @@ static void compile_rule(struct qf_rule *r, struct diag *d)
 		return;
 	}
 
-	struct buf o;
-	buf_init(&o);
-	/* every kind yields (key, subject, department, level, evidence); the
-	 * wrapper adds the subject's department when the rule gives none and
-	 * the evidence as text for messages (numerics keep their digits) */
-	buf_puts(&o, "SELECT r.key::text, r.subject::text,\n"
-		     "       coalesce(r.department::text, (SELECT p.department FROM records.person p"
-		     " WHERE p.person_id = r.subject::text)),\n"
-		     "       r.level::text, r.evidence::text,\n"
-		     "       (SELECT coalesce(jsonb_object_agg(e.k, e.v), '{}'::jsonb)"
-		     " FROM jsonb_each_text(r.evidence::jsonb) AS e(k, v))::text\n"
-		     "FROM (\n");
-	compile_inner(r, &b, &o, d);
-	buf_puts(&o, "\n) AS r\nWHERE r.key IS NOT NULL");
-	for (int i = 0; i < r->nexceptions; i++) {
-		const struct qf_exception *e = &r->exceptions[i];
-		buf_puts(&o, "\n  AND NOT (");
-		for (int j = 0; j < e->nfields; j++) {
-			int idx = add_value(r, e->fields[j].value, BUILTIN_NONE);
-			if (!is_ident(e->fields[j].name))
-				diag_error(d, e->file, e->fields[j].line, "rule %s: exception field '%s' is not a name",
-					   r->id, e->fields[j].name);
-			buf_printf(&o, "r.evidence::jsonb->>'%s' IS NOT DISTINCT FROM $%d AND ",
-				   is_ident(e->fields[j].name) ? e->fields[j].name : "?", idx);
-		}
-		int now = add_value(r, NULL, BUILTIN_NOW);
-		int until = add_value(r, e->until, BUILTIN_NONE);
-		buf_printf(&o, "$%d::timestamptz < $%d::timestamptz)", now, until);
+	r->compiled = wrap(r, &b, d);
+	r->nvalues_full = r->nvalues;
+	/* a match rule re-reads only the rows changed since its cursor: cost
+	 * grows with the change, not with the table */
+	const char *ck = r->kind == QF_RULE_MATCH ? capture_key(table_name(r, r->table)) : NULL;
+	if (ck) {
+		int cur = add_value(r, NULL, BUILTIN_CURSOR);
+		char cond[512];
+		snprintf(cond, sizeof cond,
+			 "t.\"%s\"::text IN (SELECT unnest(c.keys) FROM qf.change_log c"
+			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8)",
+			 ck, table_name(r, r->table), cur);
+		b.delta = cond;
+		r->compiled_delta = wrap(r, &b, d);
+		b.delta = NULL;
 	}
-	buf_puts(&o, "\nORDER BY 1");
-	r->compiled = buf_steal(&o);
+	for (int i = 0; i < r->nvalues; i++)
+		r->clock |= r->builtin[i] == BUILTIN_NOW;
+	/* the tables it reads, from the statement itself */
+	for (const char *p = r->compiled; (p = strstr(p, "records.")) != NULL;) {
+		char name[64];
+		size_t n = 0;
+		p += 8;
+		if (*p == '"')
+			p++;
+		while (n < sizeof name - 1 && ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			name[n++] = *p++;
+		name[n] = '\0';
+		if (n && capture_key(name) && !strlist_has(&r->deps, name)) {
+			r->deps.v = xrealloc(r->deps.v, sizeof(char *) * (size_t)(r->deps.n + 1));
+			r->deps.v[r->deps.n++] = xstrdup(name);
+		}
+	}
 	bound_free(&b, r->nselect);
 	rule_hash(r);
 }
@@ -1171,7 +1232,8 @@ void ruleset_free(struct qf_ruleset *set)
 				r->level_expr, r->sql,	      r->having,     r->time_col,    r->window,
 				r->threshold,  r->differ,     r->order_col,  r->method,      r->value_col,
 				r->period,     r->deadline,   r->pop_where,  r->expect_table, r->expect_where,
-				r->expect_period, r->expect_done, r->message_zh, r->message_en, r->compiled};
+				r->expect_period, r->expect_done, r->message_zh, r->message_en, r->compiled,
+				r->compiled_delta};
 		for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++)
 			free(strs[k]);
 		strlist_free(&r->tags);
@@ -1179,6 +1241,7 @@ void ruleset_free(struct qf_ruleset *set)
 		strlist_free(&r->evidence);
 		strlist_free(&r->same);
 		strlist_free(&r->group);
+		strlist_free(&r->deps);
 		for (int j = 0; j < r->nselect; j++) {
 			free(r->select[j].name);
 			free(r->select[j].expr);
@@ -1211,12 +1274,15 @@ const struct qf_rule *ruleset_find(const struct qf_ruleset *set, const char *id)
 	return NULL;
 }
 
-const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since)
+const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since, const char *cursor)
 {
 	const char **v = xcalloc((size_t)r->nvalues + 1, sizeof *v);
 
 	for (int i = 0; i < r->nvalues; i++)
-		v[i] = r->builtin[i] == BUILTIN_NOW ? now : r->builtin[i] == BUILTIN_SINCE ? since : r->values[i];
+		v[i] = r->builtin[i] == BUILTIN_NOW	 ? now
+		       : r->builtin[i] == BUILTIN_SINCE	 ? since
+		       : r->builtin[i] == BUILTIN_CURSOR ? cursor
+							 : r->values[i];
 	return v;
 }
 

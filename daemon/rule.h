@@ -74,10 +74,13 @@ struct qf_rule {
 	int line;
 	int where_line;
 	/* compiled */
-	char *compiled;
-	char **values; /* $1..$n; NULL entries are the built-ins below */
-	int *builtin;  /* per value: 0 = param, 1 = :now, 2 = :since */
-	int nvalues;
+	char *compiled;       /* the full statement, values $1..$nvalues_full */
+	char *compiled_delta; /* match only: restricted to rows changed since a cursor ($nvalues) */
+	char **values;	      /* NULL entries are the built-ins below */
+	int *builtin;	      /* per value: 0 = param, 1 = :now, 2 = :since, 3 = the cursor */
+	int nvalues, nvalues_full;
+	struct strlist deps;  /* records tables the statement reads (change capture decides) */
+	bool clock;	      /* reads :now, so the passing of time alone can change its result */
 	char version[17]; /* first 16 hex digits of SHA-256 of the effective rule */
 };
 
@@ -98,9 +101,14 @@ void ruleset_free(struct qf_ruleset *set);
 const struct qf_rule *ruleset_find(const struct qf_ruleset *set, const char *id);
 
 /* The values to bind for one evaluation: built-ins filled from now/since
- * (text timestamps). The array is owned by the caller (free it), its
- * strings by the rule or the caller. */
-const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since);
+ * (text timestamps) and cursor (an xid8 as text, for compiled_delta). The
+ * array is owned by the caller (free it), its strings by the rule or the
+ * caller. */
+const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since, const char *cursor);
+
+/* The column identifying a changed row of a records table in
+ * qf.change_log (sql/004_capture.sql), or NULL. */
+const char *capture_key(const char *table);
 
 /* Renders a message template: {name} is replaced by vars[name] (string
  * values; JSON null renders as "-"), "{{" and "}}" by literal braces.

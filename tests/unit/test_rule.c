@@ -50,7 +50,11 @@ int main(void)
 	char *golden = read_file(path, NULL);
 	is_str(f09 ? f09->compiled : NULL, golden, "F09 compiles to tests/golden/F09.sql");
 	free(golden);
-	ok(f09 && f09->nvalues == 0, "F09 has no parameters");
+	ok(f09 && f09->nvalues_full == 0 && f09->nvalues == 1, "F09 has no parameters; its delta statement has the cursor");
+	ok(f09 && f09->compiled_delta && strstr(f09->compiled_delta, "t.\"payment_id\"::text IN (SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $1::xid8)"),
+	   "F09 delta reads only payments changed since the cursor");
+	ok(f09 && f09->deps.n == 2 && strlist_has(&f09->deps, "payment") && strlist_has(&f09->deps, "person"),
+	   "F09 depends on payment (and person, for the subject's department)");
 	ruleset_free(&set);
 	diag_free(&d);
 
@@ -76,7 +80,7 @@ int main(void)
 	const struct qf_rule *x1 = ruleset_find(&set, "X1");
 	ok(x1 && strstr(x1->compiled, "amount >= $1::numeric * (1 - $2::numeric) AND amount < $1::numeric AND note::text <> ':limit' AND \"x:y\" IS NULL"),
 	   "params bound as typed $1/$2, casts and quoted text untouched");
-	ok(x1 && x1->nvalues == 2 && !strcmp(x1->values[0], "50000") && !strcmp(x1->values[1], "0.05"),
+	ok(x1 && x1->nvalues_full == 2 && !strcmp(x1->values[0], "50000") && !strcmp(x1->values[1], "0.05"),
 	   "values in order: 50000, 0.05 (shortest decimal text)");
 	ok(x1 && strstr(x1->compiled, "jsonb_build_array(t.\"payment_id\", t.\"book\")::text AS key"),
 	   "a two-column key is a JSON array");
@@ -111,6 +115,21 @@ int main(void)
 	unlink(tmp);
 	free(tmp);
 	free(fixed);
+
+	/* the engine's capture keys agree with qf.capture in sql/004_capture.sql */
+	snprintf(path, sizeof path, "%s/sql/004_capture.sql", root());
+	char *mig = read_file(path, NULL);
+	int pairs = 0, agree = 0;
+	for (const char *q = mig ? strstr(mig, "INSERT INTO qf.capture VALUES") : NULL; q && (q = strstr(q, "('")) != NULL;) {
+		char tbl[64], col[64];
+		if (sscanf(q, "('%63[a-z_]', '%63[a-z_]')", tbl, col) != 2)
+			break;
+		pairs++;
+		agree += capture_key(tbl) && !strcmp(capture_key(tbl), col);
+		q += 2;
+	}
+	ok(pairs == 24 && agree == 24, "capture keys: %d of %d tables agree with the migration", agree, pairs);
+	free(mig);
 
 	/* rendering */
 	json_t *vars = json_pack("{s:s, s:s, s:n}", "payment_id", "P-1", "amount", "48000.00", "vendor_id");

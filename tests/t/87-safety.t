@@ -1,0 +1,29 @@
+#!/bin/bash
+# A failing, slow or writing rule is logged with its id, recorded in
+# qf.rule_run, and does not stop the others; rules cannot write.
+. "$(dirname "$0")/../lib.sh"
+
+new_db safety
+receiver_start rcv
+mkdir -p "$T_DIR/rules"
+cp "$QF_ROOT"/rules/*.conf "$QF_ROOT/tests/conf/safety/unsafe.conf" "$T_DIR/rules/"
+# only_rules knows the shipped pack: the X- rules stay enabled
+RULES_DIR=$T_DIR/rules write_conf "$T_DIR/q.conf" "$RECV_URL_rcv" "$(only_rules F09)"
+sed -i 's/statement_timeout = [0-9]*;//; s/database = { conninfo = "\([^"]*\)"; };/database = { conninfo = "\1"; statement_timeout = 500; };/' "$T_DIR/q.conf"
+sql "$DB" "INSERT INTO records.payment (payment_id, amount, created_by, approved_by) VALUES ('PAY-1', 10, 'a', 'a')"
+seq_before=$(sql "$DB" "SELECT last_value FROM qf.finding_id_seq")
+start=$(date +%s)
+"$QFD" -c "$T_DIR/q.conf" --once >"$T_DIR/once.log" 2>&1; st=$?
+is "$st" 0 "--once exits 0 although three rules fail"
+ok $(( $(date +%s) - start < 10 ? 0 : 1 )) "the slow rule is cut off by statement_timeout"
+log=$(cat "$T_DIR/once.log")
+like "$log" "rule X-DIV \(.*unsafe.conf:[0-9]+\): division by zero" "the failing rule is logged with its id and file:line"
+like "$log" "rule X-SLOW .*statement timeout" "the slow rule is logged with its id"
+like "$log" "rule X-WRITE .*read-only transaction" "a rule cannot write: READ ONLY"
+is "$(sql "$DB" "SELECT string_agg(rule_id || ':' || (error IS NOT NULL)::text, ',' ORDER BY rule_id) FROM qf.rule_run WHERE rule_id LIKE 'X-%'")" \
+   "X-DIV:true,X-SLOW:true,X-WRITE:true" "each failed run is recorded in qf.rule_run with its error"
+like "$(sql "$DB" "SELECT error FROM qf.rule_run WHERE rule_id = 'X-SLOW'")" "statement timeout" "including why"
+is "$(sql "$DB" "SELECT dedupe_key FROM qf.finding WHERE rule_id = 'F09'")" "PAY-1" "the other rules ran: F09 flagged its record"
+is "$(sql "$DB" "SELECT last_value FROM qf.finding_id_seq")" "$seq_before" "the writing rule changed nothing"
+is "$(requests rcv)" 1 "and its alert was delivered"
+done_testing
