@@ -30,7 +30,7 @@ COMMON_O  := $(COMMON:%=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all unit check demo deps clean install format lint
+.PHONY: all unit check demo deps clean install format lint bench
 
 all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver
 
@@ -70,6 +70,11 @@ check: deps
 demo: deps
 	$(MAKE) all
 	tools/pgtmp.sh tools/demo.sh
+
+# Benchmarks (bench/RESULTS.md has the figures); not timed tests
+bench: deps
+	$(MAKE) all
+	tools/pgtmp.sh bench/capture.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qingfeng/sql $(DESTDIR)$(PREFIX)/share/qingfeng/rules
