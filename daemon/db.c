@@ -317,10 +317,13 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
 			goto fail_nores;
 		return 0;
 	}
-	out->delta = cursor && !clock_due && r->compiled_delta;
-	const char **values = rule_bind_values(r, now, since, cursor);
-	res = PQexecParams(c, out->delta ? r->compiled_delta : r->compiled, out->delta ? r->nvalues : r->nvalues_full,
-			   NULL, values, NULL, NULL, 0);
+	out->delta = cursor && !clock_due && (r->compiled_delta || r->changed_aware);
+	/* a match rule has a separate delta statement; a ${changed()} rule
+	 * takes the cursor as a parameter, NULL for a full pass */
+	const char **values = rule_bind_values(r, now, since, out->delta ? cursor : NULL);
+	bool use_delta_stmt = out->delta && r->compiled_delta;
+	res = PQexecParams(c, use_delta_stmt ? r->compiled_delta : r->compiled,
+			   use_delta_stmt ? r->nvalues : r->nvalues_full, NULL, values, NULL, NULL, 0);
 	free(values);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto fail;

@@ -126,7 +126,9 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		for (int k = 0; cursors && k < PQntuples(cursors); k++)
 			if (!strcmp(PQgetvalue(cursors, k, 0), cname)) {
 				cursor = PQgetvalue(cursors, k, 1);
-				clock_due = r->clock && PQgetvalue(cursors, k, 2)[0] == 't';
+				/* clock rules, and rules that read only touched keys (a full
+				 * reconciliation now and then), run in full on the clock */
+				clock_due = (r->clock || r->changed_aware) && PQgetvalue(cursors, k, 2)[0] == 't';
 			}
 		if (!dry) {
 			json_t *id = json_string(r->id);

@@ -114,6 +114,28 @@ static void ident_list(struct cfgctx *cx, const config_setting_t *s, const char 
 				  out->v[i]);
 }
 
+enum { BUILTIN_NONE = 0, BUILTIN_NOW = 1, BUILTIN_SINCE = 2, BUILTIN_CURSOR = 3 };
+
+/* must agree with qf.capture in sql/004_capture.sql (tests/t/86-incremental.t checks) */
+static const char *const capture_map[][2] = {
+	{"person", "person_id"},	   {"relative", "person_id"},	    {"counterparty", "party_id"},
+	{"coi_declaration", "person_id"},  {"workday", "day"},		    {"test_task", "task_id"},
+	{"test_result", "result_id"},	   {"oos_investigation", "task_id"}, {"report_amendment", "task_id"},
+	{"audit_trail", "event_id"},	   {"equipment", "equipment_id"},   {"equipment_use", "task_id"},
+	{"signatory", "person_id"},	   {"method_norm", "method"},	    {"purchase_order", "po_id"},
+	{"payment", "payment_id"},	   {"reimbursement", "claim_id"},   {"leave", "person_id"},
+	{"fee_discount", "discount_id"},   {"gift", "gift_id"},		    {"hospitality", "hospitality_id"},
+	{"complaint", "complaint_id"},	   {"duty_record", "person_id"},    {"reception", "reception_id"},
+};
+
+const char *capture_key(const char *table)
+{
+	for (size_t i = 0; i < sizeof capture_map / sizeof capture_map[0]; i++)
+		if (!strcmp(capture_map[i][0], table))
+			return capture_map[i][1];
+	return NULL;
+}
+
 static void parse_params(struct cfgctx *cx, const config_setting_t *s, struct qf_rule *r)
 {
 	const config_setting_t *g = config_setting_get_member(s, "params");
@@ -619,28 +641,6 @@ static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg,
 
 /* ---- compiling ---- */
 
-enum { BUILTIN_NONE = 0, BUILTIN_NOW = 1, BUILTIN_SINCE = 2, BUILTIN_CURSOR = 3 };
-
-/* must agree with qf.capture in sql/004_capture.sql (tests/t/86-incremental.t checks) */
-static const char *const capture_map[][2] = {
-	{"person", "person_id"},	   {"relative", "person_id"},	    {"counterparty", "party_id"},
-	{"coi_declaration", "person_id"},  {"workday", "day"},		    {"test_task", "task_id"},
-	{"test_result", "result_id"},	   {"oos_investigation", "task_id"}, {"report_amendment", "task_id"},
-	{"audit_trail", "event_id"},	   {"equipment", "equipment_id"},   {"equipment_use", "task_id"},
-	{"signatory", "person_id"},	   {"method_norm", "method"},	    {"purchase_order", "po_id"},
-	{"payment", "payment_id"},	   {"reimbursement", "claim_id"},   {"leave", "person_id"},
-	{"fee_discount", "discount_id"},   {"gift", "gift_id"},		    {"hospitality", "hospitality_id"},
-	{"complaint", "complaint_id"},	   {"duty_record", "person_id"},    {"reception", "reception_id"},
-};
-
-const char *capture_key(const char *table)
-{
-	for (size_t i = 0; i < sizeof capture_map / sizeof capture_map[0]; i++)
-		if (!strcmp(capture_map[i][0], table))
-			return capture_map[i][1];
-	return NULL;
-}
-
 static int add_value(struct qf_rule *r, const char *value, int builtin)
 {
 	for (int i = 0; i < r->nvalues; i++)
@@ -663,6 +663,52 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 
 	buf_init(&ex);
 	for (const char *p = fragment; *p; p++) {
+		if (!strncmp(p, "${changed(", 10)) {
+			/* ${changed(table, expr[, column])}: true in a full pass; in an
+			 * incremental one, expr is among the changed rows' keys (or,
+			 * with column, among that column's values in the changed rows) */
+			const char *e = strstr(p, ")}");
+			char args[3][256] = {"", "", ""};
+			int na = 0;
+			if (e) {
+				const char *a = p + 10;
+				while (a < e && na < 3) {
+					const char *comma = memchr(a, ',', (size_t)(e - a));
+					const char *end = comma ? comma : e;
+					while (a < end && *a == ' ')
+						a++;
+					size_t n = (size_t)(end - a);
+					while (n && a[n - 1] == ' ')
+						n--;
+					if (n >= sizeof args[0])
+						n = sizeof args[0] - 1;
+					memcpy(args[na], a, n);
+					args[na++][n] = '\0';
+					a = comma ? comma + 1 : e;
+				}
+			}
+			const char *ck = na >= 2 ? capture_key(args[0]) : NULL;
+			if (!e || na < 2 || !ck || !*args[1] || (na == 3 && !is_ident(args[2]))) {
+				diag_error(d, r->file, r->where_line,
+					   "rule %s: %s: use ${changed(TABLE, EXPRESSION[, COLUMN])} with a records table",
+					   r->id, what);
+				buf_free(&ex);
+				return NULL;
+			}
+			int cur = add_value(r, NULL, BUILTIN_CURSOR);
+			char keys[512];
+			snprintf(keys, sizeof keys,
+				 "SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = '%s' AND c.xid >= $%d::xid8", args[0],
+				 cur);
+			if (na == 3)
+				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s) IN (SELECT x.\"%s\" FROM records.\"%s\" x WHERE x.\"%s\"::text IN (%s)))",
+					   cur, args[1], args[2], args[0], ck, keys);
+			else
+				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s)::text IN (%s))", cur, args[1], keys);
+			r->changed_aware = true;
+			p = e + 1;
+			continue;
+		}
 		if (p[0] == '$' && p[1] == '{') {
 			const char *e = strchr(p, '}');
 			size_t n = e ? (size_t)(e - p - 2) : 0;

@@ -81,6 +81,7 @@ struct qf_rule {
 	int nvalues, nvalues_full;
 	struct strlist deps;  /* records tables the statement reads (change capture decides) */
 	bool clock;	      /* reads :now, so the passing of time alone can change its result */
+	bool changed_aware;   /* uses ${changed(...)}: reads only touched keys when given a cursor */
 	char version[17]; /* first 16 hex digits of SHA-256 of the effective rule */
 };
 

@@ -6,7 +6,7 @@
 
 new_db incr
 receiver_start rcv -s s3cret
-write_conf "$T_DIR/q.conf" "$RECV_URL_rcv" "$(only_rules F09 F08 D09)"
+write_conf "$T_DIR/q.conf" "$RECV_URL_rcv" "$(only_rules F09 F08 D09 F01)"
 once_incr() { : >"$T_DIR/once.log"; "$QFD" -c "$T_DIR/q.conf" --once --incremental >>"$T_DIR/once.log" 2>&1; }
 keys() { sql "$DB" "SELECT coalesce(string_agg(dedupe_key, ',' ORDER BY dedupe_key), '-') FROM qf.finding WHERE rule_id = '$1'"; }
 
@@ -17,7 +17,7 @@ is "$(sql "$DB" "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.
                  WHERE n.nspname = 'records' AND t.tgname LIKE 'qf_capture_%'")" 72 "and insert, update and delete triggers (24 × 3)"
 
 once_incr; is "$?" 0 "first incremental pass (no cursors yet: full) exits 0"
-is "$(sql "$DB" "SELECT count(*) FROM qf.cursor WHERE name IN ('rule:F09', 'rule:F08', 'rule:D09')")" 3 "each rule now has a cursor"
+is "$(sql "$DB" "SELECT count(*) FROM qf.cursor WHERE name IN ('rule:F09', 'rule:F08', 'rule:D09', 'rule:F01')")" 4 "each rule now has a cursor"
 
 # --- a transaction that commits late is not skipped
 coproc A { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" 2>&1; }
@@ -28,7 +28,7 @@ is "$(sql "$DB" "SELECT (SELECT min(xid) FROM qf.change_log WHERE 'PAY-B' = ANY(
    "B committed with a newer transaction id than open A"
 once_incr
 is "$(keys F09)" "PAY-B" "an evaluation while A is open flags B"
-like "$(cat "$T_DIR/once.log")" "1 on changed rows only" "F09 read only the changed rows"
+like "$(cat "$T_DIR/once.log")" "1 unchanged, 2 on changed rows only" "F09 and F01 read only the changed rows (D09 skipped, F08 in full)"
 echo "COMMIT; SELECT 'A-committed';" >&"${A[1]}"
 read -r line <&"${A[0]}"; is "$line" "A-committed" "A commits after that evaluation"
 exec {A[1]}>&-; wait "$A_PID" 2>/dev/null
@@ -38,7 +38,7 @@ is "$(sql "$DB" "SELECT count(*) FROM qf.finding WHERE dedupe_key = 'PAY-B'")" 1
 
 # --- nothing changed: every rule is skipped
 once_incr
-like "$(cat "$T_DIR/once.log")" "evaluated 3 rule\(s\) \(3 unchanged" "with no change every rule is skipped"
+like "$(cat "$T_DIR/once.log")" "evaluated 4 rule\(s\) \(4 unchanged" "with no change every rule is skipped"
 
 # --- a delete is a change too (F08: a voucher gap appears)
 sql "$DB" "INSERT INTO records.payment (payment_id, book, voucher_no, posted_at) VALUES ('v1', 'GL', 1, '2026-03-01 10:00+08'), ('v2', 'GL', 2, '2026-03-02 10:00+08'), ('v3', 'GL', 3, '2026-03-03 10:00+08')"
@@ -47,6 +47,16 @@ is "$(keys F08)" "-" "no gap yet"
 sql "$DB" "DELETE FROM records.payment WHERE payment_id = 'v2'"
 once_incr
 is "$(keys F08)" '["GL", 2026, 2]' "deleting voucher 2 is captured and F08 flags the gap"
+
+# --- a window rule re-reads every row of the keys a change touches (F01 by vendor):
+# a back-dated payment makes an unchanged later payment the duplicate
+sql "$DB" "INSERT INTO records.payment (payment_id, vendor_id, invoice_no, amount, paid_at) VALUES ('D-2', 'VD', 'INV-9', 10, '2026-06-01 10:00+08')"
+once_incr
+is "$(keys F01)" "-" "one payment: no duplicate"
+sql "$DB" "INSERT INTO records.payment (payment_id, vendor_id, invoice_no, amount, paid_at) VALUES ('D-1', 'VD', 'INV-9', 10, '2026-05-01 10:00+08')"
+once_incr
+is "$(keys F01)" "D-2" "the earlier payment arrives later: the unchanged later one is flagged"
+like "$(cat "$T_DIR/once.log")" "on changed rows only" "in an incremental pass"
 
 # --- the change log is pruned once every rule has seen it
 is "$(sql "$DB" "SELECT count(*) FROM qf.change_log WHERE xid < (SELECT min(position)::text::xid8 FROM qf.cursor WHERE name LIKE 'rule:%')")" 0 \
