@@ -7,6 +7,13 @@
  * codes / hangs / delays (-r) so tests can exercise qingfeng's retry and
  * timeout paths, and can pretty-print alerts in Chinese + English (-P).
  *
+ * With --emulate dingtalk|wecom|feishu|slack it answers like that vendor's
+ * chat robot API instead (RECEIVERS.md): signature and timestamp checks
+ * with -s as the robot's secret, the vendors' size and rate limits, and
+ * their error codes in an HTTP 200 JSON body (slack: "ok", or a real 429
+ * with Retry-After). The -r script still applies on top: a scripted status
+ * other than 200 is answered as before, without asking the "vendor".
+ *
  * Threading model: libmicrohttpd thread-per-connection, so a delayed or
  * hanging answer simply sleeps in its own connection thread without
  * blocking anybody else.  Every sleep polls a shutdown flag, which is what
@@ -47,11 +54,35 @@
 #define POLL_MS 50                 /* how often sleepers look at the stop flag */
 #define IDLE_TIMEOUT_S 30          /* drop idle keep-alive connections */
 #define PRETTY_RAW_MAX 2000        /* bytes of a non-alert body shown by -P */
+#define ROBOT_WINDOW 128           /* accepted sends remembered per robot (>= 100/min) */
 
 /* One element of the -r script. */
 struct step {
 	int status;    /* 100..599, or STATUS_HANG */
 	long delay_ms; /* "@MS" suffix, 0 if absent */
+};
+
+/* --emulate: which vendor API to behave like */
+enum emulation { EMU_NONE, EMU_DINGTALK, EMU_WECOM, EMU_FEISHU, EMU_SLACK };
+
+static const char *const EMU_NAMES[] = { "", "dingtalk", "wecom", "feishu", "slack" };
+
+/* One robot (access token, key or hook path) and its recent accepted sends. */
+struct robot {
+	struct robot *next;
+	char *id;
+	int64_t sent_ms[ROBOT_WINDOW]; /* ring of accept times, realtime ms */
+	unsigned head, count;
+};
+
+/* What the emulated vendor answered. */
+struct vendor_answer {
+	int status;          /* HTTP status */
+	char *body;          /* answer body, malloc'd */
+	const char *ctype;
+	json_t *code;        /* errcode / code (integer), or slack's answer (string) */
+	int sig_ok;          /* -1 not checked, else whether signature and timestamp passed */
+	long retry_after;    /* seconds, for slack's 429; 0 = no header */
 };
 
 /*
@@ -67,8 +98,10 @@ struct receiver {
 	size_t nsteps;
 	bool pretty, quiet;
 	FILE *log;
+	enum emulation emulate;
 
-	pthread_mutex_t mu; /* guards next_n and all writes to log/stdout */
+	pthread_mutex_t mu; /* guards next_n, robots and all writes to log/stdout */
+	struct robot *robots;
 	uint64_t next_n;
 	atomic_bool stopping; /* set by main before MHD_stop_daemon */
 };
@@ -105,10 +138,15 @@ static void usage(FILE *f)
 		"  -l, --listen ADDR:PORT   loopback address to listen on (127.0.0.0/8 only),\n"
 		"                           default 127.0.0.1:0 (ephemeral port)\n"
 		"  -p, --port-file FILE     write the bound port to FILE (atomically) once listening\n"
-		"  -s, --secret SECRET      verify X-Qingfeng-Signature (t=..,v1=hex HMAC-SHA256)\n"
+		"  -s, --secret SECRET      verify X-Qingfeng-Signature (t=..,v1=hex HMAC-SHA256);\n"
+		"                           with --emulate: the robot's signing secret\n"
+		"                           (dingtalk, feishu; wecom and slack do not sign)\n"
+		"  -e, --emulate FORMAT     answer like the dingtalk, wecom, feishu or slack\n"
+		"                           robot API: checks, limits and error codes\n"
 		"  -r, --responses LIST     answer script, e.g. 500,200 or hang,200 or 200@10;\n"
 		"                           the last element repeats (default 200)\n"
 		"  -o, --log FILE           append one JSON line per received request\n"
+		"                           (with --emulate also \"vendor_code\", the code answered)\n"
 		"  -P, --pretty             print each alert to stdout in Chinese + English\n"
 		"  -q, --quiet              no start-up line on stderr\n"
 		"  -h, --help               this text\n"
@@ -321,14 +359,15 @@ static void parse_args(struct receiver *rx, int argc, char **argv)
 		{ "log", required_argument, NULL, 'o' },
 		{ "pretty", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "emulate", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:0", *responses = "200";
-	const char *log_path = NULL;
+	const char *log_path = NULL, *emulate = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "l:p:s:r:o:Pqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:p:s:r:o:Pqe:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
 		case 'p': rx->port_file = optarg; break;
@@ -337,12 +376,20 @@ static void parse_args(struct receiver *rx, int argc, char **argv)
 		case 'o': log_path = optarg; break;
 		case 'P': rx->pretty = true; break;
 		case 'q': rx->quiet = true; break;
+		case 'e': emulate = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
 	if (optind < argc)
 		die_usage("unexpected argument '%s'", argv[optind]);
+	if (emulate) {
+		for (int i = EMU_DINGTALK; i <= EMU_SLACK && !rx->emulate; i++)
+			if (!strcmp(emulate, EMU_NAMES[i]))
+				rx->emulate = (enum emulation)i;
+		if (!rx->emulate)
+			die_usage("--emulate wants dingtalk, wecom, feishu or slack, got '%s'", emulate);
+	}
 	if (rx->port_file && !*rx->port_file)
 		die_usage("--port-file: empty file name");
 	if (rx->secret) {
@@ -472,7 +519,8 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind,
 
 static void write_log(struct receiver *rx, struct MHD_Connection *c,
 		      const struct request *r, const char *url,
-		      const char *method, int sig_ok, bool json_ok, int status)
+		      const char *method, int sig_ok, bool json_ok, int status,
+		      const struct vendor_answer *va)
 {
 	json_t *o = json_object();
 	json_t *query = json_object();
@@ -519,6 +567,10 @@ static void write_log(struct receiver *rx, struct MHD_Connection *c,
 	json_object_set_new(o, "json_ok", json_boolean(json_ok));
 	json_object_set_new(o, "status", status == STATUS_HANG ? json_string("hang")
 							       : json_integer(status));
+	/* only in emulation mode: the code the vendor answered, null when the
+	 * -r script answered instead */
+	if (rx->emulate)
+		json_object_set(o, "vendor_code", va && va->code ? va->code : json_null());
 
 	char *line = json_dumps(o, JSON_COMPACT);
 	if (line) {
@@ -543,6 +595,291 @@ out:
 	free(path);
 	json_decref(query);
 	json_decref(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* vendor emulation (--emulate)                                        */
+
+static int64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *qarg(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Strict decimal: 1..18 digits, no sign. */
+static bool parse_i64(const char *s, size_t n, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (n == 0 || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* base64(HMAC-SHA256(key, msg)) == got, in constant time */
+static bool hmac_b64_matches(const void *key, size_t keylen, const void *msg,
+			     size_t msglen, const char *got)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE], b64[48];
+	unsigned maclen = 0;
+
+	if (!got || keylen > INT_MAX ||
+	    !HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, mac, &maclen) || maclen != 32)
+		return false;
+	int n = EVP_EncodeBlock(b64, mac, 32); /* 44 */
+	return strlen(got) == (size_t)n && CRYPTO_memcmp(b64, got, (size_t)n) == 0;
+}
+
+/*
+ * DingTalk: ?timestamp=<ms>&sign=<urlencode(base64(HMAC-SHA256(key=secret,
+ * "<ms>\n<secret>")))>, the timestamp within an hour of now. MHD hands us
+ * the URL-decoded sign (and turns a raw '+' into a space, as the vendor's
+ * decoder does, so a sender that forgot to URL-encode fails here too).
+ */
+static bool dingtalk_sign_ok(const struct receiver *rx, struct MHD_Connection *c,
+			     const char **why)
+{
+	const char *ts = qarg(c, "timestamp"), *sign = qarg(c, "sign");
+	int64_t t;
+
+	*why = "sign not match";
+	if (!ts || !sign || !parse_i64(ts, strlen(ts), &t))
+		return false;
+	if (llabs(realtime_ms() - t) > 3600 * 1000L) {
+		*why = "invalid timestamp";
+		return false;
+	}
+	size_t tlen = strlen(ts), mlen = tlen + 1 + rx->secret_len;
+	char *msg = malloc(mlen);
+	if (!msg)
+		return false;
+	memcpy(msg, ts, tlen);
+	msg[tlen] = '\n';
+	memcpy(msg + tlen + 1, rx->secret, rx->secret_len);
+	bool ok = hmac_b64_matches(rx->secret, rx->secret_len, msg, mlen, sign);
+	free(msg);
+	return ok;
+}
+
+/*
+ * Feishu: "timestamp" (seconds, a string; a number is accepted too) and
+ * "sign" = base64(HMAC-SHA256(key="<timestamp>\n<secret>", msg="")) in the
+ * body, the timestamp within an hour of now.
+ */
+static bool feishu_sign_ok(const struct receiver *rx, const json_t *doc)
+{
+	const json_t *jt = json_object_get(doc, "timestamp");
+	const char *sign = json_string_value(json_object_get(doc, "sign"));
+	char ts[24];
+	int64_t t;
+
+	if (json_is_string(jt) && json_string_length(jt) < sizeof ts)
+		snprintf(ts, sizeof ts, "%s", json_string_value(jt));
+	else if (json_is_integer(jt))
+		snprintf(ts, sizeof ts, "%" JSON_INTEGER_FORMAT, json_integer_value(jt));
+	else
+		return false;
+	if (!sign || !parse_i64(ts, strlen(ts), &t) || llabs(realtime_ms() / 1000 - t) > 3600)
+		return false;
+	size_t tlen = strlen(ts), klen = tlen + 1 + rx->secret_len;
+	char *key = malloc(klen);
+	if (!key)
+		return false;
+	memcpy(key, ts, tlen);
+	key[tlen] = '\n';
+	memcpy(key + tlen + 1, rx->secret, rx->secret_len);
+	bool ok = hmac_b64_matches(key, klen, "", 0, sign);
+	free(key);
+	return ok;
+}
+
+/*
+ * Sliding-window rate limits per robot: at most per_min accepted sends in
+ * the last 60 s and (if per_sec) per_sec in the last second. Records the
+ * send when it is allowed; otherwise *retry_s (optional) gets the seconds
+ * until one would be. Rejected sends do not count, as with the vendors.
+ */
+static bool rate_take(struct receiver *rx, const char *id, unsigned per_min,
+		      unsigned per_sec, long *retry_s)
+{
+	int64_t now = realtime_ms(), wait_ms = 0;
+	unsigned in_min = 0, in_sec = 0;
+	struct robot *rb;
+	bool ok = true;
+
+	pthread_mutex_lock(&rx->mu);
+	for (rb = rx->robots; rb && strcmp(rb->id, id) != 0; rb = rb->next)
+		;
+	if (!rb) {
+		rb = calloc(1, sizeof *rb);
+		if (rb && !(rb->id = strdup(id))) {
+			free(rb);
+			rb = NULL;
+		}
+		if (!rb) {
+			pthread_mutex_unlock(&rx->mu);
+			return true; /* out of memory: do not invent a rate limit */
+		}
+		rb->next = rx->robots;
+		rx->robots = rb;
+	}
+	/* newest first: the ring holds the last ROBOT_WINDOW accepted sends */
+	for (unsigned k = 0; k < rb->count; k++) {
+		int64_t t = rb->sent_ms[(rb->head + ROBOT_WINDOW - 1 - k) % ROBOT_WINDOW];
+		if (now - t < 60000) {
+			if (++in_min == per_min)
+				wait_ms = t + 60000 - now;
+		}
+		if (now - t < 1000 && ++in_sec == per_sec && t + 1000 - now > wait_ms)
+			wait_ms = t + 1000 - now;
+	}
+	if (in_min >= per_min || (per_sec && in_sec >= per_sec)) {
+		ok = false;
+	} else {
+		rb->sent_ms[rb->head] = now;
+		rb->head = (rb->head + 1) % ROBOT_WINDOW;
+		if (rb->count < ROBOT_WINDOW)
+			rb->count++;
+	}
+	pthread_mutex_unlock(&rx->mu);
+	if (!ok && retry_s)
+		*retry_s = wait_ms <= 0 ? 1 : (long)((wait_ms + 999) / 1000);
+	return ok;
+}
+
+/* The JSON answer of dingtalk / wecom ({errcode, errmsg}) or feishu ({code, msg, data}). */
+static void answer_code(struct vendor_answer *va, enum emulation e, long long code,
+			const char *msg)
+{
+	json_t *o = json_object();
+
+	if (e == EMU_FEISHU) {
+		json_object_set_new(o, "code", json_integer(code));
+		json_object_set_new(o, "msg", json_string(msg));
+		json_object_set_new(o, "data", json_object());
+	} else {
+		json_object_set_new(o, "errcode", json_integer(code));
+		json_object_set_new(o, "errmsg", json_string(msg));
+	}
+	va->status = 200; /* these APIs say everything in the body */
+	va->body = json_dumps(o, JSON_COMPACT);
+	va->ctype = "application/json";
+	va->code = json_integer(code);
+	json_decref(o);
+}
+
+static void answer_slack(struct vendor_answer *va, int status, const char *text, long retry_after)
+{
+	va->status = status;
+	va->body = strdup(text);
+	va->ctype = "text/plain";
+	va->code = json_string(text);
+	va->retry_after = retry_after;
+}
+
+/* length of a string member, or -1 when it is not a string */
+static long jlen(const json_t *obj, const char *k1, const char *k2)
+{
+	const json_t *v = json_object_get(json_object_get(obj, k1), k2);
+
+	return json_is_string(v) ? (long)json_string_length(v) : -1;
+}
+
+/* Decides the vendor's answer to one request. */
+static void emulate(struct receiver *rx, struct MHD_Connection *c, const struct request *r,
+		    const char *url, struct vendor_answer *va)
+{
+	const char *body = r->body ? r->body : "";
+	json_t *doc = json_loadb(body, r->len, 0, NULL);
+	enum emulation e = rx->emulate;
+	const char *mt = json_string_value(json_object_get(doc, "msgtype"));
+	long n = -1;
+
+	va->sig_ok = -1;
+	switch (e) {
+	case EMU_DINGTALK: {
+		const char *tok = qarg(c, "access_token"), *why;
+		if (rx->secret) {
+			va->sig_ok = dingtalk_sign_ok(rx, c, &why);
+			if (!va->sig_ok) {
+				answer_code(va, e, 310000, why);
+				break;
+			}
+		}
+		if (r->len > 20000)
+			answer_code(va, e, 460101, "message too long, exceed 20000 bytes");
+		else if (!json_is_object(doc) || !mt)
+			answer_code(va, e, 40035, "缺少参数 json / msgtype");
+		else if (!rate_take(rx, tok && *tok ? tok : url, 20, 0, NULL))
+			answer_code(va, e, 130101, "send too fast, exceed 20 times per minute");
+		else
+			answer_code(va, e, 0, "ok");
+		break;
+	}
+	case EMU_WECOM: {
+		const char *key = qarg(c, "key");
+		if (!key || !*key)
+			answer_code(va, e, 93000, "invalid webhook url, hint: key is missing");
+		else if (!json_is_object(doc) || !mt)
+			answer_code(va, e, 40035, "invalid json or msgtype");
+		else if (!strcmp(mt, "markdown") && (n = jlen(doc, "markdown", "content")) > 4096)
+			answer_code(va, e, 40058, "markdown.content exceed max length 4096");
+		else if (!strcmp(mt, "text") && (n = jlen(doc, "text", "content")) > 2048)
+			answer_code(va, e, 40058, "text.content exceed max length 2048");
+		else if (strcmp(mt, "markdown") != 0 && strcmp(mt, "text") != 0)
+			answer_code(va, e, 40008, "invalid message type");
+		else if (n < 0)
+			answer_code(va, e, 44004, "empty content");
+		else if (!rate_take(rx, key, 20, 0, NULL))
+			answer_code(va, e, 45009, "api freq out of limit");
+		else
+			answer_code(va, e, 0, "ok");
+		break;
+	}
+	case EMU_FEISHU:
+		if (r->len > 20000 || !json_is_object(doc) ||
+		    !json_is_string(json_object_get(doc, "msg_type")))
+			answer_code(va, e, 9499, "Bad Request");
+		else if (rx->secret && !(va->sig_ok = feishu_sign_ok(rx, doc)))
+			answer_code(va, e, 19021, "sign match fail or timestamp is not within one hour from current time");
+		else if (!rate_take(rx, url, 100, 5, NULL))
+			answer_code(va, e, 11232, "frequency limited");
+		else
+			answer_code(va, e, 0, "success");
+		break;
+	case EMU_SLACK: {
+		long retry = 0;
+		if (!json_is_object(doc))
+			answer_slack(va, 400, "invalid_payload", 0);
+		else if (!json_is_string(json_object_get(doc, "text")) &&
+			 !json_is_array(json_object_get(doc, "blocks")))
+			answer_slack(va, 400, "no_text", 0);
+		/* 1/s on average with short bursts: 60 in any minute */
+		else if (!rate_take(rx, url, 60, 0, &retry))
+			answer_slack(va, 429, "rate_limited", retry);
+		else
+			answer_slack(va, 200, "ok", 0);
+		break;
+	}
+	case EMU_NONE:
+		break;
+	}
+	json_decref(doc);
+	if (!va->body) /* out of memory somewhere above */
+		va->status = 500;
 }
 
 /* ------------------------------------------------------------------ */
@@ -705,9 +1042,52 @@ static void put_alert(FILE *f, const json_t *doc, const json_t *fnd)
 	}
 }
 
+/* Title (if any), text and mentions of a chat robot body, per vendor. */
+static void put_chat(FILE *f, enum emulation e, const json_t *doc)
+{
+	const json_t *md = json_object_get(doc, "markdown");
+	const char *title = NULL, *text = NULL;
+
+	switch (e) {
+	case EMU_DINGTALK:
+		title = jstr(md, "title");
+		text = md ? jstr(md, "text") : jstr(json_object_get(doc, "text"), "content");
+		break;
+	case EMU_WECOM:
+		text = md ? jstr(md, "content") : jstr(json_object_get(doc, "text"), "content");
+		break;
+	case EMU_FEISHU: {
+		const json_t *card = json_object_get(doc, "card");
+		const json_t *el = json_array_get(json_object_get(card, "elements"), 0);
+		title = jstr(json_object_get(json_object_get(card, "header"), "title"), "content");
+		text = card ? (jstr(el, "content") ? jstr(el, "content")
+						    : jstr(json_object_get(el, "text"), "content"))
+			    : jstr(json_object_get(doc, "content"), "text");
+		break;
+	}
+	case EMU_SLACK:
+		text = jstr(doc, "text");
+		break;
+	case EMU_NONE:
+		break;
+	}
+	fprintf(f, "💬 %s%s%s\n", EMU_NAMES[e], title ? "  " : "", title ? title : "");
+	if (text)
+		put_indented(f, text, strlen(text));
+	const json_t *at = json_object_get(json_object_get(doc, "at"), "atMobiles");
+	if (json_array_size(at)) {
+		fputs("@ atMobiles:", f);
+		for (size_t i = 0; i < json_array_size(at); i++) {
+			fputc(' ', f);
+			put_scalar(f, json_array_get(at, i));
+		}
+		fputc('\n', f);
+	}
+}
+
 static void print_pretty(struct receiver *rx, struct MHD_Connection *c,
 			 const struct request *r, const json_t *doc, int sig_ok,
-			 int status)
+			 int status, const struct vendor_answer *va)
 {
 	char *out = NULL;
 	size_t outlen = 0;
@@ -719,7 +1099,9 @@ static void print_pretty(struct receiver *rx, struct MHD_Connection *c,
 	if (!f)
 		return;
 	fputs("──────────────────────────────────────────\n", f);
-	if (json_is_object(fnd)) {
+	if (rx->emulate && json_is_object(doc)) {
+		put_chat(f, rx->emulate, doc);
+	} else if (json_is_object(fnd)) {
 		put_alert(f, doc, fnd);
 	} else {
 		/* Not the expected shape: show what arrived, verbatim. */
@@ -741,11 +1123,13 @@ static void print_pretty(struct receiver *rx, struct MHD_Connection *c,
 		fputs("-", f);
 	if (status == STATUS_HANG)
 		fputs("   应答 answer: hang\n", f);
+	else if (va && va->body)
+		fprintf(f, "   应答 answer: %d %s\n", status, va->body);
 	else
 		fprintf(f, "   应答 answer: %d\n", status);
 
 	const json_t *msg = json_object_get(fnd, "message");
-	if (json_is_string(msg))
+	if (json_is_string(msg) && !rx->emulate)
 		put_indented(f, json_string_value(msg), json_string_length(msg));
 
 	if (fclose(f) == 0 && out) {
@@ -785,6 +1169,27 @@ static enum MHD_Result respond_json(struct MHD_Connection *c, int status)
 		       status >= 200 && status < 300 ? "{\"ok\":true}" : "{\"ok\":false}");
 }
 
+/* The emulated vendor's answer (body copied), with Retry-After on a 429. */
+static enum MHD_Result respond_vendor(struct MHD_Connection *c, const struct vendor_answer *va)
+{
+	const char *body = va->body ? va->body : "";
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	char ra[24];
+
+	if (!resp)
+		return MHD_NO;
+	if (*body)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, va->ctype);
+	if (va->retry_after > 0) {
+		snprintf(ra, sizeof ra, "%ld", va->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)va->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* True once the client has closed its end (e.g. curl --max-time expired). */
 static bool peer_gone(int fd)
 {
@@ -822,26 +1227,41 @@ static enum MHD_Result finish(struct receiver *rx, struct MHD_Connection *c,
 	const char *body = r->body ? r->body : "";
 	int sig_ok = -1;
 	json_t *doc = NULL;
+	struct vendor_answer va = { .sig_ok = -1 };
+	/* the script's 200 means "let the vendor decide"; anything else is
+	 * answered by the script, as a failing gateway in front would */
+	bool vendor = rx->emulate && !r->too_large && r->step->status == 200;
+	enum MHD_Result ret;
 
 	r->answered = true;
-	if (rx->secret)
+	if (vendor) {
+		emulate(rx, c, r, url, &va);
+		status = va.status;
+		sig_ok = va.sig_ok;
+	} else if (rx->secret && !rx->emulate) {
 		sig_ok = !r->too_large &&
 			 verify_signature(rx, header(c, "X-Qingfeng-Signature"), body, r->len);
+	}
 	if (!r->too_large)
 		doc = json_loadb(body, r->len, JSON_REJECT_DUPLICATES, NULL);
 
 	/* Record before any delay/hang so tests can see hung requests. */
 	if (rx->log)
-		write_log(rx, c, r, url, method, sig_ok, doc != NULL, status);
+		write_log(rx, c, r, url, method, sig_ok, doc != NULL, status, vendor ? &va : NULL);
 	if (rx->pretty)
-		print_pretty(rx, c, r, doc, sig_ok, status);
+		print_pretty(rx, c, r, doc, sig_ok, status, vendor ? &va : NULL);
 	json_decref(doc);
 
-	if (status == STATUS_HANG)
-		return hang(rx, c);
-	if (!r->too_large && r->step->delay_ms > 0 && !sleep_ms(rx, r->step->delay_ms))
-		return MHD_NO; /* shutting down */
-	return respond_json(c, status);
+	if (status == STATUS_HANG) {
+		ret = hang(rx, c);
+	} else if (!r->too_large && r->step->delay_ms > 0 && !sleep_ms(rx, r->step->delay_ms)) {
+		ret = MHD_NO; /* shutting down */
+	} else {
+		ret = vendor ? respond_vendor(c, &va) : respond_json(c, status);
+	}
+	free(va.body);
+	json_decref(va.code);
+	return ret;
 }
 
 static bool append_body(struct request *r, const char *data, size_t n)
@@ -1095,6 +1515,12 @@ out:
 	if (rx.log)
 		fclose(rx.log);
 	free(rx.steps);
+	while (rx.robots) {
+		struct robot *next = rx.robots->next;
+		free(rx.robots->id);
+		free(rx.robots);
+		rx.robots = next;
+	}
 	pthread_mutex_destroy(&rx.mu);
 	return rc;
 }
