@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cfgutil.h"
+#include "chat.h"
 
 const char *level_name(int level)
 {
@@ -94,8 +95,9 @@ static bool valid_name(const char *s)
 
 static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct qf_receiver *r)
 {
-	static const char *const keys[] = {"name",   "format",  "url",     "url_file", "secret",
-					   "secret_file", "timeout", "ca_file", "detail",   NULL};
+	static const char *const keys[] = {"name",    "format",  "url",    "url_file", "secret",     "secret_file",
+					   "timeout", "ca_file", "detail", "mentions", "rate_limit", NULL};
+	static const char *const levels[] = {"yellow", "orange", "red", NULL};
 	const char *str;
 	double timeout = 10;
 
@@ -115,15 +117,29 @@ static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct 
 		r->name = xstrdup(str);
 	}
 	if (cfg_string(cx, s, "format", true, &str)) {
+		enum chat_format cf;
 		if (!strcmp(str, "json"))
 			r->format = QF_FMT_JSON;
-		else if (!strcmp(str, "dingtalk") || !strcmp(str, "wecom") || !strcmp(str, "feishu") ||
-			 !strcmp(str, "slack"))
-			cfg_error(cx, config_setting_get_member(s, "format"),
-				  "receiver format '%s' is not supported by this version (only \"json\")", str);
+		else if (chat_format_parse(str, &cf) == 0)
+			r->format = (enum qf_format)(cf + 1);
 		else
 			cfg_error(cx, config_setting_get_member(s, "format"),
-				  "unknown receiver format '%s' (expected json)", str);
+				  "unknown receiver format '%s' (expected json, dingtalk, wecom, feishu or slack)", str);
+	}
+	r->rate_per_minute = r->format == QF_FMT_JSON ? 0 : chat_rate_per_minute((enum chat_format)(r->format - 1));
+	if (config_setting_get_member(s, "rate_limit"))
+		cfg_int_range(cx, s, "rate_limit", 1, 100000, &r->rate_per_minute);
+	const config_setting_t *m = config_setting_get_member(s, "mentions");
+	if (m) {
+		if (!config_setting_is_group(m)) {
+			cfg_error(cx, m, "mentions must be a group { red = [ \"mobile or user id\", ... ]; }");
+		} else {
+			cfg_check_keys(cx, m, levels, "mentions");
+			for (int lv = QF_YELLOW; lv <= QF_RED; lv++)
+				cfg_strlist(cx, m, level_name(lv), NULL, &r->mentions[lv]);
+			if (r->format == QF_FMT_JSON)
+				cfg_error(cx, m, "mentions are for chat formats, not json");
+		}
 	}
 
 	const config_setting_t *u = config_setting_get_member(s, "url");
@@ -481,6 +497,8 @@ void config_free(struct qf_config *cfg)
 			explicit_bzero(r->secret, strlen(r->secret));
 		free(r->secret);
 		free(r->ca_file);
+		for (int lv = 0; lv < 4; lv++)
+			strlist_free(&r->mentions[lv]);
 	}
 	free(cfg->receivers);
 	for (int i = 0; i < cfg->nroutes; i++) {

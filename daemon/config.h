@@ -11,7 +11,8 @@
 #define QF_EX_CONFIG 78 /* sysexits.h EX_CONFIG */
 
 enum qf_level { QF_LEVEL_NONE = 0, QF_YELLOW = 1, QF_ORANGE = 2, QF_RED = 3 };
-enum qf_format { QF_FMT_JSON = 0 };
+/* json is the webhook contract; the others are chat.h's formats + 1 */
+enum qf_format { QF_FMT_JSON = 0, QF_FMT_DINGTALK, QF_FMT_WECOM, QF_FMT_FEISHU, QF_FMT_SLACK };
 enum qf_detail { QF_DETAIL_FULL = 0, QF_DETAIL_MINIMAL = 1 };
 
 const char *level_name(int level);
@@ -32,6 +33,8 @@ struct qf_receiver {
 	int timeout_ms;
 	char *ca_file; /* NULL = system store; verification is always on */
 	enum qf_detail detail;
+	struct strlist mentions[4]; /* by level: [QF_YELLOW], [QF_ORANGE], [QF_RED] */
+	int rate_per_minute;	   /* 0 = unlimited */
 	const char *file;
 	int line;
 };

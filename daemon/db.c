@@ -590,7 +590,8 @@ PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int 
 		"             'supervision', a.payload->'supervision', 'risk', a.payload->'risk',"
 		"             'duty', a.payload->'duty', 'department', a.payload->'department',"
 		"             'status', a.payload->'status', 'first_seen', a.payload->'first_seen',"
-		"             'last_seen', a.payload->'last_seen', 'hit_count', a.payload->'hit_count')::text",
+		"             'last_seen', a.payload->'last_seen', 'hit_count', a.payload->'hit_count')::text,"
+		"           (a.payload->'evidence')::text",
 		5, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		char *e = res_error(c, r);
@@ -769,4 +770,22 @@ bool db_notified(PGconn *c)
 		PQfreemem(n);
 	}
 	return any;
+}
+
+int db_alert_release(PGconn *c, int64_t id, const char *claimer)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", (long long)id);
+	const char *p[2] = {ids, claimer};
+	/* not sent after all (it did not fit a digest): the claim was no attempt */
+	PGresult *r = PQexecParams(c,
+				   "UPDATE qf.alert SET claimed_by = NULL, claimed_until = NULL,"
+				   "       attempts = greatest(attempts - 1, 0)"
+				   " WHERE id = $1 AND claimed_by = $2",
+				   2, NULL, p, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc)
+		log_err("alert %lld: cannot release its claim: %s", (long long)id, PQresultErrorMessage(r));
+	PQclear(r);
+	return rc;
 }

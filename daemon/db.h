@@ -74,7 +74,7 @@ void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms
 
 /* Claims up to limit due alerts for the named receivers (JSON array text),
  * leasing them for lease_s. Columns: id, receiver, event, payload,
- * attempts, too_old, minimal. NULL on error (logged). */
+ * attempts, too_old, minimal, evidence. NULL on error (logged). */
 PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int lease_s, const char *claimer,
 			  int max_age_s);
 int db_alert_delivered(PGconn *c, int64_t id, const char *claimer, int status) QF_MUST_CHECK;
@@ -83,6 +83,8 @@ int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, cons
 /* Seconds until the next pending alert is due (<= 0: now), or -1 if none. */
 double db_next_due(PGconn *c, const char *receivers_json);
 void db_release_claims(PGconn *c, const char *claimer);
+/* Gives one claimed alert back untried (a digest had no room for it). */
+int db_alert_release(PGconn *c, int64_t id, const char *claimer) QF_MUST_CHECK;
 /* pending alerts for the named receivers, -1 on error */
 int db_pending_count(PGconn *c, const char *receivers_json);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "db.h"
 #include "log.h"
 #include "utf8.h"
@@ -23,13 +24,28 @@ struct transfer {
 	CURL *easy;
 	struct curl_slist *headers;
 	char *body;
-	int64_t alert_id;
+	char *url;
+	int64_t alert_id; /* the first (json: the only) alert of the request */
+	int64_t *ids;	  /* every alert the request carries (a chat digest has several) */
+	int nids;
+	int rcv;	  /* index into the receiver states */
+	enum qf_format format;
 	int attempts;
 	bool too_old;
 	/* copies: a reload may free the config while the request is in flight */
 	char *rcv_name, *rcv_url, *rcv_secret;
 	struct buf resp;
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* A chat receiver's recent sends, newest last: a sliding window makes "at
+ * most N per minute" hold in every minute, which a token bucket of N would
+ * not (it allows 2N across a refill). */
+#define WINDOW_MAX 4096
+struct rcv_state {
+	int64_t *sent; /* ring of send times (ms, monotonic) */
+	int cap, head, n;
+	int inflight;
 };
 
 struct deliverer {
@@ -39,7 +55,73 @@ struct deliverer {
 	int inflight;
 	char claimer[160];
 	char *receivers_json;
+	struct rcv_state *rs; /* per cfg->receivers */
+	int nrs;
 };
+
+static void states_reset(struct deliverer *d)
+{
+	for (int i = 0; i < d->nrs; i++)
+		free(d->rs[i].sent);
+	free(d->rs);
+	d->nrs = d->cfg->nreceivers;
+	d->rs = xcalloc((size_t)d->nrs + 1, sizeof *d->rs);
+	for (int i = 0; i < d->nrs; i++) {
+		int rate = d->cfg->receivers[i].rate_per_minute;
+		d->rs[i].cap = rate <= 0 ? 0 : rate > WINDOW_MAX ? WINDOW_MAX : rate;
+		d->rs[i].sent = xcalloc((size_t)d->rs[i].cap + 1, sizeof(int64_t));
+	}
+}
+
+static int sent_since(const struct rcv_state *st, int64_t since)
+{
+	int n = 0;
+	for (int i = 0; i < st->n; i++)
+		if (st->sent[(st->head + i) % st->cap] > since)
+			n++;
+	return n;
+}
+
+/* ms until receiver i may send again; 0 = now */
+static int64_t send_wait_ms(const struct deliverer *d, int i, int64_t now)
+{
+	const struct qf_receiver *r = &d->cfg->receivers[i];
+	const struct rcv_state *st = &d->rs[i];
+	int64_t wait = 0;
+
+	if (r->format == QF_FMT_JSON)
+		return 0;
+	if (st->inflight)
+		return 100; /* one request at a time keeps order and the count exact */
+	if (st->cap && sent_since(st, now - 60000) >= r->rate_per_minute && st->n) {
+		/* the oldest send in the window must leave it first */
+		int64_t oldest = INT64_MAX;
+		for (int k = 0; k < st->n; k++) {
+			int64_t t = st->sent[(st->head + k) % st->cap];
+			if (t > now - 60000 && t < oldest)
+				oldest = t;
+		}
+		wait = oldest + 60000 - now + 1;
+	}
+	int ps = chat_rate_per_second((enum chat_format)(r->format - 1));
+	if (ps && st->cap && sent_since(st, now - 1000) >= ps)
+		wait = wait > 1000 ? wait : 1000;
+	return wait;
+}
+
+static void note_send(struct deliverer *d, int i, int64_t now)
+{
+	struct rcv_state *st = &d->rs[i];
+	if (!st->cap)
+		return;
+	if (st->n < st->cap) {
+		st->sent[(st->head + st->n) % st->cap] = now;
+		st->n++;
+	} else {
+		st->sent[st->head] = now;
+		st->head = (st->head + 1) % st->cap;
+	}
+}
 
 static void set_receivers(struct deliverer *d)
 {
@@ -66,6 +148,7 @@ struct deliverer *deliver_new(const struct qf_config *cfg)
 	 * pid never mistakes an old lease for its own */
 	snprintf(d->claimer, sizeof d->claimer, "%s:%ld:%lld", host, (long)getpid(), (long long)now_real_ms());
 	set_receivers(d);
+	states_reset(d);
 	return d;
 }
 
@@ -73,6 +156,11 @@ void deliver_set_config(struct deliverer *d, const struct qf_config *cfg)
 {
 	d->cfg = cfg;
 	set_receivers(d);
+	/* transfers in flight keep their receiver index only for the count of
+	 * requests in flight; a reload starts every window afresh */
+	states_reset(d);
+	for (struct transfer *t = d->list; t; t = t->next)
+		t->rcv = -1;
 }
 
 static void transfer_free(struct deliverer *d, struct transfer *t)
@@ -81,6 +169,8 @@ static void transfer_free(struct deliverer *d, struct transfer *t)
 	curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
 	free(t->body);
+	free(t->url);
+	free(t->ids);
 	buf_free(&t->resp);
 	free(t->rcv_name);
 	free(t->rcv_url);
@@ -96,6 +186,8 @@ static void unlink_transfer(struct deliverer *d, struct transfer *t)
 		if (*pp == t) {
 			*pp = t->next;
 			d->inflight--;
+			if (t->rcv >= 0 && t->rcv < d->nrs)
+				d->rs[t->rcv].inflight--;
 			return;
 		}
 }
@@ -111,6 +203,9 @@ void deliver_free(struct deliverer *d)
 	}
 	curl_multi_cleanup(d->multi);
 	free(d->receivers_json);
+	for (int i = 0; i < d->nrs; i++)
+		free(d->rs[i].sent);
+	free(d->rs);
 	free(d);
 }
 
@@ -145,6 +240,8 @@ static double jitter(void)
 	return (double)(random() % 10000) / 10000.0;
 }
 
+static void launch(struct deliverer *d, struct transfer *t, const struct qf_receiver *rcv);
+
 static int start(struct deliverer *d, PGresult *res, int row)
 {
 	const char *name = PQgetvalue(res, row, 1);
@@ -157,6 +254,11 @@ static int start(struct deliverer *d, PGresult *res, int row)
 		return -1;
 	t = xcalloc(1, sizeof *t);
 	t->alert_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	t->ids = xmalloc(sizeof *t->ids);
+	t->ids[0] = t->alert_id;
+	t->nids = 1;
+	t->rcv = (int)(rcv - d->cfg->receivers);
+	t->format = QF_FMT_JSON;
 	t->attempts = atoi(PQgetvalue(res, row, 4));
 	t->too_old = PQgetvalue(res, row, 5)[0] == 't';
 	t->rcv_name = xstrdup(rcv->name);
@@ -178,11 +280,19 @@ static int start(struct deliverer *d, PGresult *res, int row)
 		t->headers = curl_slist_append(t->headers, hdr);
 	}
 	t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+	t->url = xstrdup(rcv->url);
+	launch(d, t, rcv);
+	log_debug("alert %lld: sending to %s (attempt %d)", (long long)t->alert_id, t->rcv_name, t->attempts);
+	return 0;
+}
 
+/* Creates the easy handle for a prepared transfer and starts it. */
+static void launch(struct deliverer *d, struct transfer *t, const struct qf_receiver *rcv)
+{
 	t->easy = curl_easy_init();
 	if (!t->easy)
 		abort();
-	curl_easy_setopt(t->easy, CURLOPT_URL, rcv->url);
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
 	curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
@@ -203,33 +313,154 @@ static int start(struct deliverer *d, PGresult *res, int row)
 	t->next = d->list;
 	d->list = t;
 	d->inflight++;
-	log_debug("alert %lld: sending to %s (attempt %d)", (long long)t->alert_id, t->rcv_name, t->attempts);
-	return 0;
+	if (t->rcv >= 0 && t->rcv < d->nrs)
+		d->rs[t->rcv].inflight++;
+}
+
+/* One request to a chat receiver for the alerts claimed for it in rows
+ * (indices into res): a single message, or a digest of several. Alerts
+ * that do not fit the platform's byte limit are given back untried. */
+static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *rows, int n, int ri)
+{
+	const struct qf_receiver *rcv = &d->cfg->receivers[ri];
+	enum chat_format f = (enum chat_format)(rcv->format - 1);
+	struct chat_alert *al = xcalloc((size_t)n, sizeof *al);
+	json_t **parsed = xcalloc((size_t)n, sizeof *parsed);
+	int top = QF_YELLOW, included = 0;
+	struct transfer *t;
+
+	for (int k = 0; k < n; k++) {
+		int row = rows[k];
+		json_t *p = json_loads(PQgetvalue(res, row, 3), 0, NULL);
+		parsed[k] = p;
+		al[k].event = PQgetvalue(res, row, 2);
+		al[k].alert_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+		al[k].finding_id = json_integer_value(json_object_get(p, "id"));
+		al[k].rule_id = json_string_value(json_object_get(p, "rule_id"));
+		al[k].title = json_string_value(json_object_get(p, "title"));
+		al[k].level = json_string_value(json_object_get(p, "level"));
+		al[k].supervision = json_string_value(json_object_get(p, "supervision"));
+		al[k].risk = json_string_value(json_object_get(p, "risk"));
+		al[k].duty = json_string_value(json_object_get(p, "duty"));
+		al[k].department = json_string_value(json_object_get(p, "department"));
+		al[k].subject = json_string_value(json_object_get(p, "subject"));
+		al[k].status = json_string_value(json_object_get(p, "status"));
+		al[k].message = json_string_value(json_object_get(p, "message"));
+		al[k].hit_count = (long)json_integer_value(json_object_get(p, "hit_count"));
+		/* the evidence as PostgreSQL wrote it: amounts keep their digits */
+		al[k].evidence_json = PQgetisnull(res, row, 7) ? NULL : PQgetvalue(res, row, 7);
+		int lv = level_parse(al[k].level);
+		if (lv > top)
+			top = lv;
+	}
+	/* mentions of the highest level in the message */
+	const struct strlist *m = &rcv->mentions[top];
+	struct chat_opts o = {.minimal = rcv->detail == QF_DETAIL_MINIMAL,
+			      .mentions = (const char *const *)m->v,
+			      .nmentions = m->n,
+			      .secret = rcv->secret,
+			      .now_s = (long long)time(NULL)};
+	char *body = chat_render(f, al, n, &o, &included);
+	if (included < 1)
+		included = 1;
+	for (int k = included; k < n; k++)
+		if (db_alert_release(c, al[k].alert_id, d->claimer) < 0)
+			log_warn("alert %lld: its claim will expire instead", (long long)al[k].alert_id);
+
+	t = xcalloc(1, sizeof *t);
+	t->format = rcv->format;
+	t->rcv = ri;
+	t->nids = included;
+	t->ids = xcalloc((size_t)included, sizeof *t->ids);
+	for (int k = 0; k < included; k++) {
+		t->ids[k] = al[k].alert_id;
+		int att = atoi(PQgetvalue(res, rows[k], 4));
+		if (att > t->attempts)
+			t->attempts = att;
+		t->too_old |= PQgetvalue(res, rows[k], 5)[0] == 't';
+	}
+	t->alert_id = t->ids[0];
+	t->rcv_name = xstrdup(rcv->name);
+	t->rcv_url = xstrdup(rcv->url);
+	t->rcv_secret = rcv->secret ? xstrdup(rcv->secret) : NULL;
+	buf_init(&t->resp);
+	t->body = body;
+	t->url = chat_url(f, rcv->url, rcv->secret, now_real_ms());
+	t->headers = curl_slist_append(t->headers, "Content-Type: application/json; charset=utf-8");
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	launch(d, t, rcv);
+	note_send(d, ri, now_mono_ms());
+	log_debug("%s: sending %d alert(s) in one message (first %lld)", rcv->name, included, (long long)t->alert_id);
+	for (int k = 0; k < n; k++)
+		json_decref(parsed[k]);
+	free(parsed);
+	free(al);
+	return included;
 }
 
 int deliver_fill(struct deliverer *d, PGconn *c)
 {
 	int room = d->cfg->max_in_flight - d->inflight;
 	int max_timeout = 0;
+	int64_t now = now_mono_ms();
 
 	if (room <= 0 || d->cfg->nreceivers == 0)
 		return 0;
-	for (int i = 0; i < d->cfg->nreceivers; i++)
+	/* claim only for receivers that may send now: a chat receiver over its
+	 * rate keeps its alerts pending, to go out together in one digest */
+	json_t *eligible = json_array();
+	for (int i = 0; i < d->cfg->nreceivers; i++) {
 		if (d->cfg->receivers[i].timeout_ms > max_timeout)
 			max_timeout = d->cfg->receivers[i].timeout_ms;
+		if (send_wait_ms(d, i, now) == 0)
+			json_array_append_new(eligible, json_string(d->cfg->receivers[i].name));
+	}
+	if (json_array_size(eligible) == 0) {
+		json_decref(eligible);
+		return 0;
+	}
+	char *names = json_dumps(eligible, JSON_COMPACT);
+	json_decref(eligible);
 	/* the lease outlives the slowest request, so only a dead daemon's
 	 * claims ever expire */
-	PGresult *res = db_claim_alerts(c, d->receivers_json, room, max_timeout / 1000 + 1 + d->cfg->lease_margin_s,
-					d->claimer,
+	PGresult *res = db_claim_alerts(c, names, room, max_timeout / 1000 + 1 + d->cfg->lease_margin_s, d->claimer,
 					d->cfg->max_age_s);
+	free(names);
 	if (!res)
 		return -1;
 	int n = PQntuples(res), started = 0;
-	for (int i = 0; i < n; i++)
-		if (start(d, res, i) == 0)
-			started++;
+	int *rows = xcalloc((size_t)n + 1, sizeof *rows);
+	for (int i = 0; i < d->cfg->nreceivers; i++) {
+		const struct qf_receiver *r = &d->cfg->receivers[i];
+		int k = 0;
+		for (int row = 0; row < n; row++)
+			if (!strcmp(PQgetvalue(res, row, 1), r->name))
+				rows[k++] = row;
+		if (!k)
+			continue;
+		if (r->format == QF_FMT_JSON) {
+			for (int j = 0; j < k; j++)
+				if (start(d, res, rows[j]) == 0)
+					started++;
+		} else {
+			started += start_chat(d, c, res, rows, k, i);
+		}
+	}
+	free(rows);
 	PQclear(res);
 	return started;
+}
+
+/* ms until a rate-limited receiver may send again (0: none is waiting) */
+static int64_t next_send_ms(const struct deliverer *d)
+{
+	int64_t best = 0, now = now_mono_ms();
+	for (int i = 0; i < d->nrs; i++) {
+		int64_t w = send_wait_ms(d, i, now);
+		if (w > 0 && (best == 0 || w < best))
+			best = w;
+	}
+	return best;
 }
 
 void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms)
@@ -269,33 +500,59 @@ static char *describe(const struct transfer *t, CURLcode code, long status)
 static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode code)
 {
 	long status = 0;
-	int rc;
+	int rc = 0;
+	bool ok, retryable;
+	char *err;
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (code == CURLE_OK && status >= 200 && status < 300) {
-		log_info("alert %lld: delivered to %s (HTTP %ld, attempt %d)", (long long)t->alert_id, t->rcv_name,
-			 status, t->attempts);
-		return db_alert_delivered(c, t->alert_id, d->claimer, (int)status);
+	if (t->format == QF_FMT_JSON) {
+		ok = code == CURLE_OK && status >= 200 && status < 300;
+		/* 429, 5xx and transport errors are worth retrying; any other
+		 * answer means the request itself is wrong and will stay wrong */
+		retryable = code != CURLE_OK || status == 429 || status >= 500;
+		err = ok ? NULL : describe(t, code, status);
+	} else {
+		/* chat APIs answer 200 even on failure: their code decides */
+		char why[300] = "";
+		enum chat_verdict v = code != CURLE_OK ? CHAT_RETRY
+					: chat_classify((enum chat_format)(t->format - 1), status,
+							t->resp.data ? t->resp.data : "", t->resp.len, why, sizeof why);
+		ok = v == CHAT_OK;
+		retryable = v == CHAT_RETRY;
+		if (ok) {
+			err = NULL;
+		} else if (code != CURLE_OK) {
+			err = describe(t, code, status);
+		} else {
+			err = xstrdup(why);
+			scrub_secret(err, t->rcv_url);
+			scrub_secret(err, t->rcv_secret);
+		}
 	}
-
-	/* 429, 5xx and transport errors are worth retrying; any other answer
-	 * means the request itself is wrong and will stay wrong */
-	bool retryable = code != CURLE_OK || status == 429 || status >= 500;
-	char *err = describe(t, code, status);
+	if (ok) {
+		log_info("alert %lld%s: delivered to %s (HTTP %ld, attempt %d)", (long long)t->alert_id,
+			 t->nids > 1 ? " and others in one message" : "", t->rcv_name, status, t->attempts);
+		for (int k = 0; k < t->nids; k++)
+			if (db_alert_delivered(c, t->ids[k], d->claimer, (int)status) < 0)
+				rc = -1;
+		return rc;
+	}
 	bool dead = !retryable || t->attempts >= d->cfg->max_attempts || t->too_old;
 	double retry = deliver_backoff_s(d->cfg, t->attempts, jitter());
 	curl_off_t after = 0;
 	if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
 		retry = fmax(retry, fmin((double)after, 86400.0));
 	if (dead)
-		log_err("alert %lld: %s gave up after %d attempt(s): %s%s", (long long)t->alert_id, t->rcv_name,
-			t->attempts, err,
+		log_err("alert %lld%s: %s gave up after %d attempt(s): %s%s", (long long)t->alert_id,
+			t->nids > 1 ? " and others" : "", t->rcv_name, t->attempts, err,
 			retryable ? (t->too_old ? " (alert older than max_age)" : " (max_attempts reached)")
 				  : " (not retryable: check the receiver's configuration)");
 	else
-		log_warn("alert %lld: %s failed (attempt %d), retry in %.1f s: %s", (long long)t->alert_id,
-			 t->rcv_name, t->attempts, retry, err);
-	rc = db_alert_failed(c, t->alert_id, d->claimer, (int)status, err, dead ? 0 : retry, dead);
+		log_warn("alert %lld%s: %s failed (attempt %d), retry in %.1f s: %s", (long long)t->alert_id,
+			 t->nids > 1 ? " and others" : "", t->rcv_name, t->attempts, retry, err);
+	for (int k = 0; k < t->nids; k++)
+		if (db_alert_failed(c, t->ids[k], d->claimer, (int)status, err, dead ? 0 : retry, dead) < 0)
+			rc = -1;
 	free(err);
 	return rc;
 }
@@ -326,8 +583,9 @@ void deliver_abort(struct deliverer *d, PGconn *c, const char *why)
 	while (d->list) {
 		struct transfer *t = d->list;
 		unlink_transfer(d, t);
-		if (c && db_alert_failed(c, t->alert_id, d->claimer, 0, why, 0, false) < 0)
-			log_warn("alert %lld: its claim will expire instead", (long long)t->alert_id);
+		for (int k = 0; k < t->nids; k++)
+			if (c && db_alert_failed(c, t->ids[k], d->claimer, 0, why, 0, false) < 0)
+				log_warn("alert %lld: its claim will expire instead", (long long)t->ids[k]);
 		transfer_free(d, t);
 	}
 }
@@ -337,14 +595,18 @@ int deliver_once(struct deliverer *d, PGconn *c, int deadline_s)
 	int64_t deadline = now_mono_ms() + (int64_t)deadline_s * 1000;
 
 	for (;;) {
-		if (deliver_fill(d, c) < 0)
+		int started = deliver_fill(d, c);
+		if (started < 0)
 			return -1;
 		int64_t left = deadline - now_mono_ms();
 		if (d->inflight == 0) {
 			double due = db_next_due(c, d->receivers_json);
-			if (due < 0 || due * 1000 >= (double)left)
+			double wait_ms = due * 1000 + 1;
+			if (due >= 0 && started == 0 && due <= 0)
+				wait_ms = (double)(next_send_ms(d) > 0 ? next_send_ms(d) : 50); /* rate-limited */
+			if (due < 0 || wait_ms >= (double)left)
 				break; /* nothing pending, or not due within this pass */
-			deliver_wait(d, NULL, 0, (int)(due * 1000) + 1);
+			deliver_wait(d, NULL, 0, (int)wait_ms);
 			continue;
 		}
 		if (left <= 0) {
