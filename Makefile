@@ -75,6 +75,7 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	tools/pgtmp.sh bench/capture.sh
+	tools/pgtmp.sh bench/deliver.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qingfeng/sql $(DESTDIR)$(PREFIX)/share/qingfeng/rules

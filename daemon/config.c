@@ -93,10 +93,48 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+static int hhmm(const char *v)
+{
+	int h, m;
+	char extra;
+	if (!v || sscanf(v, "%2d:%2d%c", &h, &m, &extra) != 2 || strlen(v) != 5 || h < 0 || h > 24 || m < 0 || m > 59 ||
+	    (h == 24 && m))
+		return -1;
+	return h * 60 + m;
+}
+
+static void parse_window(struct cfgctx *cx, const config_setting_t *s, struct qf_window *w)
+{
+	static const char *const keys[] = {"days", "from", "to", NULL};
+	static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
+	struct strlist days = {0};
+	const char *v;
+
+	w->days = 0x7f;
+	if (!config_setting_is_group(s)) {
+		cfg_error(cx, s, "a maintenance window is a group { days = [ ... ]; from = \"HH:MM\"; to = \"HH:MM\"; }");
+		return;
+	}
+	cfg_check_keys(cx, s, keys, "maintenance window");
+	if (cfg_strlist(cx, s, "days", day_names, &days)) {
+		w->days = 0;
+		for (int i = 0; i < days.n; i++)
+			for (int k = 0; day_names[k]; k++)
+				if (!strcmp(days.v[i], day_names[k]))
+					w->days |= 1 << k;
+	}
+	strlist_free(&days);
+	if (cfg_string(cx, s, "from", true, &v) && (w->from_min = hhmm(v)) < 0)
+		cfg_error(cx, config_setting_get_member(s, "from"), "from must be \"HH:MM\", not '%s'", v);
+	if (cfg_string(cx, s, "to", true, &v) && (w->to_min = hhmm(v)) < 0)
+		cfg_error(cx, config_setting_get_member(s, "to"), "to must be \"HH:MM\", not '%s'", v);
+}
+
 static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct qf_receiver *r)
 {
 	static const char *const keys[] = {"name",    "format",  "url",    "url_file", "secret",     "secret_file",
-					   "timeout", "ca_file", "detail", "mentions", "rate_limit", NULL};
+					   "timeout", "ca_file", "detail", "mentions", "rate_limit",
+					   "notify_resolved", "maintenance", NULL};
 	static const char *const levels[] = {"yellow", "orange", "red", NULL};
 	const char *str;
 	double timeout = 10;
@@ -129,6 +167,18 @@ static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct 
 	r->rate_per_minute = r->format == QF_FMT_JSON ? 0 : chat_rate_per_minute((enum chat_format)(r->format - 1));
 	if (config_setting_get_member(s, "rate_limit"))
 		cfg_int_range(cx, s, "rate_limit", 1, 100000, &r->rate_per_minute);
+	cfg_bool(cx, s, "notify_resolved", false, &r->notify_resolved);
+	const config_setting_t *mw = config_setting_get_member(s, "maintenance");
+	if (mw) {
+		if (!config_setting_is_list(mw)) {
+			cfg_error(cx, mw, "maintenance must be a list ( { days = [ \"sat\" ]; from = \"22:00\"; to = \"06:00\"; } )");
+		} else {
+			int n = config_setting_length(mw);
+			r->maintenance = xcalloc((size_t)n + 1, sizeof *r->maintenance);
+			for (int i = 0; i < n; i++)
+				parse_window(cx, config_setting_get_elem(mw, (unsigned)i), &r->maintenance[r->nmaintenance++]);
+		}
+	}
 	const config_setting_t *m = config_setting_get_member(s, "mentions");
 	if (m) {
 		if (!config_setting_is_group(m)) {
@@ -300,7 +350,8 @@ static bool valid_timezone(const char *tz)
 struct qf_config *config_load(const char *file, struct diag *d)
 {
 	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
-					   "delivery", "receivers", "routes", "params", "escalation", NULL};
+					   "delivery", "receivers", "routes", "params", "escalation", "reminders", NULL};
+	static const char *const rem_keys[] = {"red_every", NULL};
 	static const char *const esc_keys[] = {"after_days", NULL};
 	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
 	static const char *const eval_keys[] = {"interval", "clock_interval", NULL};
@@ -323,6 +374,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	cfg->eval_interval_s = 60;
 	cfg->clock_interval_s = 3600;
 	cfg->escalate_after_days = 15;
+	cfg->remind_red_hours = 24;
 	cfg->max_attempts = 20;
 	cfg->max_age_s = 3 * 24 * 3600;
 	cfg->backoff_initial_ms = 1000;
@@ -400,6 +452,14 @@ struct qf_config *config_load(const char *file, struct diag *d)
 		} else {
 			cfg_check_keys(&cx, g, esc_keys, "escalation");
 			cfg_int_range(&cx, g, "after_days", 1, 3650, &cfg->escalate_after_days);
+		}
+	}
+	if ((g = config_setting_get_member(root, "reminders")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "reminders must be a group");
+		} else {
+			cfg_check_keys(&cx, g, rem_keys, "reminders");
+			cfg_int_range(&cx, g, "red_every", 0, 24 * 365, &cfg->remind_red_hours);
 		}
 	}
 	if ((g = config_setting_get_member(root, "delivery")) != NULL) {
@@ -499,6 +559,7 @@ void config_free(struct qf_config *cfg)
 		free(r->ca_file);
 		for (int lv = 0; lv < 4; lv++)
 			strlist_free(&r->mentions[lv]);
+		free(r->maintenance);
 	}
 	free(cfg->receivers);
 	for (int i = 0; i < cfg->nroutes; i++) {

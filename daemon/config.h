@@ -25,6 +25,12 @@ struct strlist {
 bool strlist_has(const struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
 
+/* a recurring maintenance window, local time; to <= from runs past midnight */
+struct qf_window {
+	int days; /* bit 0 = Sunday .. bit 6 = Saturday */
+	int from_min, to_min;
+};
+
 struct qf_receiver {
 	char *name;
 	enum qf_format format;
@@ -35,6 +41,9 @@ struct qf_receiver {
 	enum qf_detail detail;
 	struct strlist mentions[4]; /* by level: [QF_YELLOW], [QF_ORANGE], [QF_RED] */
 	int rate_per_minute;	   /* 0 = unlimited */
+	bool notify_resolved;	   /* also tell it when a finding is resolved */
+	struct qf_window *maintenance; /* alerts are held, not dropped, while one is on */
+	int nmaintenance;
 	const char *file;
 	int line;
 };
@@ -95,6 +104,7 @@ struct qf_config {
 	int eval_interval_s;
 	int clock_interval_s; /* clock-driven rules run at least this often */
 	int escalate_after_days; /* an open, unacknowledged finding rises a level after this */
+	int remind_red_hours;    /* open red findings are re-sent this often; 0 = never */
 	/* delivery */
 	int max_attempts;
 	int max_age_s;

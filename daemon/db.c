@@ -271,7 +271,7 @@ out:
 /* ---- evaluation ---- */
 
 int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
-		 const char *cursor, bool clock_due, struct rule_hits *out, char **err)
+		 const char *cursor, bool clock_due, bool skip_known, struct rule_hits *out, char **err)
 {
 	char tbuf[16];
 	const char *tp[1] = {tbuf};
@@ -320,7 +320,7 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
 	out->delta = cursor && !clock_due && (r->compiled_delta || r->changed_aware);
 	/* a match rule has a separate delta statement; a ${changed()} rule
 	 * takes the cursor as a parameter, NULL for a full pass */
-	const char **values = rule_bind_values(r, now, since, out->delta ? cursor : NULL);
+	const char **values = rule_bind_values(r, now, since, out->delta ? cursor : NULL, skip_known);
 	bool use_delta_stmt = out->delta && r->compiled_delta;
 	res = PQexecParams(c, use_delta_stmt ? r->compiled_delta : r->compiled,
 			   use_delta_stmt ? r->nvalues : r->nvalues_full, NULL, values, NULL, NULL, 0);
@@ -454,12 +454,16 @@ static const char record_hits_sql[] =
 	"    FROM up JOIN leveled h ON h.key = up.dedupe_key ORDER BY up.id"
 	"  RETURNING id, finding_id"
 	"), al AS ("
-	"  INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
+	"  INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload, state, silence_id, last_error)"
 	"  SELECT ev.id, up.id, rcv.name,"
 	"         CASE WHEN up.inserted THEN 'finding.new' ELSE 'finding.retriggered' END,"
-	"         qf.finding_payload(up.frow)"
+	"         qf.finding_payload(up.frow),"
+	/* a silenced alert is kept for the record, never sent */
+	"         CASE WHEN s.id IS NULL THEN 'pending' ELSE 'silenced' END, s.id,"
+	"         CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN hits h ON h.key = up.dedupe_key"
 	"         CROSS JOIN LATERAL unnest(h.receivers) AS rcv(name)"
+	"         CROSS JOIN LATERAL (SELECT qf.silence_for(up.rule_id, up.subject, up.department) AS id) s"
 	"  RETURNING 1"
 	")"
 	"SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),"
@@ -584,7 +588,7 @@ PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int 
 		"                 LIMIT $2::int"
 		"                 FOR UPDATE SKIP LOCKED)"
 		" RETURNING a.id, a.receiver, a.event, a.payload::text, a.attempts,"
-		"           a.created_at < now() - make_interval(secs => $5::double precision),"
+		"           coalesce(a.requeued_at, a.created_at) < now() - make_interval(secs => $5::double precision),"
 		"           jsonb_build_object('id', a.payload->'id', 'rule_id', a.payload->'rule_id',"
 		"             'title', a.payload->'title', 'level', a.payload->'level',"
 		"             'supervision', a.payload->'supervision', 'risk', a.payload->'risk',"
@@ -714,24 +718,98 @@ PGresult *db_escalate_begin(PGconn *c, int after_days, char **err)
 	return r;
 }
 
-int db_escalate_finish(PGconn *c, const char *routes_json, int after_days, char **err)
+PGresult *db_remind_begin(PGconn *c, int every_hours, char **err)
 {
-	char days[16];
-	snprintf(days, sizeof days, "%d", after_days);
-	const char *p[2] = {routes_json, days};
+	char hours[16];
+	snprintf(hours, sizeof hours, "%d", every_hours);
+	const char *p[1] = {hours};
+
+	if (!exec_cmd(c, "BEGIN", err))
+		return NULL;
+	PGresult *r = PQexecParams(c,
+				   "UPDATE qf.finding SET reminded_at = now()"
+				   " WHERE status = 'open' AND level = 'red'"
+				   "   AND coalesce(reminded_at, first_seen) <= now() - make_interval(hours => $1::int)"
+				   " RETURNING id, rule_id, level, department",
+				   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		rollback(c);
+		return NULL;
+	}
+	return r;
+}
+
+int db_finding_events(PGconn *c, const char *routes_json, const char *action, const char *event, const char *note,
+		      char **err)
+{
+	const char *p[4] = {routes_json, action, event, note};
 	PGresult *r = PQexecParams(
 		c,
 		"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, receivers text[])),"
 		" ev AS (INSERT INTO qf.finding_event (finding_id, action, level, note)"
-		"        SELECT f.id, 'escalated', f.level,"
-		"               'not acknowledged within ' || $2 || ' days: raised to ' || f.level"
+		"        SELECT f.id, $2, f.level, replace($4, '%level%', f.level)"
 		"          FROM qf.finding f JOIN x ON x.id = f.id ORDER BY f.id"
 		"        RETURNING id, finding_id)"
-		" INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
-		" SELECT ev.id, f.id, rcv.name, 'finding.escalated', qf.finding_payload(f)"
+		" INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload, state, silence_id, last_error)"
+		" SELECT ev.id, f.id, rcv.name, $3, qf.finding_payload(f),"
+		"        CASE WHEN s.id IS NULL THEN 'pending' ELSE 'silenced' END, s.id,"
+		"        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 		"   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
-		"        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)",
-		2, NULL, p, NULL, NULL, 0);
+		"        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
+		"        CROSS JOIN LATERAL (SELECT qf.silence_for(f.rule_id, f.subject, f.department) AS id) s",
+		4, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		rollback(c);
+		return -1;
+	}
+	PQclear(r);
+	if (!exec_cmd(c, "COMMIT", err)) {
+		rollback(c);
+		return -1;
+	}
+	return 0;
+}
+
+PGresult *db_notices_begin(PGconn *c, char **err)
+{
+	if (!exec_cmd(c, "BEGIN", err))
+		return NULL;
+	/* seq is assigned under the chain head's lock, held to commit, so
+	 * events become visible in seq order: a seq cursor skips nothing */
+	PGresult *r = PQexec(c,
+			     "SELECT e.id, f.id, f.rule_id, f.level, f.department,"
+			     "       (SELECT max(seq) FROM qf.finding_event)"
+			     "  FROM qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
+			     " WHERE e.seq > (SELECT position FROM qf.cursor WHERE name = 'notices' FOR UPDATE)"
+			     "   AND e.action = 'resolved'"
+			     " ORDER BY e.seq");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		rollback(c);
+		return NULL;
+	}
+	return r;
+}
+
+int db_notices_finish(PGconn *c, const char *routes_json, char **err)
+{
+	const char *p[1] = {routes_json};
+	PGresult *r = PQexecParams(
+		c,
+		"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id bigint, receivers text[])),"
+		" al AS (INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
+		"        SELECT e.id, f.id, rcv.name, 'finding.resolved', qf.finding_payload(f)"
+		"          FROM x JOIN qf.finding_event e ON e.id = x.event_id JOIN qf.finding f ON f.id = e.finding_id"
+		"               CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
+		"        ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"
+		" UPDATE qf.cursor SET position = coalesce((SELECT max(seq) FROM qf.finding_event), position),"
+		"        updated_at = now() WHERE name = 'notices'",
+		1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -788,4 +866,107 @@ int db_alert_release(PGconn *c, int64_t id, const char *claimer)
 		log_err("alert %lld: cannot release its claim: %s", (long long)id, PQresultErrorMessage(r));
 	PQclear(r);
 	return rc;
+}
+
+/* ---- operators (qfctl) ---- */
+
+static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, char **err)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+PGresult *db_alerts_list(PGconn *c, const char *state, int limit, char **err)
+{
+	char lim[16];
+	snprintf(lim, sizeof lim, "%d", limit);
+	const char *p[2] = {state, lim};
+	return query(c,
+		     "SELECT a.id, a.state, a.receiver, a.event, a.finding_id, f.rule_id, f.level, a.attempts,"
+		     "       to_char(a.next_attempt_at, 'YYYY-MM-DD HH24:MI:SS'),"
+		     "       coalesce(to_char(a.delivered_at, 'YYYY-MM-DD HH24:MI:SS'), ''), coalesce(a.last_error, '')"
+		     "  FROM qf.alert a JOIN qf.finding f ON f.id = a.finding_id"
+		     " WHERE $1::text IS NULL OR a.state = $1"
+		     " ORDER BY a.id DESC LIMIT $2::int",
+		     2, p, err);
+}
+
+long db_alerts_retry(PGconn *c, long long id, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {id > 0 ? ids : NULL};
+	/* a fresh budget: attempts and age count from now (requeued_at) */
+	PGresult *r = query(c,
+			    "UPDATE qf.alert SET state = 'pending', attempts = 0, requeued_at = now(),"
+			    "       next_attempt_at = now(), claimed_by = NULL, claimed_until = NULL"
+			    " WHERE CASE WHEN $1::bigint IS NULL THEN state = 'dead'"
+			    "            ELSE id = $1::bigint AND state IN ('dead', 'pending', 'silenced') END",
+			    1, p, err);
+	if (!r)
+		return -1;
+	long n = atol(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+long long db_silence_add(PGconn *c, const char *rule, const char *subject, const char *dept, const char *from,
+			 const char *until, const char *reason, char **err)
+{
+	const char *p[6] = {rule, subject, dept, from, until, reason};
+	PGresult *r = query(c,
+			    "INSERT INTO qf.silence (rule_id, subject, department, starts_at, until, reason)"
+			    " VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5::timestamptz, $6) RETURNING id",
+			    6, p, err);
+	if (!r)
+		return -1;
+	long long id = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return id;
+}
+
+PGresult *db_silence_list(PGconn *c, bool all, char **err)
+{
+	const char *p[1] = {all ? "t" : "f"};
+	return query(c,
+		     "SELECT id, coalesce(rule_id, '*'), coalesce(subject, '*'), coalesce(department, '*'),"
+		     "       to_char(starts_at, 'YYYY-MM-DD HH24:MI'), to_char(until, 'YYYY-MM-DD HH24:MI'),"
+		     "       created_by, reason,"
+		     "       CASE WHEN expired_at IS NOT NULL THEN 'expired' WHEN until <= now() THEN 'ended'"
+		     "            WHEN starts_at > now() THEN 'future' ELSE 'active' END"
+		     "  FROM qf.silence"
+		     " WHERE $1::boolean OR (expired_at IS NULL AND until > now())"
+		     " ORDER BY id",
+		     1, p, err);
+}
+
+long db_silence_expire(PGconn *c, long long id, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	PGresult *r = query(c, "UPDATE qf.silence SET expired_at = now() WHERE id = $1::bigint AND expired_at IS NULL", 1,
+			    p, err);
+	if (!r)
+		return -1;
+	long n = atol(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+int db_set_status(PGconn *c, long long id, const char *status, const char *note, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[3] = {ids, status, note};
+	PGresult *r = query(c, "SELECT (qf.set_finding_status($1::bigint, $2, $3)).seq", 3, p, err);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
 }

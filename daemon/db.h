@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 4
+#define QF_SCHEMA_VERSION 5
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
@@ -46,7 +46,7 @@ struct rule_hits {
  * a match rule reads only the changed rows. On error returns -1 and *err
  * (caller frees). */
 int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
-		 const char *cursor, bool clock_due, struct rule_hits *out, char **err) QF_MUST_CHECK;
+		 const char *cursor, bool clock_due, bool skip_known, struct rule_hits *out, char **err) QF_MUST_CHECK;
 
 /* Cursors of the rules: returns (name, position as text, clock_due) rows
  * for 'rule:*' cursors; clock_due when the clock-driven run is older than
@@ -63,12 +63,21 @@ void db_prune_changes(PGconn *c, const char *rule_ids_json, int n);
 int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
 		   const char *cursor, bool clock_ran, long *created, long *retriggered, long *alerts,
 		   char **err) QF_MUST_CHECK;
-/* Ageing escalation in one transaction: _begin raises the findings and
- * returns (id, rule_id, new level, department) with the transaction open;
- * _finish writes their events and alerts (routes_json: [{id, receivers}])
- * and commits. */
+/* Clock-driven finding events, each in one transaction: _begin raises
+ * (escalate) or stamps (remind) the findings and returns (id, rule_id,
+ * level, department) with the transaction open; db_finding_events writes
+ * their events (action, note with %level% replaced) and alerts (event) for
+ * routes_json [{id, receivers}], silences applied, and commits. */
 PGresult *db_escalate_begin(PGconn *c, int after_days, char **err);
-int db_escalate_finish(PGconn *c, const char *routes_json, int after_days, char **err) QF_MUST_CHECK;
+PGresult *db_remind_begin(PGconn *c, int every_hours, char **err);
+int db_finding_events(PGconn *c, const char *routes_json, const char *action, const char *event, const char *note,
+		      char **err) QF_MUST_CHECK;
+/* Resolved notices: _begin returns the 'resolved' events since the
+ * 'notices' cursor (event id, finding id, rule_id, level, department, max
+ * seq) with the transaction open; _finish queues finding.resolved alerts
+ * for routes_json [{event_id, receivers}], moves the cursor, commits. */
+PGresult *db_notices_begin(PGconn *c, char **err);
+int db_notices_finish(PGconn *c, const char *routes_json, char **err) QF_MUST_CHECK;
 /* Records a failed rule run (its own transaction). */
 void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms, const char *error);
 
@@ -87,5 +96,15 @@ void db_release_claims(PGconn *c, const char *claimer);
 int db_alert_release(PGconn *c, int64_t id, const char *claimer) QF_MUST_CHECK;
 /* pending alerts for the named receivers, -1 on error */
 int db_pending_count(PGconn *c, const char *receivers_json);
+
+/* Operators (qfctl). Each returns NULL / -1 with *err (caller frees). */
+PGresult *db_alerts_list(PGconn *c, const char *state, int limit, char **err);
+/* re-queues alert id, or every dead alert when id <= 0; returns how many */
+long db_alerts_retry(PGconn *c, long long id, char **err);
+long long db_silence_add(PGconn *c, const char *rule, const char *subject, const char *dept, const char *from,
+			 const char *until, const char *reason, char **err);
+PGresult *db_silence_list(PGconn *c, bool all, char **err);
+long db_silence_expire(PGconn *c, long long id, char **err);
+int db_set_status(PGconn *c, long long id, const char *status, const char *note, char **err);
 
 #endif

@@ -82,15 +82,48 @@ static int sent_since(const struct rcv_state *st, int64_t since)
 	return n;
 }
 
+/* ms until the receiver's maintenance window (local time: the process
+ * runs in the institute's time zone) ends; 0 = none is on */
+static int64_t maintenance_wait_ms(const struct qf_receiver *r)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	int64_t wait = 0;
+
+	if (!r->nmaintenance)
+		return 0;
+	localtime_r(&now, &tm);
+	int m = tm.tm_hour * 60 + tm.tm_min, today = 1 << tm.tm_wday, yesterday = 1 << ((tm.tm_wday + 6) % 7);
+	for (int i = 0; i < r->nmaintenance; i++) {
+		const struct qf_window *w = &r->maintenance[i];
+		int left = -1;
+		if (w->from_min < w->to_min) {
+			if ((w->days & today) && m >= w->from_min && m < w->to_min)
+				left = w->to_min - m;
+		} else { /* past midnight */
+			if ((w->days & today) && m >= w->from_min)
+				left = 24 * 60 - m + w->to_min;
+			else if ((w->days & yesterday) && m < w->to_min)
+				left = w->to_min - m;
+		}
+		if (left > 0) {
+			int64_t ms = (int64_t)left * 60000 - tm.tm_sec * 1000;
+			if (ms > wait)
+				wait = ms;
+		}
+	}
+	return wait;
+}
+
 /* ms until receiver i may send again; 0 = now */
 static int64_t send_wait_ms(const struct deliverer *d, int i, int64_t now)
 {
 	const struct qf_receiver *r = &d->cfg->receivers[i];
 	const struct rcv_state *st = &d->rs[i];
-	int64_t wait = 0;
+	int64_t wait = maintenance_wait_ms(r);
 
-	if (r->format == QF_FMT_JSON)
-		return 0;
+	if (wait > 0 || r->format == QF_FMT_JSON)
+		return wait;
 	if (st->inflight)
 		return 100; /* one request at a time keeps order and the count exact */
 	if (st->cap && sent_since(st, now - 60000) >= r->rate_per_minute && st->n) {

@@ -138,7 +138,7 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			json_decref(id);
 		}
 		if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, incr ? cursor : NULL, incr ? clock_due : true,
-				 &hits, &err) < 0) {
+				 !dry, &hits, &err) < 0) {
 			log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
 			t->failed++;
 			if (!db_ok(c)) {
@@ -220,53 +220,97 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	return 0;
 }
 
-long eval_escalate(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set)
+/* Routes findings (rows of id, rule_id, level, department from col0)
+ * into routes_json [{key: id, receivers: [...]}]; only_resolved limits the
+ * receivers to those that asked for resolved notices. */
+static void route_rows(const struct qf_config *cfg, const struct qf_ruleset *set, PGresult *res, int col0,
+		       const char *key, bool only_resolved, struct buf *json)
 {
-	PGresult *res;
-	char *err = NULL;
-	long n = -1;
 	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx);
-	struct buf json;
 
-	buf_init(&json);
-	res = db_escalate_begin(c, cfg->escalate_after_days, &err);
-	if (!res)
-		goto out;
-	/* route each raised finding by its rule and new level */
-	buf_puts(&json, "[");
+	buf_puts(json, "[");
 	for (int i = 0; i < PQntuples(res); i++) {
-		const char *rule_id = PQgetvalue(res, i, 1);
+		const char *rule_id = PQgetvalue(res, i, col0 + 1);
 		const struct qf_rule *r = ruleset_find(set, rule_id);
-		const char *dept = PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3);
-		json_t *o = json_object();
-		json_t *rcv = json_array();
-		int k = r ? route_receivers(cfg, r, level_parse(PQgetvalue(res, i, 2)), dept, ridx) : 0;
+		const char *dept = PQgetisnull(res, i, col0 + 3) ? NULL : PQgetvalue(res, i, col0 + 3);
+		int k = r ? route_receivers(cfg, r, level_parse(PQgetvalue(res, i, col0 + 2)), dept, ridx) : 0;
 		if (!r) /* a rule no longer in the pack: tell every receiver */
 			for (k = 0; k < cfg->nreceivers; k++)
 				ridx[k] = k;
+		json_t *o = json_object();
+		json_t *rcv = json_array();
 		for (int j = 0; j < k; j++)
-			json_array_append_new(rcv, json_string(cfg->receivers[ridx[j]].name));
-		json_object_set_new(o, "id", json_integer(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
+			if (!only_resolved || cfg->receivers[ridx[j]].notify_resolved)
+				json_array_append_new(rcv, json_string(cfg->receivers[ridx[j]].name));
+		json_object_set_new(o, key, json_integer(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
 		json_object_set_new(o, "receivers", rcv);
 		char *text = json_dumps(o, JSON_COMPACT);
-		buf_printf(&json, "%s%s", i ? "," : "", text);
+		buf_printf(json, "%s%s", i ? "," : "", text);
 		free(text);
 		json_decref(o);
 	}
-	buf_puts(&json, "]");
-	long raised = PQntuples(res);
+	buf_puts(json, "]");
+	free(ridx);
+}
+
+/* escalated / reminded: the findings _begin changed get an event and alerts */
+static long finding_step(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, PGresult *res,
+			 const char *action, const char *event, const char *note, char **err)
+{
+	struct buf json;
+	buf_init(&json);
+	route_rows(cfg, set, res, 0, "id", false, &json);
+	long n = PQntuples(res);
 	PQclear(res);
-	if (db_escalate_finish(c, json.data, cfg->escalate_after_days, &err) < 0)
-		goto out;
+	int rc = db_finding_events(c, json.data, action, event, note, err);
+	buf_free(&json);
+	return rc < 0 ? -1 : n;
+}
+
+long eval_escalate(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set)
+{
+	char *err = NULL, note[120];
+	long raised = 0, reminded = 0;
+	PGresult *res;
+
+	snprintf(note, sizeof note, "not acknowledged within %d days: raised to %%level%%", cfg->escalate_after_days);
+	res = db_escalate_begin(c, cfg->escalate_after_days, &err);
+	if (res)
+		raised = finding_step(c, cfg, set, res, "escalated", "finding.escalated", note, &err);
+	if (!res || raised < 0)
+		goto fail;
 	if (raised)
 		log_info("escalated %ld finding(s) not acknowledged within %d days", raised, cfg->escalate_after_days);
-	n = raised;
-out:
+
+	if (cfg->remind_red_hours > 0) {
+		snprintf(note, sizeof note, "still open and red: reminder every %d hours", cfg->remind_red_hours);
+		res = db_remind_begin(c, cfg->remind_red_hours, &err);
+		if (res)
+			reminded = finding_step(c, cfg, set, res, "reminded", "finding.reminder", note, &err);
+		if (!res || reminded < 0)
+			goto fail;
+		if (reminded)
+			log_info("reminded receivers of %ld open red finding(s)", reminded);
+	}
+
+	/* resolved notices: status changes people made since the last look */
+	res = db_notices_begin(c, &err);
+	if (!res)
+		goto fail;
+	struct buf json;
+	buf_init(&json);
+	route_rows(cfg, set, res, 1, "event_id", true, &json);
+	/* route_rows read the event id from column 0 and the finding from 1.. */
+	PQclear(res);
+	int rc = db_notices_finish(c, json.data, &err);
+	buf_free(&json);
+	if (rc < 0)
+		goto fail;
+	return raised;
+fail:
 	if (err) {
-		log_err("escalation: %s", err);
+		log_err("escalation, reminders or notices: %s", err);
 		free(err);
 	}
-	buf_free(&json);
-	free(ridx);
-	return n;
+	return -1;
 }

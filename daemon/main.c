@@ -183,6 +183,8 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				config_free(cfg);
 				cfg = ncfg;
 				log_set_level(cfg->log_level);
+				setenv("TZ", cfg->timezone, 1);
+				tzset();
 				deliver_set_config(d, cfg);
 				next_eval = 0;
 				log_notice("reloaded: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
@@ -324,6 +326,9 @@ int main(int argc, char **argv)
 	}
 	diag_free(&d);
 
+	/* local time (maintenance windows) is the institute's, whatever the host's */
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
 	srandom((unsigned)(now_real_ms() ^ getpid()));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_err("cannot initialise libcurl");

@@ -24,6 +24,12 @@ static void usage(FILE *f)
 		   "  rules explain ID          print the rule's compiled SQL and its parameters\n"
 		   "  rules test ID [--since DATE] [--now TIMESTAMP]\n"
 		   "                            dry run: print what the rule would flag, write nothing\n"
+		   "  alerts [list] [--state pending|delivered|dead|silenced] [--limit N]\n"
+		   "  alerts retry ID | --dead  re-queue an alert, or every dead one, with a fresh budget\n"
+		   "  silence add (--rule ID | --person P | --department D)... --until TS --reason TEXT [--from TS]\n"
+		   "  silence list [--all]      active (or all) silences\n"
+		   "  silence expire ID         end a silence now\n"
+		   "  findings ack|resolve|dismiss|reopen ID --note TEXT\n"
 		   "  version                   print the version\n");
 }
 
@@ -123,6 +129,174 @@ static int cmd_rules(const struct qf_config *cfg, const char *conninfo, int argc
 	return rc;
 }
 
+static int fail(const char *what, char *err)
+{
+	fprintf(stderr, "qfctl: %s: %s\n", what, err ? err : "failed");
+	free(err);
+	return 1;
+}
+
+/* prints a result as aligned columns; widths count characters, and CJK
+ * takes two columns, so Chinese text lines up */
+static int text_width(const char *s)
+{
+	int w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xC0) == 0x80)
+			continue;
+		w += *p >= 0xE1 ? 2 : 1; /* U+1000 and up: wide, near enough for CJK */
+	}
+	return w;
+}
+
+static void print_table(PGresult *r, const char *const *heads)
+{
+	int nc = PQnfields(r), nr = PQntuples(r);
+	int *w = xcalloc((size_t)nc, sizeof *w);
+
+	for (int j = 0; j < nc; j++) {
+		w[j] = text_width(heads[j]);
+		for (int i = 0; i < nr; i++) {
+			int tw = text_width(PQgetvalue(r, i, j));
+			if (tw > w[j])
+				w[j] = tw;
+		}
+	}
+	for (int i = -1; i < nr; i++) {
+		for (int j = 0; j < nc; j++) {
+			const char *v = i < 0 ? heads[j] : PQgetvalue(r, i, j);
+			int pad = j + 1 < nc ? w[j] - text_width(v) + 2 : 0;
+			printf("%s%*s", v, pad, "");
+		}
+		printf("\n");
+	}
+	free(w);
+}
+
+static int cmd_alerts(PGconn *c, int argc, char **argv)
+{
+	char *err = NULL;
+	int i = 1;
+
+	if (argc > 1 && !strcmp(argv[1], "retry")) {
+		long long id = 0;
+		if (argc == 3 && !strcmp(argv[2], "--dead"))
+			id = -1;
+		else if (argc == 3)
+			id = atoll(argv[2]);
+		if (argc != 3 || id == 0) {
+			usage(stderr);
+			return 64;
+		}
+		long n = db_alerts_retry(c, id, &err);
+		if (n < 0)
+			return fail("alerts retry", err);
+		printf("%ld alert(s) re-queued\n", n);
+		return id > 0 && n == 0 ? 1 : 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "list"))
+		i = 2;
+	const char *state = NULL;
+	int limit = 100;
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--state") && i + 1 < argc)
+			state = argv[++i];
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			limit = atoi(argv[++i]);
+		else {
+			usage(stderr);
+			return 64;
+		}
+	}
+	PGresult *r = db_alerts_list(c, state, limit > 0 ? limit : 100, &err);
+	if (!r)
+		return fail("alerts", err);
+	static const char *const heads[] = {"ID", "STATE", "RECEIVER", "EVENT", "FINDING", "RULE", "LEVEL",
+					    "ATTEMPTS", "NEXT ATTEMPT", "DELIVERED", "LAST ERROR"};
+	print_table(r, heads);
+	PQclear(r);
+	return 0;
+}
+
+static int cmd_silence(PGconn *c, int argc, char **argv)
+{
+	char *err = NULL;
+
+	if (argc >= 2 && !strcmp(argv[1], "add")) {
+		const char *rule = NULL, *person = NULL, *dept = NULL, *from = NULL, *until = NULL, *reason = NULL;
+		for (int i = 2; i < argc; i++) {
+			const char **dst = !strcmp(argv[i], "--rule")	       ? &rule
+					   : !strcmp(argv[i], "--person")     ? &person
+					   : !strcmp(argv[i], "--department") ? &dept
+					   : !strcmp(argv[i], "--from")	      ? &from
+					   : !strcmp(argv[i], "--until")      ? &until
+					   : !strcmp(argv[i], "--reason")     ? &reason
+									      : NULL;
+			if (!dst || i + 1 >= argc) {
+				usage(stderr);
+				return 64;
+			}
+			*dst = argv[++i];
+		}
+		if (!(rule || person || dept) || !until || !reason || !*reason) {
+			fprintf(stderr, "qfctl: silence add needs --rule, --person or --department, --until and --reason\n");
+			return 64;
+		}
+		long long id = db_silence_add(c, rule, person, dept, from, until, reason, &err);
+		if (id < 0)
+			return fail("silence add", err);
+		printf("silence %lld added\n", id);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "expire") && argc == 3) {
+		long n = db_silence_expire(c, atoll(argv[2]), &err);
+		if (n < 0)
+			return fail("silence expire", err);
+		if (n == 0) {
+			fprintf(stderr, "qfctl: no active silence %s\n", argv[2]);
+			return 1;
+		}
+		printf("silence %s expired\n", argv[2]);
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "list")) {
+		bool all = argc == 3 && !strcmp(argv[2], "--all");
+		if (argc > 3 || (argc == 3 && !all)) {
+			usage(stderr);
+			return 64;
+		}
+		PGresult *r = db_silence_list(c, all, &err);
+		if (!r)
+			return fail("silence list", err);
+		static const char *const heads[] = {"ID",	 "RULE", "PERSON", "DEPARTMENT", "FROM",
+						    "UNTIL", "BY",   "REASON", "STATE"};
+		print_table(r, heads);
+		PQclear(r);
+		return 0;
+	}
+	usage(stderr);
+	return 64;
+}
+
+static int cmd_findings(PGconn *c, int argc, char **argv)
+{
+	static const char *const verbs[][2] = {
+		{"ack", "acknowledged"}, {"resolve", "resolved"}, {"dismiss", "dismissed"}, {"reopen", "open"}};
+	char *err = NULL;
+
+	if (argc == 5 && !strcmp(argv[3], "--note")) {
+		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
+			if (!strcmp(argv[1], verbs[v][0])) {
+				if (db_set_status(c, atoll(argv[2]), verbs[v][1], argv[4], &err) < 0)
+					return fail(argv[1], err);
+				printf("finding %s %s\n", argv[2], verbs[v][1]);
+				return 0;
+			}
+	}
+	usage(stderr);
+	return 64;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -174,6 +348,17 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(conninfo, tz, argc - optind, argv + optind);
 	} else if (!strcmp(cmd, "rules")) {
 		rc = cmd_rules(cfg, conninfo, argc - optind, argv + optind);
+	} else if (!strcmp(cmd, "alerts") || !strcmp(cmd, "silence") || !strcmp(cmd, "findings")) {
+		PGconn *c = db_connect(conninfo, "qfctl", tz, 10);
+		if (!c)
+			rc = 69;
+		else if (db_check_schema(c) < 0)
+			rc = 69;
+		else
+			rc = !strcmp(cmd, "alerts")    ? cmd_alerts(c, argc - optind, argv + optind)
+			     : !strcmp(cmd, "silence") ? cmd_silence(c, argc - optind, argv + optind)
+						       : cmd_findings(c, argc - optind, argv + optind);
+		db_close(&c);
 	} else if (!strcmp(cmd, "version")) {
 		printf("qfctl %s (rule engine %d, schema %d)\n", QF_VERSION, QF_ENGINE_VERSION, QF_SCHEMA_VERSION);
 		rc = 0;

@@ -114,7 +114,7 @@ static void ident_list(struct cfgctx *cx, const config_setting_t *s, const char 
 				  out->v[i]);
 }
 
-enum { BUILTIN_NONE = 0, BUILTIN_NOW = 1, BUILTIN_SINCE = 2, BUILTIN_CURSOR = 3 };
+enum { BUILTIN_NONE = 0, BUILTIN_NOW = 1, BUILTIN_SINCE = 2, BUILTIN_CURSOR = 3, BUILTIN_KNOWN = 4 };
 
 /* must agree with qf.capture in sql/004_capture.sql (tests/t/86-incremental.t checks) */
 static const char *const capture_map[][2] = {
@@ -1154,6 +1154,15 @@ static char *wrap(struct qf_rule *r, struct bound *b, struct diag *d)
 		     "FROM (\n");
 	compile_inner(r, b, &o, d);
 	buf_puts(&o, "\n) AS r\nWHERE r.key IS NOT NULL");
+	/* a hit whose finding already has this evidence is no news: it stays
+	 * in the server, so a full pass costs memory only for what changed
+	 * (the dry run sets the flag false and sees every hit) */
+	int known = add_value(r, NULL, BUILTIN_KNOWN);
+	int rid = add_value(r, r->id, BUILTIN_NONE);
+	buf_printf(&o,
+		   "\n  AND ($%d::boolean IS NOT TRUE OR NOT EXISTS (SELECT 1 FROM qf.finding o"
+		   " WHERE o.rule_id = $%d AND o.dedupe_key = r.key::text AND o.evidence_hash = md5(r.evidence::jsonb::text)))",
+		   known, rid);
 	for (int i = 0; i < r->nexceptions; i++) {
 		const struct qf_exception *e = &r->exceptions[i];
 		buf_puts(&o, "\n  AND NOT (");
@@ -1320,7 +1329,8 @@ const struct qf_rule *ruleset_find(const struct qf_ruleset *set, const char *id)
 	return NULL;
 }
 
-const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since, const char *cursor)
+const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since, const char *cursor,
+			      bool skip_known)
 {
 	const char **v = xcalloc((size_t)r->nvalues + 1, sizeof *v);
 
@@ -1328,6 +1338,7 @@ const char **rule_bind_values(const struct qf_rule *r, const char *now, const ch
 		v[i] = r->builtin[i] == BUILTIN_NOW	 ? now
 		       : r->builtin[i] == BUILTIN_SINCE	 ? since
 		       : r->builtin[i] == BUILTIN_CURSOR ? cursor
+		       : r->builtin[i] == BUILTIN_KNOWN	 ? (skip_known ? "t" : "f")
 							 : r->values[i];
 	return v;
 }

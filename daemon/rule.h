@@ -77,7 +77,7 @@ struct qf_rule {
 	char *compiled;       /* the full statement, values $1..$nvalues_full */
 	char *compiled_delta; /* match only: restricted to rows changed since a cursor ($nvalues) */
 	char **values;	      /* NULL entries are the built-ins below */
-	int *builtin;	      /* per value: 0 = param, 1 = :now, 2 = :since, 3 = the cursor */
+	int *builtin;	      /* per value: 0 = param, 1 = :now, 2 = :since, 3 = the cursor, 4 = skip known hits */
 	int nvalues, nvalues_full;
 	struct strlist deps;  /* records tables the statement reads (change capture decides) */
 	bool clock;	      /* reads :now, so the passing of time alone can change its result */
@@ -105,7 +105,8 @@ const struct qf_rule *ruleset_find(const struct qf_ruleset *set, const char *id)
  * (text timestamps) and cursor (an xid8 as text, for compiled_delta). The
  * array is owned by the caller (free it), its strings by the rule or the
  * caller. */
-const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since, const char *cursor);
+const char **rule_bind_values(const struct qf_rule *r, const char *now, const char *since, const char *cursor,
+			      bool skip_known);
 
 /* The column identifying a changed row of a records table in
  * qf.change_log (sql/004_capture.sql), or NULL. */

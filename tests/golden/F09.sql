@@ -11,4 +11,5 @@ created_by = approved_by OR approved_by = paid_by
 )
 ) AS r
 WHERE r.key IS NOT NULL
+  AND ($1::boolean IS NOT TRUE OR NOT EXISTS (SELECT 1 FROM qf.finding o WHERE o.rule_id = $2 AND o.dedupe_key = r.key::text AND o.evidence_hash = md5(r.evidence::jsonb::text)))
 ORDER BY 1

@@ -50,8 +50,9 @@ int main(void)
 	char *golden = read_file(path, NULL);
 	is_str(f09 ? f09->compiled : NULL, golden, "F09 compiles to tests/golden/F09.sql");
 	free(golden);
-	ok(f09 && f09->nvalues_full == 0 && f09->nvalues == 1, "F09 has no parameters; its delta statement has the cursor");
-	ok(f09 && f09->compiled_delta && strstr(f09->compiled_delta, "t.\"payment_id\"::text IN (SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $1::xid8)"),
+	ok(f09 && f09->nvalues_full == 2 && f09->nvalues == 3 && f09->builtin[0] == 4 && !strcmp(f09->values[1], "F09"),
+	   "F09 binds only the known-hit switch and its id; its delta statement adds the cursor");
+	ok(f09 && f09->compiled_delta && strstr(f09->compiled_delta, "t.\"payment_id\"::text IN (SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $3::xid8)"),
 	   "F09 delta reads only payments changed since the cursor");
 	ok(f09 && f09->deps.n == 2 && strlist_has(&f09->deps, "payment") && strlist_has(&f09->deps, "person"),
 	   "F09 depends on payment (and person, for the subject's department)");
@@ -80,7 +81,7 @@ int main(void)
 	const struct qf_rule *x1 = ruleset_find(&set, "X1");
 	ok(x1 && strstr(x1->compiled, "amount >= $1::numeric * (1 - $2::numeric) AND amount < $1::numeric AND note::text <> ':limit' AND \"x:y\" IS NULL"),
 	   "params bound as typed $1/$2, casts and quoted text untouched");
-	ok(x1 && x1->nvalues_full == 2 && !strcmp(x1->values[0], "50000") && !strcmp(x1->values[1], "0.05"),
+	ok(x1 && x1->nvalues_full == 4 && !strcmp(x1->values[0], "50000") && !strcmp(x1->values[1], "0.05"),
 	   "values in order: 50000, 0.05 (shortest decimal text)");
 	ok(x1 && strstr(x1->compiled, "jsonb_build_array(t.\"payment_id\", t.\"book\")::text AS key"),
 	   "a two-column key is a JSON array");
