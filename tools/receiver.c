@@ -58,8 +58,9 @@
 
 /* One element of the -r script. */
 struct step {
-	int status;    /* 100..599, or STATUS_HANG */
-	long delay_ms; /* "@MS" suffix, 0 if absent */
+	int status;	  /* 100..599, or STATUS_HANG */
+	long delay_ms;	  /* "@MS" suffix, 0 if absent */
+	long retry_after; /* "~S" suffix: a Retry-After header of S seconds, 0 if absent */
 };
 
 /* --emulate: which vendor API to behave like */
@@ -144,6 +145,7 @@ static void usage(FILE *f)
 		"  -e, --emulate FORMAT     answer like the dingtalk, wecom, feishu or slack\n"
 		"                           robot API: checks, limits and error codes\n"
 		"  -r, --responses LIST     answer script, e.g. 500,200 or hang,200 or 200@10;\n"
+		"                           429~3 answers 429 with Retry-After: 3;\n"
 		"                           the last element repeats (default 200)\n"
 		"  -o, --log FILE           append one JSON line per received request\n"
 		"                           (with --emulate also \"vendor_code\", the code answered)\n"
@@ -327,6 +329,13 @@ static void parse_responses(struct receiver *rx, const char *arg)
 		size_t slen = at ? (size_t)(at - p) : len;
 		struct step *st = &rx->steps[rx->nsteps++];
 		unsigned long v;
+		const char *tilde = memchr(p, '~', slen);
+		if (tilde) {
+			if (!parse_ulong(tilde + 1, slen - (size_t)(tilde - p) - 1, 1, 86400, &v))
+				die_usage("--responses: bad ~SECONDS Retry-After in '%s'", arg);
+			st->retry_after = (long)v;
+			slen = (size_t)(tilde - p);
+		}
 
 		if (slen == 4 && memcmp(p, "hang", 4) == 0) {
 			if (at)
@@ -1256,6 +1265,12 @@ static enum MHD_Result finish(struct receiver *rx, struct MHD_Connection *c,
 		ret = hang(rx, c);
 	} else if (!r->too_large && r->step->delay_ms > 0 && !sleep_ms(rx, r->step->delay_ms)) {
 		ret = MHD_NO; /* shutting down */
+	} else if (!vendor && r->step->retry_after > 0) {
+		struct vendor_answer ra = {.status = status, .ctype = "application/json",
+					   .retry_after = r->step->retry_after};
+		ra.body = strdup(status >= 200 && status < 300 ? "{\"ok\":true}" : "{\"ok\":false}");
+		ret = ra.body ? respond_vendor(c, &ra) : MHD_NO;
+		free(ra.body);
 	} else {
 		ret = vendor ? respond_vendor(c, &va) : respond_json(c, status);
 	}

@@ -49,6 +49,31 @@ is "$(sql "$DB" "SELECT state || ' ' || attempts || ' ' || last_status FROM qf.a
 like "$(sql "$DB" "SELECT last_error FROM qf.alert")" "^HTTP 404" "last_error names the answer"
 is "$(requests gone)" 1 "no retry of a 404"
 
+# --- Retry-After is honoured over the (much shorter) backoff
+new_db retryafter
+receiver_start busy -r '429~3,200'
+write_conf "$T_DIR/ra.conf" "$RECV_URL_busy"
+risky_payment "$DB" PAY-RA
+: >"$T_DIR/once.log"
+start=$(date +%s%N)
+run_once "$T_DIR/ra.conf"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$(sql "$DB" "SELECT state || ' ' || attempts FROM qf.alert")" "delivered 2" "429 then 200: delivered at the second attempt"
+ok $(( ms >= 3000 ? 0 : 1 )) "the retry waited for Retry-After: 3 s (pass took ${ms} ms; backoff alone is 0.2 s)"
+like "$(cat "$T_DIR/once.log")" "retry in 3\.[0-9] s: HTTP 429" "and the log says so"
+
+# --- a receiver that keeps failing: dead after max_attempts
+new_db maxatt
+receiver_start broken -r 500
+write_conf "$T_DIR/ma.conf" "$RECV_URL_broken"
+sed -i 's/delivery = {/delivery = { max_attempts = 3;/' "$T_DIR/ma.conf"
+risky_payment "$DB" PAY-MA
+: >"$T_DIR/once.log"
+run_once "$T_DIR/ma.conf"
+is "$(sql "$DB" "SELECT state || ' ' || attempts || ' ' || last_status FROM qf.alert")" "dead 3 500" "three 500s with max_attempts = 3: dead"
+is "$(requests broken)" 3 "after exactly three requests"
+like "$(cat "$T_DIR/once.log")" "gave up after 3 attempt\(s\).*max_attempts reached" "the log says why"
+
 # --- a token in the URL never reaches last_error or the log
 new_db secret
 write_conf "$T_DIR/secret.conf" "http://127.0.0.1:9/hook?access_token=TOPSECRETTOKEN"
