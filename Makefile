@@ -10,7 +10,7 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g
 SQLDIR    ?= $(CURDIR)/sql
 
-PKGS      := libpq libcurl libconfig jansson libcrypto libsystemd
+PKGS      := libpq libcurl libconfig jansson libcrypto libsystemd libmicrohttpd
 RECV_PKGS := libmicrohttpd jansson libcrypto
 
 ifeq ($(SAN),1)
@@ -22,7 +22,7 @@ endif
 QF_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 $(CFLAGS) $(SANFLAGS) \
              -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
              -DQF_VERSION='"$(VERSION)"' -DQF_SQLDIR='"$(SQLDIR)"'
-QF_LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
+QF_LIBS    = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 # every daemon/*.c but the two programs' mains is shared by both programs and the unit tests
 COMMON    := $(filter-out main qfctl,$(basename $(notdir $(wildcard daemon/*.c))))

@@ -350,7 +350,8 @@ static bool valid_timezone(const char *tz)
 struct qf_config *config_load(const char *file, struct diag *d)
 {
 	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
-					   "delivery", "receivers", "routes", "params", "escalation", "reminders", NULL};
+					   "delivery", "receivers", "routes", "params", "escalation", "reminders", "metrics", NULL};
+	static const char *const met_keys[] = {"listen", NULL};
 	static const char *const rem_keys[] = {"red_every", NULL};
 	static const char *const esc_keys[] = {"after_days", NULL};
 	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
@@ -373,6 +374,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	cfg->log_level = 6;
 	cfg->eval_interval_s = 60;
 	cfg->clock_interval_s = 3600;
+	cfg->metrics_listen = xstrdup("127.0.0.1:9423");
 	cfg->escalate_after_days = 15;
 	cfg->remind_red_hours = 24;
 	cfg->max_attempts = 20;
@@ -452,6 +454,21 @@ struct qf_config *config_load(const char *file, struct diag *d)
 		} else {
 			cfg_check_keys(&cx, g, esc_keys, "escalation");
 			cfg_int_range(&cx, g, "after_days", 1, 3650, &cfg->escalate_after_days);
+		}
+	}
+	if ((g = config_setting_get_member(root, "metrics")) != NULL) {
+		if (!config_setting_is_group(g)) {
+			cfg_error(&cx, g, "metrics must be a group { listen = \"127.0.0.1:9423\"; }");
+		} else {
+			cfg_check_keys(&cx, g, met_keys, "metrics");
+			if (cfg_string(&cx, g, "listen", false, &str)) {
+				const char *colon = strrchr(str, ':');
+				if (*str && (!colon || colon == str || atoi(colon + 1) < 0 || atoi(colon + 1) > 65535))
+					cfg_error(&cx, config_setting_get_member(g, "listen"),
+						  "listen must be \"ADDRESS:PORT\" (or \"\" to turn metrics off)");
+				free(cfg->metrics_listen);
+				cfg->metrics_listen = xstrdup(str);
+			}
 		}
 	}
 	if ((g = config_setting_get_member(root, "reminders")) != NULL) {
@@ -549,6 +566,7 @@ void config_free(struct qf_config *cfg)
 	free(cfg->conninfo);
 	free(cfg->rules_dir);
 	free(cfg->timezone);
+	free(cfg->metrics_listen);
 	for (int i = 0; i < cfg->nreceivers; i++) {
 		struct qf_receiver *r = &cfg->receivers[i];
 		free(r->name);

@@ -970,3 +970,47 @@ int db_set_status(PGconn *c, long long id, const char *status, const char *note,
 	PQclear(r);
 	return 0;
 }
+
+char *db_metrics_gauges(PGconn *c)
+{
+	/* label values come from CHECK-constrained vocabularies */
+	PGresult *r = PQexec(
+		c,
+		"SELECT 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', count(*)::text"
+		"  FROM qf.finding GROUP BY level, status"
+		" UNION ALL SELECT 'qingfeng_alerts{state=\"' || state || '\"}', count(*)::text FROM qf.alert GROUP BY state"
+		" UNION ALL SELECT 'qingfeng_outbox_depth', count(*)::text FROM qf.alert WHERE state = 'pending'"
+		" UNION ALL SELECT 'qingfeng_oldest_pending_seconds',"
+		"        coalesce(round(extract(epoch FROM now() - min(created_at)), 3), 0)::text"
+		"   FROM qf.alert WHERE state = 'pending'"
+		" UNION ALL SELECT 'qingfeng_change_lag_seconds',"
+		"        coalesce(round(extract(epoch FROM now() - min(changed_at)), 3), 0)::text FROM qf.change_log"
+		"  WHERE xid >= coalesce((SELECT min(position)::text::xid8 FROM qf.cursor WHERE name LIKE 'rule:%'), '0')");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("cannot read metrics: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "# TYPE qingfeng_findings gauge\n# TYPE qingfeng_alerts gauge\n# TYPE qingfeng_outbox_depth gauge\n"
+		     "# TYPE qingfeng_oldest_pending_seconds gauge\n# TYPE qingfeng_change_lag_seconds gauge\n");
+	for (int i = 0; i < PQntuples(r); i++)
+		buf_printf(&b, "%s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+	PQclear(r);
+	return buf_steal(&b);
+}
+
+bool db_rule_lock(PGconn *c, const char *rule_id, bool lock)
+{
+	const char *p[1] = {rule_id};
+	/* one daemon evaluates a rule at a time; the lock goes with the
+	 * session, so a killed daemon never leaves it held */
+	PGresult *r = PQexecParams(c,
+				   lock ? "SELECT pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $1, 0))"
+					: "SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || $1, 0))",
+				   1, NULL, p, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return ok;
+}

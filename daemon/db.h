@@ -107,4 +107,10 @@ PGresult *db_silence_list(PGconn *c, bool all, char **err);
 long db_silence_expire(PGconn *c, long long id, char **err);
 int db_set_status(PGconn *c, long long id, const char *status, const char *note, char **err);
 
+/* Prometheus lines of the database gauges; caller frees. NULL on error. */
+char *db_metrics_gauges(PGconn *c);
+/* Takes (lock) or releases the session advisory lock of a rule; false if
+ * another daemon holds it. */
+bool db_rule_lock(PGconn *c, const char *rule_id, bool lock);
+
 #endif

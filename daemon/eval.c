@@ -83,6 +83,74 @@ static void now_text(char out[40])
 	snprintf(out + n, 40 - n, ".%06ldZ", ts.tv_nsec / 1000);
 }
 
+/* Evaluates one rule and records its hits. Returns 0 (evaluated), 1 (the
+ * rule failed; recorded in qf.rule_run), 2 (skipped: nothing it reads
+ * changed), or -1 (the connection is gone). */
+static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
+		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
+		    struct buf *advance, struct eval_totals *t)
+{
+	struct rule_hits hits;
+	char *err = NULL;
+	long created = 0, retrig = 0, alerts = 0;
+
+	(void)o;
+	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, cursor, clock_due, !dry, &hits, &err) < 0) {
+		log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
+		t->failed++;
+		if (!db_ok(c)) {
+			free(err);
+			return -1;
+		}
+		if (!dry)
+			db_record_rule_error(c, r, hits.started_ms, err);
+		free(err);
+		return 1;
+	}
+	if (hits.skipped) {
+		/* nothing it reads changed: only the cursor moves (batched) */
+		t->skipped++;
+		buf_printf(advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance->len > 1 ? "," : "", r->id,
+			   hits.xmin);
+		return 2;
+	}
+	t->delta += hits.delta;
+	struct buf json;
+	buf_init(&json);
+	buf_puts(&json, "[");
+	int rows = PQntuples(hits.res);
+	for (int row = 0; row < rows; row++)
+		add_hit(&json, cfg, r, hits.res, row, ridx, dry);
+	buf_puts(&json, "]");
+	PQclear(hits.res);
+	if (dry) {
+		buf_free(&json);
+		t->created += rows;
+		return 0;
+	}
+	int rc = db_record_hits(c, r, json.data, hits.started_ms, rows, hits.xmin, !hits.delta, &created, &retrig,
+				&alerts, &err);
+	buf_free(&json);
+	if (rc < 0) {
+		log_err("rule %s: cannot record findings: %s", r->id, err);
+		free(err);
+		t->failed++;
+		if (!db_ok(c))
+			return -1;
+		db_record_rule_error(c, r, hits.started_ms, "cannot record findings");
+		return 1;
+	}
+	if (created || retrig)
+		log_info("rule %s: %ld new, %ld re-triggered finding(s), %ld alert(s) queued", r->id, created, retrig,
+			 alerts);
+	else
+		log_debug("rule %s: %d hit(s), nothing new", r->id, rows);
+	t->created += created;
+	t->retriggered += retrig;
+	t->alerts += alerts;
+	return 0;
+}
+
 int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
 	     struct eval_totals *t)
 {
@@ -110,9 +178,6 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	}
 	for (int i = 0; i < set->n; i++) {
 		const struct qf_rule *r = &set->rules[i];
-		struct rule_hits hits;
-		char *err = NULL;
-		long created = 0, retrig = 0, alerts = 0;
 
 		if (o && o->only ? strcmp(o->only, r->id) != 0 : !r->enabled)
 			continue;
@@ -137,70 +202,35 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			free(txt);
 			json_decref(id);
 		}
-		if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, incr ? cursor : NULL, incr ? clock_due : true,
-				 !dry, &hits, &err) < 0) {
-			log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
-			t->failed++;
-			if (!db_ok(c)) {
-				free(err);
-				free(ridx);
-				PQclear(cursors);
-				buf_free(&advance);
-				buf_free(&ran);
-				return -1;
+		bool locked = false;
+		if (o && o->lock && !dry) {
+			if (!db_rule_lock(c, r->id, true)) {
+				if (!db_ok(c))
+					goto lost;
+				log_debug("rule %s: another daemon is evaluating it", r->id);
+				t->skipped++;
+				continue;
 			}
-			if (!dry)
-				db_record_rule_error(c, r, hits.started_ms, err);
-			free(err);
-			continue;
+			locked = true;
 		}
-		if (hits.skipped) {
-			/* nothing it reads changed: only the cursor moves (batched) */
-			t->skipped++;
-			buf_printf(&advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance.len > 1 ? "," : "", r->id,
-				   hits.xmin);
-			continue;
-		}
-		t->delta += hits.delta;
-		struct buf json;
-		buf_init(&json);
-		buf_puts(&json, "[");
-		int rows = PQntuples(hits.res);
-		for (int row = 0; row < rows; row++)
-			add_hit(&json, cfg, r, hits.res, row, ridx, dry);
-		buf_puts(&json, "]");
-		PQclear(hits.res);
-		if (dry) {
-			buf_free(&json);
-			t->created += rows;
-			continue;
-		}
-		int rc = db_record_hits(c, r, json.data, hits.started_ms, rows, hits.xmin, !hits.delta, &created, &retrig,
-					&alerts, &err);
-		buf_free(&json);
-		if (rc < 0) {
-			log_err("rule %s: cannot record findings: %s", r->id, err);
-			free(err);
-			t->failed++;
-			if (!db_ok(c)) {
-				free(ridx);
-				PQclear(cursors);
-				buf_free(&advance);
-				buf_free(&ran);
-				return -1;
-			}
-			db_record_rule_error(c, r, hits.started_ms, "cannot record findings");
-			continue;
-		}
-		if (created || retrig)
-			log_info("rule %s: %ld new, %ld re-triggered finding(s), %ld alert(s) queued", r->id, created,
-				 retrig, alerts);
-		else
-			log_debug("rule %s: %d hit(s), nothing new", r->id, rows);
-		t->created += created;
-		t->retriggered += retrig;
-		t->alerts += alerts;
+		int64_t t0 = now_mono_ms();
+		int rc_eval = run_rule(c, cfg, r, o, now, since, incr ? cursor : NULL, incr ? clock_due : true, dry, ridx,
+				       &advance, t);
+		if (locked)
+			(void)db_rule_lock(c, r->id, false);
+		if (o && o->on_rule)
+			o->on_rule(o->arg, r->id, (double)(now_mono_ms() - t0) / 1000.0, rc_eval == 1, rc_eval == 2);
+		if (rc_eval < 0)
+			goto lost;
 	}
+	goto done;
+lost:
+	free(ridx);
+	PQclear(cursors);
+	buf_free(&advance);
+	buf_free(&ran);
+	return -1;
+done:
 	free(ridx);
 	PQclear(cursors);
 	buf_puts(&advance, "]");

@@ -20,6 +20,10 @@ struct eval_opts {
 	const char *only;  /* one rule id, or NULL for every enabled rule */
 	FILE *dry_run;	   /* when set: print the hits here, write nothing */
 	bool incremental;  /* skip rules whose tables did not change since their cursor */
+	bool lock;	   /* take each rule's advisory lock; skip a rule another daemon holds */
+	/* called after each rule (metrics; the watchdog between long rules) */
+	void (*on_rule)(void *arg, const char *rule_id, double seconds, bool failed, bool skipped);
+	void *arg;
 };
 
 /* Returns 0 when the pass ran (individual rules may have failed: see

@@ -17,6 +17,7 @@
 #include "deliver.h"
 #include "eval.h"
 #include "log.h"
+#include "metrics.h"
 #include "rule.h"
 
 #define EX_OK_ 0
@@ -150,18 +151,69 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 }
 
 
+/* systemd's watchdog: WATCHDOG=1 at half of WatchdogSec, from the loop
+ * and between rules, so a long evaluation pass does not starve it */
+static int64_t watchdog_ms, next_watchdog;
+
+static void watchdog_tick(void)
+{
+	int64_t now = now_mono_ms();
+	if (watchdog_ms && now >= next_watchdog) {
+		sd_notify(0, "WATCHDOG=1");
+		next_watchdog = now + watchdog_ms;
+	}
+}
+
+struct loop_ctx {
+	struct metrics *m;
+};
+
+static void on_rule(void *arg, const char *rule_id, double seconds, bool failed, bool skipped)
+{
+	struct loop_ctx *lc = arg;
+	metrics_rule(lc->m, rule_id, seconds, failed, skipped);
+	watchdog_tick();
+}
+
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+}
+
 static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set)
 {
 	struct deliverer *d = deliver_new(cfg);
 	PGconn *c = NULL;
-	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000;
+	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000, next_refresh = 0;
+	struct loop_ctx lc = {0};
+	uint64_t wd_usec = 0;
+	bool ever_connected = false;
+	long pending_findings = 0, pending_alerts = 0;
+
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
+		watchdog_ms = (int64_t)(wd_usec / 2000);
+	if (cfg->metrics_listen && *cfg->metrics_listen) {
+		char *err = NULL;
+		lc.m = metrics_start(cfg->metrics_listen, &err);
+		if (!lc.m) {
+			log_err("metrics on %s: %s", cfg->metrics_listen, err);
+			free(err);
+			deliver_free(d);
+			return EX_UNAVAILABLE_;
+		}
+		log_notice("metrics on %s (port %d): /metrics, /healthz", cfg->metrics_listen, metrics_port(lc.m));
+	}
 
 	if (setup_signals() < 0) {
 		log_err("cannot set up signals: %s", strerror(errno));
 		deliver_free(d);
 		return EX_SOFTWARE_;
 	}
-	sd_notify(0, "READY=1\nSTATUS=starting");
+	sd_notifyf(0, "READY=1\nSTATUS=%d rule(s), %d receiver(s); connecting to the database", set->n,
+		   cfg->nreceivers);
 	log_notice("started: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
 	while (!stop_requested) {
 		int64_t now = now_mono_ms();
@@ -171,7 +223,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			struct diag dg;
 			reload_requested = 0;
 			diag_init(&dg);
-			sd_notify(0, "RELOADING=1");
+			notify_reloading();
 			struct qf_config *ncfg = load_all(path, &nset, &dg);
 			if (!ncfg) {
 				diag_log(&dg);
@@ -205,24 +257,42 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			} else {
 				connect_backoff = 1000;
 				next_eval = 0; /* catch up on what changed while away */
+				next_refresh = 0;
+				if (ever_connected)
+					metrics_reconnect(lc.m);
+				ever_connected = true;
 				log_notice("connected to the database");
 			}
+			metrics_db(lc.m, db_ok(c));
 		}
 		if (db_ok(c) && now >= next_eval) {
 			struct eval_totals t;
-			struct eval_opts eo = {.incremental = true};
-			if (eval_all(c, cfg, set, &eo, &t) < 0)
+			struct eval_opts eo = {.incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc};
+			if (eval_all(c, cfg, set, &eo, &t) < 0) {
 				log_err("lost the database during evaluation; reconnecting");
-			else
-				sd_notifyf(0, "STATUS=evaluated: %ld new finding(s), %ld alert(s) queued", t.created,
-					   t.alerts);
+			} else {
+				metrics_pass(lc.m, t.created, t.alerts);
+				pending_findings += t.created;
+				pending_alerts += t.alerts;
+				sd_notifyf(0, "STATUS=%d rule(s), %d receiver(s); since start %ld new finding(s), %ld alert(s);"
+					      " %d delivery(ies) in flight",
+					   set->n, cfg->nreceivers, pending_findings, pending_alerts, deliver_inflight(d));
+			}
 			next_eval = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
 		}
+		if (db_ok(c) && now_mono_ms() >= next_refresh) {
+			metrics_refresh(lc.m, c);
+			next_refresh = now_mono_ms() + 5000;
+		}
+		metrics_db(lc.m, db_ok(c));
+		watchdog_tick();
 		if (db_ok(c) && deliver_fill(d, c) < 0)
 			log_err("cannot claim alerts; retrying");
 		int64_t wait = next_eval - now_mono_ms();
 		if (wait > 1000 || !db_ok(c))
 			wait = 1000;
+		if (watchdog_ms && next_watchdog - now_mono_ms() < wait)
+			wait = next_watchdog - now_mono_ms();
 		/* one poll: signals, the database's notifications, transfers, timers */
 		struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
 					     {.fd = db_ok(c) ? PQsocket(c) : -1, .events = CURL_WAIT_POLLIN}};
@@ -246,6 +316,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	}
 	deliver_abort(d, db_ok(c) ? c : NULL, "daemon stopped before the receiver answered");
 	deliver_free(d);
+	metrics_stop(lc.m);
 	db_close(&c);
 	ruleset_free(set);
 	config_free(cfg);

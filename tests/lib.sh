@@ -93,6 +93,7 @@ database = { conninfo = "$CONNINFO"; };
 rules_dir = "${RULES_DIR:-$QF_ROOT/rules}";
 receivers = ( { name = "office"; format = "json"; url = "$url"; secret = "s3cret"; timeout = ${RECV_TIMEOUT:-2}; } );
 delivery = { once_deadline = ${ONCE_DEADLINE:-10}; backoff_initial = 0.2; backoff_max = 1.0; lease_margin = 1; };
+metrics = { listen = "127.0.0.1:0"; };
 $*
 CONF
 }

@@ -32,6 +32,7 @@ cat >"$work/qingfeng.conf" <<CONF
 database = { conninfo = "host=$PGHOST dbname=qf_demo"; };
 rules_dir = "$ROOT/rules";
 evaluation = { interval = 1; };
+metrics = { listen = "127.0.0.1:0"; };   # any free port: the demo must not collide with a running qingfengd
 receivers = (
   { name = "jiwei"; format = "json"; url = "http://127.0.0.1:$(cat "$work/port")/hook"; secret = "demo-secret"; }
 );

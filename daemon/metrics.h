@@ -1,0 +1,26 @@
+/* Prometheus text at /metrics and /healthz (libmicrohttpd, its own
+ * thread). The main loop updates a snapshot under a mutex; the HTTP thread
+ * only reads it, so a scrape never touches the database connection. */
+#ifndef QF_METRICS_H
+#define QF_METRICS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+struct metrics;
+
+/* Listens on "ADDR:PORT" (IPv4 or [IPv6]; port 0 = any). NULL with *err
+ * (caller frees) on failure. */
+struct metrics *metrics_start(const char *listen, char **err);
+void metrics_stop(struct metrics *m);
+/* the port actually bound */
+int metrics_port(const struct metrics *m);
+
+void metrics_db(struct metrics *m, bool connected);
+void metrics_reconnect(struct metrics *m);
+void metrics_rule(struct metrics *m, const char *rule_id, double seconds, bool failed, bool skipped);
+void metrics_pass(struct metrics *m, long created, long alerts);
+/* refreshes the database gauges (findings, alerts, outbox, lag) */
+void metrics_refresh(struct metrics *m, PGconn *c);
+
+#endif

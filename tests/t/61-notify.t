@@ -1,0 +1,43 @@
+#!/bin/bash
+# systemd Type=notify, through a real NOTIFY_SOCKET listener: READY within
+# 1 s of start, RELOADING (with MONOTONIC_USEC) then READY on SIGHUP,
+# WATCHDOG at half of WATCHDOG_USEC, STOPPING and exit 0 on SIGTERM.
+. "$(dirname "$0")/../lib.sh"
+
+new_db notify
+receiver_start rcv
+write_conf "$T_DIR/q.conf" "$RECV_URL_rcv" "$(only_rules F09)"
+sock=$T_DIR/notify.sock
+perl -MIO::Socket::UNIX -MSocket -MTime::HiRes=time -e '
+  my ($path, $log) = @ARGV;
+  my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path) or die "listen: $!";
+  open(my $out, ">", $log) or die; $out->autoflush(1); print $out "";
+  while (1) { my $buf = ""; defined $s->recv($buf, 65536) or next; printf $out "%.3f %s\n", time, join("|", split /\n/, $buf); }
+' "$sock" "$T_DIR/notify.log" &
+T_PIDS+=($!)
+for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.05; done
+
+start=$(perl -MTime::HiRes=time -e 'printf "%.3f", time')
+NOTIFY_SOCKET=$sock WATCHDOG_USEC=400000 "$QFD" -c "$T_DIR/q.conf" 2>"$T_DIR/daemon.log" &
+dpid=$!
+for _ in $(seq 1 40); do grep -q "READY=1" "$T_DIR/notify.log" 2>/dev/null && break; sleep 0.05; done
+ready=$(grep -m1 "READY=1" "$T_DIR/notify.log" | cut -d' ' -f1)
+ok $(perl -e 'exit(($ARGV[1] ne "" && $ARGV[1] - $ARGV[0] <= 1.0) ? 0 : 1)' "$start" "$ready"; echo $?) \
+   "READY=1 within 1 s of start ($(perl -e 'printf "%.0f ms", ($ARGV[1] - $ARGV[0]) * 1000' "$start" "${ready:-0}"))"
+like "$(grep -m1 "READY=1" "$T_DIR/notify.log")" "STATUS=33 rule\(s\), 1 receiver\(s\)" "with a one-line STATUS"
+
+sleep 2.2
+n=$(awk -v s="$ready" '$2 ~ /WATCHDOG=1/ && $1 > s && $1 <= s + 2.0' "$T_DIR/notify.log" | wc -l)
+ok $([ "$n" -ge 7 ] && [ "$n" -le 12 ] && echo 0 || echo 1) "WATCHDOG=1 every 0.2 s for WATCHDOG_USEC=0.4 s: $n in 2 s"
+
+: >"$T_DIR/before-hup"; lines=$(wc -l <"$T_DIR/notify.log")
+kill -HUP $dpid
+for _ in $(seq 1 40); do tail -n +$((lines + 1)) "$T_DIR/notify.log" | grep -q "READY=1" && break; sleep 0.05; done
+after=$(tail -n +$((lines + 1)) "$T_DIR/notify.log" | grep -v 'WATCHDOG=1$' | cut -d' ' -f2- | tr '\n' ' ')
+like "$after" "^RELOADING=1\|MONOTONIC_USEC=[0-9]+ READY=1" "SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1"
+
+lines=$(wc -l <"$T_DIR/notify.log")
+kill -TERM $dpid; wait $dpid; st=$?
+is "$st" 0 "SIGTERM: exit 0"
+like "$(tail -n +$((lines + 1)) "$T_DIR/notify.log")" "STOPPING=1" "after STOPPING=1"
+done_testing
