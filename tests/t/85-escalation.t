@@ -97,6 +97,6 @@ is "$("$QFCTL" -c "$T_DIR/e.conf" rules test F10 --now 2099-01-02T00:00:00+08:00
 write_conf "$T_DIR/e2.conf" "$RECV_URL_rcv" 'params = { F10 = { exceptions = ( { match = { vendor_id = "NV1"; }; until = "2099-01-01"; } ); }; };'
 out=$("$QFD" -n -c "$T_DIR/e2.conf" 2>&1); st=$?
 is "$st" 78 "an exception without a reason is refused"
-like "$out" "e2.conf:5: missing required setting 'reason'" "naming file and line"
+like "$out" "e2.conf:$(grep -n 'exceptions' "$T_DIR/e2.conf" | cut -d: -f1): missing required setting 'reason'" "naming file and line"
 
 done_testing
