@@ -9,6 +9,9 @@ BUILD     ?= build
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 SQLDIR    ?= $(CURDIR)/sql
+MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 
 PKGS      := libpq libcurl libconfig jansson libcrypto libsystemd libmicrohttpd
 RECV_PKGS := libmicrohttpd jansson libcrypto
@@ -32,7 +35,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all unit check demo deps clean install format lint bench
 
-all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver
+all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver $(BUILD)/qf-latency
 
 $(BUILD)/obj/%.o: daemon/%.c | $(BUILD)/obj
 	$(CC) $(QF_CFLAGS) -Idaemon -c $< -o $@
@@ -49,6 +52,9 @@ $(BUILD)/qfctl: $(BUILD)/obj/qfctl.o $(COMMON_O)
 $(BUILD)/qf-receiver: tools/receiver.c | $(BUILD)/obj
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ \
 	  $(shell pkg-config --cflags --libs $(RECV_PKGS))
+
+$(BUILD)/qf-latency: bench/latency.c | $(BUILD)/obj
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ $(shell pkg-config --cflags --libs libpq)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(COMMON_O) | $(BUILD)/tests
 	$(CC) $(QF_CFLAGS) -Idaemon -Itests $< $(COMMON_O) -o $@ $(QF_LIBS)
@@ -76,12 +82,31 @@ bench: deps
 	$(MAKE) all
 	tools/pgtmp.sh bench/capture.sh
 	tools/pgtmp.sh bench/deliver.sh
+	tools/pgtmp.sh bench/latency.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qingfeng/sql $(DESTDIR)$(PREFIX)/share/qingfeng/rules
-	install -m 0755 $(BUILD)/qingfengd $(BUILD)/qfctl $(DESTDIR)$(PREFIX)/bin/
+# The installed qfctl finds the migrations where this installs them. The
+# configuration and the rules in SYSCONFDIR are an administrator's: they
+# are installed only when absent, the configuration 0640 (it may hold
+# secrets). The service runs as the system user "qingfeng" when it exists
+# (DynamicUser otherwise): create it with
+#   useradd --system --no-create-home --shell /usr/sbin/nologin qingfeng
+install: deps
+	$(MAKE) BUILD=build/install SQLDIR=$(PREFIX)/share/qingfeng/sql build/install/qingfengd build/install/qfctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qingfeng/sql $(DESTDIR)$(PREFIX)/share/qingfeng/rules \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/qingfeng/rules.d
+	install -m 0755 build/install/qingfengd build/install/qfctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/qingfeng/sql/
 	install -m 0644 rules/*.conf $(DESTDIR)$(PREFIX)/share/qingfeng/rules/
+	install -m 0644 man/qfctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/qingfeng.conf.5 man/qingfeng-rules.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/qingfengd.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/qingfeng.service >$(DESTDIR)$(UNITDIR)/qingfeng.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/qingfeng.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/qingfeng/qingfeng.conf ] || \
+	  install -m 0640 etc/qingfeng.conf $(DESTDIR)$(SYSCONFDIR)/qingfeng/qingfeng.conf
+	[ -n "$$(ls -A $(DESTDIR)$(SYSCONFDIR)/qingfeng/rules.d)" ] || \
+	  install -m 0644 rules/*.conf $(DESTDIR)$(SYSCONFDIR)/qingfeng/rules.d/
 
 format:
 	clang-format -i daemon/*.c daemon/*.h tests/unit/*.c tests/*.h tools/*.c

@@ -26,7 +26,9 @@ PGconn *db_connect(const char *conninfo, const char *appname, const char *timezo
 	snprintf(timeout, sizeof timeout, "%d", connect_timeout_s);
 	/* a fixed search_path: rule SQL names records.* and qf.* explicitly,
 	 * and no object a user creates can shadow a built-in function */
-	snprintf(options, sizeof options, "-c search_path=pg_catalog -c TimeZone=%s", timezone);
+	/* jit off: the engine runs many short statements, and compiling one
+	 * (its estimate crosses jit_above_cost easily) costs ~300 ms */
+	snprintf(options, sizeof options, "-c search_path=pg_catalog -c TimeZone=%s -c jit=off", timezone);
 	if (conninfo && *conninfo) {
 		keys[n] = "dbname";
 		vals[n++] = conninfo;
@@ -271,44 +273,56 @@ out:
 /* ---- evaluation ---- */
 
 int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
-		 const char *cursor, bool clock_due, bool skip_known, struct rule_hits *out, char **err)
+		 const char *cursor, bool clock_due, bool skip_known, bool lock, struct rule_hits *out, char **err)
 {
 	char tbuf[16];
-	const char *tp[1] = {tbuf};
 	PGresult *res;
 
 	memset(out, 0, sizeof *out);
-	out->started_ms = now_real_ms();
+	out->started_us = now_real_us();
 	snprintf(tbuf, sizeof tbuf, "%d", timeout_ms);
 	/* READ ONLY: a rule can only look; REPEATABLE READ: one snapshot for
 	 * the change check and the rule */
 	if (!exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err))
 		return -1;
-	res = PQexecParams(c, "SELECT set_config('statement_timeout', $1, true)", 1, NULL, tp, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		goto fail;
-	PQclear(res);
 
-	/* every transaction below xmin has ended, so every change below it is
-	 * visible now or never will be: xmin is the next cursor. A change at
-	 * or above it may belong to a transaction still open; it is looked at
-	 * again next time, so nothing that commits late is skipped. */
+	/* One round trip: the statement timeout, the snapshot's xmin, whether
+	 * anything the rule reads changed and, only if it is going to run, its
+	 * session advisory lock (released after its findings are written), so
+	 * two daemons never evaluate a rule at once and a skipped rule costs
+	 * nothing more. Every transaction below xmin has ended, so every change
+	 * below it is visible now or never will be: xmin is the next cursor. A
+	 * change at or above it may belong to a transaction still open; it is
+	 * looked at again next time, so nothing that commits late is skipped. */
 	struct buf deps;
 	buf_init(&deps);
 	buf_puts(&deps, "{");
 	for (int i = 0; i < r->deps.n; i++)
 		buf_printf(&deps, "%s%s", i ? "," : "", r->deps.v[i]); /* identifiers: no quoting needed */
 	buf_puts(&deps, "}");
-	const char *cp[2] = {deps.data, cursor};
+	const char *cp[6] = {deps.data, cursor, tbuf, r->id, lock ? "t" : "f", clock_due ? "t" : "f"};
 	res = PQexecParams(c,
-			   "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,"
-			   "       $2::xid8 IS NULL OR EXISTS (SELECT 1 FROM qf.change_log"
-			   "                                    WHERE tbl = ANY($1::text[]) AND xid >= $2::xid8)",
-			   2, NULL, cp, NULL, NULL, 0);
+			   "SELECT x.xmin, x.changed, set_config('statement_timeout', $3, true),"
+			   "       CASE WHEN NOT $5::boolean THEN true"
+			   "            WHEN x.changed OR $6::boolean"
+			   "            THEN pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $4, 0)) END"
+			   "  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
+			   "               $2::xid8 IS NULL OR EXISTS (SELECT 1 FROM qf.change_log"
+			   "                                    WHERE tbl = ANY($1::text[]) AND xid >= $2::xid8) AS changed) x",
+			   6, NULL, cp, NULL, NULL, 0);
 	buf_free(&deps);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto fail;
 	snprintf(out->xmin, sizeof out->xmin, "%s", PQgetvalue(res, 0, 0));
+	if (PQgetvalue(res, 0, 3)[0] == 'f') { /* another daemon has it */
+		PQclear(res);
+		out->skipped = out->busy = true;
+		if (!exec_cmd(c, "COMMIT", err))
+			goto fail_nores;
+		return 0;
+	}
+	out->locked = lock && PQgetvalue(res, 0, 3)[0] == 't';
+	out->started_us = now_real_us(); /* the evaluation starts now, under the lock */
 	bool changed = PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
 	if (cursor && !changed && !clock_due) {
@@ -469,12 +483,12 @@ static const char record_hits_sql[] =
 	"SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),"
 	"       (SELECT count(*) FROM al)";
 
-static void ms_to_text(int64_t ms, char out[32])
+static void us_to_text(int64_t us, char out[32])
 {
-	snprintf(out, 32, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+	snprintf(out, 32, "%lld.%06lld", (long long)(us / 1000000), (long long)(us % 1000000));
 }
 
-int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
+int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_us, long scanned,
 		   const char *cursor, bool clock_ran, long *created, long *retriggered, long *alerts, char **err)
 {
 	PGresult *res;
@@ -509,7 +523,7 @@ int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, in
 	*alerts = atol(PQgetvalue(res, 0, 2));
 	PQclear(res);
 
-	ms_to_text(started_ms, started);
+	us_to_text(started_us, started);
 	snprintf(scanned_s, sizeof scanned_s, "%ld", scanned);
 	snprintf(findings_s, sizeof findings_s, "%ld", *created + *retriggered);
 	const char *q[5] = {r->id, r->version, started, scanned_s, findings_s};
@@ -551,10 +565,10 @@ fail:
 	return -1;
 }
 
-void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms, const char *error)
+void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_us, const char *error)
 {
 	char started[32];
-	ms_to_text(started_ms, started);
+	us_to_text(started_us, started);
 	const char *p[4] = {r->id, r->version, started, error};
 	PGresult *res = PQexecParams(c,
 				     "INSERT INTO qf.rule_run (rule_id, rule_version, started_at, error)"
@@ -1001,16 +1015,10 @@ char *db_metrics_gauges(PGconn *c)
 	return buf_steal(&b);
 }
 
-bool db_rule_lock(PGconn *c, const char *rule_id, bool lock)
+void db_rule_unlock(PGconn *c, const char *rule_id)
 {
 	const char *p[1] = {rule_id};
-	/* one daemon evaluates a rule at a time; the lock goes with the
-	 * session, so a killed daemon never leaves it held */
-	PGresult *r = PQexecParams(c,
-				   lock ? "SELECT pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $1, 0))"
-					: "SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || $1, 0))",
-				   1, NULL, p, NULL, NULL, 0);
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	return ok;
+	PGresult *r = PQexecParams(c, "SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || $1, 0))", 1, NULL,
+				   p, NULL, NULL, 0);
+	PQclear(r); /* a lost connection released it anyway */
 }

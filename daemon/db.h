@@ -34,9 +34,11 @@ int db_migrate(PGconn *c, const char *sqldir) QF_MUST_CHECK;
 
 struct rule_hits {
 	PGresult *res; /* columns: key, subject, department, level, evidence, vars; NULL when skipped */
-	int64_t started_ms;
+	int64_t started_us; /* wall clock, µs: when the evaluation began (under the lock) */
 	char xmin[32]; /* the snapshot's xmin: the rule's next cursor */
-	bool skipped;  /* nothing it reads changed and its clock was not due */
+	bool skipped;  /* nothing it reads changed and its clock was not due, or busy */
+	bool busy;     /* another daemon holds the rule's lock */
+	bool locked;   /* we hold it: release with db_rule_unlock() after recording */
 	bool delta;    /* only rows changed since the cursor were read */
 };
 
@@ -46,7 +48,8 @@ struct rule_hits {
  * a match rule reads only the changed rows. On error returns -1 and *err
  * (caller frees). */
 int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
-		 const char *cursor, bool clock_due, bool skip_known, struct rule_hits *out, char **err) QF_MUST_CHECK;
+		 const char *cursor, bool clock_due, bool skip_known, bool lock, struct rule_hits *out,
+		 char **err) QF_MUST_CHECK;
 
 /* Cursors of the rules: returns (name, position as text, clock_due) rows
  * for 'rule:*' cursors; clock_due when the clock-driven run is older than
@@ -60,7 +63,7 @@ void db_prune_changes(PGconn *c, const char *rule_ids_json, int n);
 /* Records a rule run: upserts the hits (a JSON array of {key, subject,
  * department, evidence, message, receivers}), their history events and
  * outbox rows, and the qf.rule_run row, in ONE transaction. */
-int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_ms, long scanned,
+int db_record_hits(PGconn *c, const struct qf_rule *r, const char *hits_json, int64_t started_us, long scanned,
 		   const char *cursor, bool clock_ran, long *created, long *retriggered, long *alerts,
 		   char **err) QF_MUST_CHECK;
 /* Clock-driven finding events, each in one transaction: _begin raises
@@ -79,7 +82,7 @@ int db_finding_events(PGconn *c, const char *routes_json, const char *action, co
 PGresult *db_notices_begin(PGconn *c, char **err);
 int db_notices_finish(PGconn *c, const char *routes_json, char **err) QF_MUST_CHECK;
 /* Records a failed rule run (its own transaction). */
-void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_ms, const char *error);
+void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_us, const char *error);
 
 /* Claims up to limit due alerts for the named receivers (JSON array text),
  * leasing them for lease_s. Columns: id, receiver, event, payload,
@@ -107,10 +110,9 @@ PGresult *db_silence_list(PGconn *c, bool all, char **err);
 long db_silence_expire(PGconn *c, long long id, char **err);
 int db_set_status(PGconn *c, long long id, const char *status, const char *note, char **err);
 
+/* Releases the rule's session advisory lock (see struct rule_hits). */
+void db_rule_unlock(PGconn *c, const char *rule_id);
 /* Prometheus lines of the database gauges; caller frees. NULL on error. */
 char *db_metrics_gauges(PGconn *c);
-/* Takes (lock) or releases the session advisory lock of a rule; false if
- * another daemon holds it. */
-bool db_rule_lock(PGconn *c, const char *rule_id, bool lock);
 
 #endif

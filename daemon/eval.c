@@ -88,14 +88,15 @@ static void now_text(char out[40])
  * changed), or -1 (the connection is gone). */
 static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
 		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
-		    struct buf *advance, struct eval_totals *t)
+		    struct buf *advance, struct eval_totals *t, bool *locked)
 {
 	struct rule_hits hits;
 	char *err = NULL;
 	long created = 0, retrig = 0, alerts = 0;
 
 	(void)o;
-	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, cursor, clock_due, !dry, &hits, &err) < 0) {
+	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, cursor, clock_due, !dry, o && o->lock && !dry, &hits,
+			 &err) < 0) {
 		log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
 		t->failed++;
 		if (!db_ok(c)) {
@@ -103,9 +104,15 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 			return -1;
 		}
 		if (!dry)
-			db_record_rule_error(c, r, hits.started_ms, err);
+			db_record_rule_error(c, r, hits.started_us, err);
 		free(err);
 		return 1;
+	}
+	*locked = hits.locked;
+	if (hits.busy) {
+		log_debug("rule %s: another daemon is evaluating it", r->id);
+		t->skipped++;
+		return 2;
 	}
 	if (hits.skipped) {
 		/* nothing it reads changed: only the cursor moves (batched) */
@@ -128,7 +135,7 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 		t->created += rows;
 		return 0;
 	}
-	int rc = db_record_hits(c, r, json.data, hits.started_ms, rows, hits.xmin, !hits.delta, &created, &retrig,
+	int rc = db_record_hits(c, r, json.data, hits.started_us, rows, hits.xmin, !hits.delta, &created, &retrig,
 				&alerts, &err);
 	buf_free(&json);
 	if (rc < 0) {
@@ -137,7 +144,7 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 		t->failed++;
 		if (!db_ok(c))
 			return -1;
-		db_record_rule_error(c, r, hits.started_ms, "cannot record findings");
+		db_record_rule_error(c, r, hits.started_us, "cannot record findings");
 		return 1;
 	}
 	if (created || retrig)
@@ -202,22 +209,12 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			free(txt);
 			json_decref(id);
 		}
-		bool locked = false;
-		if (o && o->lock && !dry) {
-			if (!db_rule_lock(c, r->id, true)) {
-				if (!db_ok(c))
-					goto lost;
-				log_debug("rule %s: another daemon is evaluating it", r->id);
-				t->skipped++;
-				continue;
-			}
-			locked = true;
-		}
 		int64_t t0 = now_mono_ms();
+		bool locked = false;
 		int rc_eval = run_rule(c, cfg, r, o, now, since, incr ? cursor : NULL, incr ? clock_due : true, dry, ridx,
-				       &advance, t);
-		if (locked)
-			(void)db_rule_lock(c, r->id, false);
+				       &advance, t, &locked);
+		if (locked && db_ok(c))
+			db_rule_unlock(c, r->id);
 		if (o && o->on_rule)
 			o->on_rule(o->arg, r->id, (double)(now_mono_ms() - t0) / 1000.0, rc_eval == 1, rc_eval == 2);
 		if (rc_eval < 0)
@@ -237,11 +234,12 @@ done:
 	buf_puts(&ran, "]");
 	if (!dry && advance.len > 2)
 		db_advance_cursors(c, advance.data);
-	if (!dry && !(o && o->only))
+	bool housekeeping = !dry && !(o && o->only) && !(o && o->no_housekeeping);
+	if (housekeeping)
 		db_prune_changes(c, ran.data, nran);
 	buf_free(&advance);
 	buf_free(&ran);
-	if (!dry) {
+	if (housekeeping) {
 		long n = eval_escalate(c, cfg, set);
 		if (n < 0)
 			return db_ok(c) ? 0 : -1;

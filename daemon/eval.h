@@ -21,6 +21,9 @@ struct eval_opts {
 	FILE *dry_run;	   /* when set: print the hits here, write nothing */
 	bool incremental;  /* skip rules whose tables did not change since their cursor */
 	bool lock;	   /* take each rule's advisory lock; skip a rule another daemon holds */
+	/* skip the clock work (escalation, reminders, notices, pruning): the
+	 * daemon does it on its timer, not on every notification */
+	bool no_housekeeping;
 	/* called after each rule (metrics; the watchdog between long rules) */
 	void (*on_rule)(void *arg, const char *rule_id, double seconds, bool failed, bool skipped);
 	void *arg;

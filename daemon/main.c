@@ -68,7 +68,8 @@ static void usage(FILE *f)
 		   "      --once         run one evaluation and delivery pass, then exit\n"
 		   "      --incremental  with --once: only rules whose tables changed since their cursor\n"
 		   "  -v, --verbose      log debug messages\n"
-		   "  -V, --version      print the version\n");
+		   "  -V, --version      print the version\n"
+		   "  -h, --help         this text\n");
 }
 
 /* Loads config and rules; NULL after printing every problem. */
@@ -187,7 +188,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 {
 	struct deliverer *d = deliver_new(cfg);
 	PGconn *c = NULL;
-	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000, next_refresh = 0;
+	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000, next_refresh = 0, next_housekeeping = 0;
 	struct loop_ctx lc = {0};
 	uint64_t wd_usec = 0;
 	bool ever_connected = false;
@@ -267,7 +268,14 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		}
 		if (db_ok(c) && now >= next_eval) {
 			struct eval_totals t;
-			struct eval_opts eo = {.incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc};
+			/* a pass on a notification evaluates; the clock work
+			 * (escalation, reminders, notices, pruning) runs every
+			 * evaluation.interval */
+			bool hk = now_mono_ms() >= next_housekeeping;
+			struct eval_opts eo = {.incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc,
+					       .no_housekeeping = !hk};
+			if (hk)
+				next_housekeeping = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
 			if (eval_all(c, cfg, set, &eo, &t) < 0) {
 				log_err("lost the database during evaluation; reconnecting");
 			} else {

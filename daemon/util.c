@@ -124,6 +124,13 @@ int64_t now_real_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+int64_t now_real_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

@@ -33,6 +33,7 @@ char *buf_steal(struct buf *b);
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in milliseconds */
 int64_t now_mono_ms(void);
 int64_t now_real_ms(void);
+int64_t now_real_us(void);
 
 /* Reads a whole file; caller frees. NULL with errno on failure. */
 char *read_file(const char *path, size_t *len);

@@ -552,6 +552,11 @@ static void write_log(struct receiver *rx, struct MHD_Connection *c,
 				    : json_text(r->body ? r->body : "", r->len, &utf8);
 
 	json_object_set_new(o, "n", json_integer((json_int_t)r->n));
+	{ /* arrival time (wall clock, µs), for latency measurements */
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		json_object_set_new(o, "t", json_real((double)now.tv_sec + (double)now.tv_nsec / 1e9));
+	}
 	json_object_set_new(o, "method", json_text_or_null(method));
 	json_object_set_new(o, "path", json_text_or_null(path));
 	json_object_set_new(o, "query", query);

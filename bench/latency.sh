@@ -1,0 +1,55 @@
+#!/bin/bash
+# Commit → webhook latency: the daemon (the whole 423 pack enabled) runs
+# against a database while bench/latency.c commits RATE risky payments a
+# second; the local receiver stamps each webhook's arrival. Reports p50,
+# p99 and max of commit → webhook beside the bare commit → NOTIFY round
+# trip measured in the same run, and the daemon's peak RSS.
+# Run inside tools/pgtmp.sh (make bench does).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=${QF_BUILD:-$ROOT/build}
+RATE=${RATE:-200}
+COUNT=${COUNT:-4000}
+DB=qf_bench_latency
+work=$(mktemp -d /tmp/qf-bench.XXXXXX)
+pids=()
+trap 'for p in "${pids[@]:-}"; do kill $p 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+dropdb --if-exists "$DB" >/dev/null 2>&1; createdb "$DB"
+"$B/qfctl" -d "dbname=$DB" migrate >/dev/null
+"$B/qf-receiver" -q -p "$work/port" -o "$work/hooks.jsonl" & pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+cat >"$work/q.conf" <<CONF
+database = { conninfo = "dbname=$DB"; };
+rules_dir = "$ROOT/rules";
+log_level = "warning";
+evaluation = { interval = 60; };
+metrics = { listen = "127.0.0.1:0"; };
+receivers = ( { name = "rcv"; format = "json"; url = "http://127.0.0.1:$(cat "$work/port")/hook"; secret = "s3cret"; } );
+CONF
+/usr/bin/time -f "%M" -o "$work/rss" "$B/qingfengd" -c "$work/q.conf" 2>"$work/daemon.log" & dpid=$!
+pids+=($dpid)
+sleep 2   # the first full pass
+"$B/qf-latency" "dbname=$DB" "$RATE" "$COUNT" >"$work/commits"
+for _ in $(seq 1 100); do
+  [ "$(wc -l <"$work/hooks.jsonl")" -ge "$COUNT" ] && break; sleep 0.1
+done
+kill -TERM $(pgrep -P $dpid qingfengd 2>/dev/null || echo $dpid) 2>/dev/null || true
+wait $dpid 2>/dev/null || true
+perl -MJSON::PP -e '
+  my ($commits, $hooks, $rss, $rate) = @ARGV;
+  my (%c, %n); open(my $f, "<", $commits) or die;
+  while (<$f>) { my ($id, $tc, $tn) = split; $c{$id} = $tc; $n{$id} = $tn }
+  my (@lat, @rtt);
+  open(my $h, "<", $hooks) or die;
+  while (<$h>) { my $r = JSON::PP->new->utf8->decode($_); my $b = JSON::PP->new->decode($r->{body});
+                 next unless $b->{finding}{rule_id} eq "F09"; my $id = $b->{finding}{evidence}{payment_id};
+                 push @lat, ($r->{t} - $c{$id}) * 1000 if exists $c{$id} }
+  for (keys %n) { push @rtt, ($n{$_} - $c{$_}) * 1000 if $n{$_} > 0 }
+  my $p = sub { my @s = sort { $a <=> $b } @{$_[0]}; return @s ? $s[int($_[1] * $#s + 0.5)] : -1 };
+  printf "latency commit -> webhook at %d risky records/s: %d of %d delivered; p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+    $rate, scalar @lat, scalar keys %c, $p->(\@lat, .5), $p->(\@lat, .99), $p->(\@lat, 1);
+  printf "bare commit -> NOTIFY round trip: p50 %.2f ms, p99 %.2f ms\n", $p->(\@rtt, .5), $p->(\@rtt, .99);
+  printf "daemon peak RSS %.1f MB\n", (`cat $rss` + 0) / 1024;
+' "$work/commits" "$work/hooks.jsonl" "$work/rss" "$RATE"
+dropdb "$DB"
