@@ -380,7 +380,8 @@ void db_advance_cursors(PGconn *c, const char *json)
 				   "INSERT INTO qf.cursor (name, position, updated_at)"
 				   " SELECT x.name, x.position, now()"
 				   "   FROM jsonb_to_recordset($1::jsonb) AS x(name text, position bigint)"
-				   " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+				   " ON CONFLICT (name) DO UPDATE SET position = greatest(qf.cursor.position, EXCLUDED.position),"
+				   "   updated_at = now()",
 				   1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_warn("cannot advance rule cursors: %s", PQresultErrorMessage(r));
@@ -1021,4 +1022,49 @@ void db_rule_unlock(PGconn *c, const char *rule_id)
 	PGresult *r = PQexecParams(c, "SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || $1, 0))", 1, NULL,
 				   p, NULL, NULL, 0);
 	PQclear(r); /* a lost connection released it anyway */
+}
+
+PGresult *db_changed_tables(PGconn *c)
+{
+	/* one statement, one snapshot: its xmin, and per table the newest
+	 * change at or above the oldest rule cursor */
+	PGresult *r = PQexec(c,
+			     "WITH m AS (SELECT coalesce(min(position), 0)::text::xid8 AS low FROM qf.cursor"
+			     "            WHERE name LIKE 'rule:%')"
+			     "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, l.tbl, max(l.xid)::text"
+			     "  FROM m LEFT JOIN qf.change_log l ON l.xid >= m.low"
+			     " GROUP BY l.tbl");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_err("cannot read the change log: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int db_record_quiet_runs(PGconn *c, const char *runs_json, char **err)
+{
+	const char *p[1] = {runs_json};
+	/* rule runs that found nothing new, and their cursors, for a whole
+	 * pass in one statement */
+	PGresult *r = PQexecParams(
+		c,
+		"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+		"             AS x(rule_id text, version text, started double precision, finished double precision,"
+		"                  scanned bigint, cursor bigint, clock boolean)),"
+		" rr AS (INSERT INTO qf.rule_run (rule_id, rule_version, started_at, finished_at, rows_scanned, findings)"
+		"        SELECT rule_id, version, to_timestamp(started), to_timestamp(finished), scanned, 0 FROM x"
+		"        RETURNING 1)"
+		" INSERT INTO qf.cursor (name, position, clock_at, updated_at)"
+		" SELECT 'rule:' || rule_id, cursor, CASE WHEN clock THEN now() END, now() FROM x"
+		" ON CONFLICT (name) DO UPDATE SET position = greatest(qf.cursor.position, EXCLUDED.position),"
+		"   updated_at = now(), clock_at = coalesce(EXCLUDED.clock_at, qf.cursor.clock_at)",
+		1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = res_error(c, r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
 }

@@ -55,6 +55,15 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
  * for 'rule:*' cursors; clock_due when the clock-driven run is older than
  * clock_interval_s. NULL on error (logged). */
 PGresult *db_load_cursors(PGconn *c, int clock_interval_s);
+/* One pass's view of the change log: rows of (xmin of the statement's
+ * snapshot, table, newest change xid as text) for changes at or above the
+ * oldest rule cursor (one row with NULL table when there are none). NULL
+ * on error (logged). */
+PGresult *db_changed_tables(PGconn *c);
+/* Records rule runs that found nothing new and moves their cursors, in one
+ * statement: json [{rule_id, version, started, finished (epoch s), scanned,
+ * cursor, clock}]. */
+int db_record_quiet_runs(PGconn *c, const char *runs_json, char **err) QF_MUST_CHECK;
 /* Moves skipped rules' cursors forward: json [{"name":..,"position":..}] */
 void db_advance_cursors(PGconn *c, const char *json);
 /* Deletes change_log rows every listed rule (json array of ids) has seen. */

@@ -88,7 +88,7 @@ static void now_text(char out[40])
  * changed), or -1 (the connection is gone). */
 static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
 		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
-		    struct buf *advance, struct eval_totals *t, bool *locked)
+		    struct buf *advance, struct buf *quiet, struct eval_totals *t, bool *locked)
 {
 	struct rule_hits hits;
 	char *err = NULL;
@@ -135,6 +135,20 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 		t->created += rows;
 		return 0;
 	}
+	if (rows == 0) {
+		/* nothing new (known hits never leave the server): the run and
+		 * the cursor are recorded with the pass's other quiet runs */
+		int64_t fin = now_real_us();
+		buf_printf(quiet,
+			   "%s{\"rule_id\":\"%s\",\"version\":\"%s\",\"started\":%lld.%06lld,\"finished\":%lld.%06lld,"
+			   "\"scanned\":0,\"cursor\":%s,\"clock\":%s}",
+			   quiet->len > 1 ? "," : "", r->id, r->version, (long long)(hits.started_us / 1000000),
+			   (long long)(hits.started_us % 1000000), (long long)(fin / 1000000), (long long)(fin % 1000000),
+			   hits.xmin, hits.delta ? "false" : "true");
+		buf_free(&json);
+		log_debug("rule %s: nothing new", r->id);
+		return 0;
+	}
 	int rc = db_record_hits(c, r, json.data, hits.started_us, rows, hits.xmin, !hits.delta, &created, &retrig,
 				&alerts, &err);
 	buf_free(&json);
@@ -169,18 +183,26 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 
 	bool incr = o && o->incremental && !dry && !(o && o->since);
 	PGresult *cursors = !dry ? db_load_cursors(c, cfg->clock_interval_s) : NULL;
-	struct buf advance, ran;
+	/* which tables changed since the oldest cursor: a rule none of whose
+	 * tables changed is skipped without a round trip */
+	PGresult *changed = incr && cursors ? db_changed_tables(c) : NULL;
+	const char *gxmin = changed && PQntuples(changed) ? PQgetvalue(changed, 0, 0) : NULL;
+	struct buf advance, ran, quiet;
 	int nran = 0;
 
 	buf_init(&advance);
 	buf_init(&ran);
+	buf_init(&quiet);
 	buf_puts(&advance, "[");
 	buf_puts(&ran, "[");
+	buf_puts(&quiet, "[");
 	memset(t, 0, sizeof *t);
 	if (!dry && !cursors) {
 		free(ridx);
+		PQclear(changed);
 		buf_free(&advance);
 		buf_free(&ran);
+		buf_free(&quiet);
 		return db_ok(c) ? 0 : -1;
 	}
 	for (int i = 0; i < set->n; i++) {
@@ -209,10 +231,25 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			free(txt);
 			json_decref(id);
 		}
+		if (incr && cursor && !clock_due && gxmin) {
+			long long cur = strtoll(cursor, NULL, 10);
+			bool touched = false;
+			for (int k = 0; k < PQntuples(changed) && !touched; k++)
+				touched = !PQgetisnull(changed, k, 1) && strlist_has(&r->deps, PQgetvalue(changed, k, 1)) &&
+					  strtoll(PQgetvalue(changed, k, 2), NULL, 10) >= cur;
+			if (!touched) {
+				t->skipped++;
+				buf_printf(&advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance.len > 1 ? "," : "",
+					   r->id, gxmin);
+				if (o && o->on_rule)
+					o->on_rule(o->arg, r->id, 0, false, true);
+				continue;
+			}
+		}
 		int64_t t0 = now_mono_ms();
 		bool locked = false;
 		int rc_eval = run_rule(c, cfg, r, o, now, since, incr ? cursor : NULL, incr ? clock_due : true, dry, ridx,
-				       &advance, t, &locked);
+				       &advance, &quiet, t, &locked);
 		if (locked && db_ok(c))
 			db_rule_unlock(c, r->id);
 		if (o && o->on_rule)
@@ -224,12 +261,30 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 lost:
 	free(ridx);
 	PQclear(cursors);
+	PQclear(changed);
 	buf_free(&advance);
 	buf_free(&ran);
+	buf_free(&quiet);
 	return -1;
 done:
 	free(ridx);
 	PQclear(cursors);
+	PQclear(changed);
+	buf_puts(&quiet, "]");
+	if (quiet.len > 2) {
+		char *qerr = NULL;
+		if (db_record_quiet_runs(c, quiet.data, &qerr) < 0) {
+			log_err("cannot record the pass's rule runs: %s", qerr);
+			free(qerr);
+			if (!db_ok(c)) {
+				buf_free(&quiet);
+				buf_free(&advance);
+				buf_free(&ran);
+				return -1;
+			}
+		}
+	}
+	buf_free(&quiet);
 	buf_puts(&advance, "]");
 	buf_puts(&ran, "]");
 	if (!dry && advance.len > 2)
