@@ -22,7 +22,7 @@ for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 cat >"$work/q.conf" <<CONF
 database = { conninfo = "dbname=$DB"; };
 rules_dir = "$ROOT/rules";
-log_level = "warning";
+log_level = "${LOGLEVEL:-warning}";
 evaluation = { interval = 60; };
 metrics = { listen = "127.0.0.1:0"; };
 receivers = ( { name = "rcv"; format = "json"; url = "http://127.0.0.1:$(cat "$work/port")/hook"; secret = "s3cret"; } );
@@ -52,4 +52,5 @@ perl -MJSON::PP -e '
   printf "bare commit -> NOTIFY round trip: p50 %.2f ms, p99 %.2f ms\n", $p->(\@rtt, .5), $p->(\@rtt, .99);
   printf "daemon peak RSS %.1f MB\n", (`cat $rss` + 0) / 1024;
 ' "$work/commits" "$work/hooks.jsonl" "$work/rss" "$RATE"
+[ -n "${KEEPLOG:-}" ] && cp "$work/daemon.log" "$KEEPLOG"
 dropdb "$DB"

@@ -246,14 +246,14 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 				continue;
 			}
 		}
-		int64_t t0 = now_mono_ms();
+		int64_t t0 = now_real_us();
 		bool locked = false;
 		int rc_eval = run_rule(c, cfg, r, o, now, since, incr ? cursor : NULL, incr ? clock_due : true, dry, ridx,
 				       &advance, &quiet, t, &locked);
 		if (locked && db_ok(c))
 			db_rule_unlock(c, r->id);
 		if (o && o->on_rule)
-			o->on_rule(o->arg, r->id, (double)(now_mono_ms() - t0) / 1000.0, rc_eval == 1, rc_eval == 2);
+			o->on_rule(o->arg, r->id, (double)(now_real_us() - t0) / 1e6, rc_eval == 1, rc_eval == 2);
 		if (rc_eval < 0)
 			goto lost;
 	}

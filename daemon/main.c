@@ -172,6 +172,8 @@ struct loop_ctx {
 static void on_rule(void *arg, const char *rule_id, double seconds, bool failed, bool skipped)
 {
 	struct loop_ctx *lc = arg;
+	if (!skipped)
+		log_debug("rule %s: %.2f ms%s", rule_id, seconds * 1000, failed ? " (failed)" : "");
 	metrics_rule(lc->m, rule_id, seconds, failed, skipped);
 	watchdog_tick();
 }
