@@ -1068,3 +1068,96 @@ int db_record_quiet_runs(PGconn *c, const char *runs_json, char **err)
 	PQclear(r);
 	return 0;
 }
+
+/* ---- auditors ---- */
+
+/* the findings filter of qfctl(1); NULL parameters do not filter */
+#define FINDINGS_WHERE                                                                                              \
+	" WHERE ($1::text IS NULL OR f.status = $1) AND ($2::text IS NULL OR f.level = $2)"                        \
+	"   AND ($3::text IS NULL OR f.supervision = $3) AND ($4::text IS NULL OR f.risk = $4)"                     \
+	"   AND ($5::text IS NULL OR f.duty = $5) AND ($6::text IS NULL OR f.rule_id = $6)"                         \
+	"   AND ($7::text IS NULL OR f.subject = $7) AND ($8::text IS NULL OR f.department = $8)"                   \
+	"   AND ($9::timestamptz IS NULL OR f.last_seen >= $9::timestamptz)"                                        \
+	"   AND ($10::timestamptz IS NULL OR f.first_seen < $10::timestamptz)"
+
+PGresult *db_findings(PGconn *c, const char *const filter[10], int limit, bool json, char **err)
+{
+	char lim[16];
+	snprintf(lim, sizeof lim, "%d", limit);
+	const char *p[11];
+	memcpy(p, filter, sizeof(const char *) * 10);
+	p[10] = lim;
+	if (json) /* the data contract's objects, built by PostgreSQL: exact numerics */
+		return query(c,
+			     "SELECT coalesce(jsonb_agg(x.o ORDER BY x.id), '[]'::jsonb)::text FROM ("
+			     "  SELECT f.id, jsonb_build_object('id', f.id, 'rule_id', f.rule_id, 'title', f.title,"
+			     "    'level', f.level, 'supervision', f.supervision, 'risk', f.risk, 'duty', f.duty,"
+			     "    'subject', f.subject, 'department', f.department, 'status', f.status,"
+			     "    'first_seen', f.first_seen, 'last_seen', f.last_seen, 'hit_count', f.hit_count,"
+			     "    'evidence', f.evidence, 'message', f.message, 'rule_version', f.rule_version) AS o"
+			     "    FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int) x",
+			     11, p, err);
+	return query(c,
+		     "SELECT f.id, f.level, f.status, f.rule_id, coalesce(f.department, ''), coalesce(f.subject, ''),"
+		     "       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI'),"
+		     "       f.hit_count, f.supervision, f.risk, f.duty, f.title"
+		     "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
+		     11, p, err);
+}
+
+PGresult *db_finding_show(PGconn *c, long long id, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	return query(c,
+		     "SELECT f.id, f.rule_id, f.title, f.level, f.status, f.supervision, f.risk, f.duty,"
+		     "       coalesce(f.subject, ''), coalesce(f.department, ''), f.hit_count,"
+		     "       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI:SS TZH'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI:SS TZH'),"
+		     "       f.rule_version, f.message, jsonb_pretty(f.evidence)"
+		     "  FROM qf.finding f WHERE f.id = $1::bigint",
+		     1, p, err);
+}
+
+PGresult *db_finding_history(PGconn *c, long long id, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	return query(c,
+		     "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action, coalesce(e.level, ''),"
+		     "       coalesce(e.note, ''), left(e.hash, 16)"
+		     "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
+		     1, p, err);
+}
+
+PGresult *db_audit_verify(PGconn *c, char **err)
+{
+	/* the first event whose hash, link to its predecessor or place in the
+	 * sequence is wrong; then whether the head matches the last event */
+	return query(c,
+		     "SELECT x.seq, x.id, x.why FROM ("
+		     "  SELECT e.seq, e.id,"
+		     "         CASE WHEN e.seq <> row_number() OVER w"
+		     "              THEN 'sequence broken: expected ' || row_number() OVER w || ' (an event is missing or moved)'"
+		     "              WHEN e.prev_hash <> coalesce(lag(e.hash) OVER w, repeat('0', 64))"
+		     "              THEN 'does not link to the event before it (one was deleted or reordered)'"
+		     "              WHEN e.hash <> qf.event_hash(e.prev_hash, qf.event_canonical(e.seq, e.id, e.finding_id, e.at,"
+		     "                                                                           e.actor, e.action, e.level, e.note))"
+		     "              THEN 'its content does not match its hash (it was changed)' END AS why"
+		     "    FROM qf.finding_event e WINDOW w AS (ORDER BY e.seq)) x"
+		     " WHERE x.why IS NOT NULL"
+		     " UNION ALL "
+		     "SELECT h.seq, NULL, 'the chain head (seq ' || h.seq || ') does not match the last event'"
+		     "  FROM qf.chain_head h"
+		     " WHERE NOT EXISTS (SELECT 1 FROM (SELECT e.seq, e.hash FROM qf.finding_event e ORDER BY e.seq DESC LIMIT 1) l"
+		     "                    WHERE l.seq = h.seq AND l.hash = h.hash)"
+		     "   AND NOT (h.seq = 0 AND NOT EXISTS (SELECT 1 FROM qf.finding_event))"
+		     " ORDER BY 1 LIMIT 1",
+		     0, NULL, err);
+}
+
+PGresult *db_audit_head(PGconn *c, char **err)
+{
+	return query(c, "SELECT seq, hash, to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZH') FROM qf.chain_head", 0, NULL, err);
+}

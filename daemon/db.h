@@ -119,6 +119,16 @@ PGresult *db_silence_list(PGconn *c, bool all, char **err);
 long db_silence_expire(PGconn *c, long long id, char **err);
 int db_set_status(PGconn *c, long long id, const char *status, const char *note, char **err);
 
+/* Auditors. filter: status, level, supervision, risk, duty, rule, person,
+ * department, since, until (NULL = any). json: one row, the contract's
+ * JSON array; otherwise table rows. */
+PGresult *db_findings(PGconn *c, const char *const filter[10], int limit, bool json, char **err);
+PGresult *db_finding_show(PGconn *c, long long id, char **err);
+PGresult *db_finding_history(PGconn *c, long long id, char **err);
+/* The first broken link of the history chain: (seq, event id, why); no row
+ * when the chain is intact. */
+PGresult *db_audit_verify(PGconn *c, char **err);
+PGresult *db_audit_head(PGconn *c, char **err);
 /* Releases the rule's session advisory lock (see struct rule_hits). */
 void db_rule_unlock(PGconn *c, const char *rule_id);
 /* Prometheus lines of the database gauges; caller frees. NULL on error. */

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <locale.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "config.h"
 #include "db.h"
@@ -29,7 +31,13 @@ static void usage(FILE *f)
 		   "  silence add (--rule ID | --person P | --department D)... --until TS --reason TEXT [--from TS]\n"
 		   "  silence list [--all]      active (or all) silences\n"
 		   "  silence expire ID         end a silence now\n"
+		   "  findings [list] [--status S] [--level L] [--supervision X] [--risk R] [--duty D] [--rule ID]\n"
+		   "           [--person P] [--department D] [--since DATE] [--until DATE] [--limit N]\n"
+		   "           [--format table|json|csv] [--excel]\n"
+		   "  findings show ID          the finding, its evidence and its whole history\n"
 		   "  findings ack|resolve|dismiss|reopen ID --note TEXT\n"
+		   "  audit verify              check the history hash chain (exit 1 at the first broken link)\n"
+		   "  audit head                print the chain head, to record elsewhere\n"
 		   "  version                   print the version\n");
 }
 
@@ -136,15 +144,30 @@ static int fail(const char *what, char *err)
 	return 1;
 }
 
-/* prints a result as aligned columns; widths count characters, and CJK
- * takes two columns, so Chinese text lines up */
+/* display columns of a UTF-8 string: wcwidth() in a UTF-8 locale, so
+ * Chinese (two columns a character) lines up with Latin text */
 static int text_width(const char *s)
 {
+	mbstate_t st;
+	size_t left = strlen(s);
 	int w = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p & 0xC0) == 0x80)
-			continue;
-		w += *p >= 0xE1 ? 2 : 1; /* U+1000 and up: wide, near enough for CJK */
+
+	memset(&st, 0, sizeof st);
+	while (left) {
+		wchar_t wc;
+		size_t n = mbrtowc(&wc, s, left, &st);
+		if (n == (size_t)-1 || n == (size_t)-2) { /* not UTF-8: a byte, a column */
+			memset(&st, 0, sizeof st);
+			n = 1;
+			w++;
+		} else {
+			if (n == 0)
+				break;
+			int cw = wcwidth(wc);
+			w += cw > 0 ? cw : 0;
+		}
+		s += n;
+		left -= n;
 	}
 	return w;
 }
@@ -166,7 +189,10 @@ static void print_table(PGresult *r, const char *const *heads)
 		for (int j = 0; j < nc; j++) {
 			const char *v = i < 0 ? heads[j] : PQgetvalue(r, i, j);
 			int pad = j + 1 < nc ? w[j] - text_width(v) + 2 : 0;
-			printf("%s%*s", v, pad, "");
+			/* a line break inside a value must not break the row */
+			for (const char *p = v; *p; p++)
+				putchar((unsigned char)*p < 0x20 ? ' ' : *p);
+			printf("%*s", pad, "");
 		}
 		printf("\n");
 	}
@@ -278,12 +304,116 @@ static int cmd_silence(PGconn *c, int argc, char **argv)
 	return 64;
 }
 
+/* RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled */
+static void csv_field(const char *v, bool last)
+{
+	if (strpbrk(v, ",\"\r\n")) {
+		putchar('"');
+		for (const char *p = v; *p; p++) {
+			if (*p == '"')
+				putchar('"');
+			putchar(*p);
+		}
+		putchar('"');
+	} else {
+		fputs(v, stdout);
+	}
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+static int findings_list(PGconn *c, int argc, char **argv, int i)
+{
+	static const char *const opts[] = {"--status", "--level", "--supervision", "--risk",  "--duty",
+					   "--rule",   "--person", "--department",  "--since", "--until"};
+	const char *filter[10] = {0}, *format = "table";
+	bool excel = false;
+	int limit = 1000;
+	char *err = NULL;
+
+	for (; i < argc; i++) {
+		int k;
+		for (k = 0; k < 10 && strcmp(argv[i], opts[k]); k++)
+			;
+		if (k < 10 && i + 1 < argc)
+			filter[k] = argv[++i];
+		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			format = argv[++i];
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			limit = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--excel"))
+			excel = true;
+		else {
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
+		fprintf(stderr, "qfctl: --format must be table, json or csv\n");
+		return 64;
+	}
+	PGresult *r = db_findings(c, filter, limit > 0 ? limit : 1000, !strcmp(format, "json"), &err);
+	if (!r)
+		return fail("findings", err);
+	static const char *const heads[] = {"ID",  "LEVEL", "STATUS", "RULE", "DEPARTMENT", "PERSON", "FIRST SEEN",
+					    "LAST SEEN", "HITS", "SUPERVISION", "RISK", "DUTY", "TITLE"};
+	if (!strcmp(format, "json")) {
+		printf("%s\n", PQgetvalue(r, 0, 0));
+	} else if (!strcmp(format, "csv")) {
+		if (excel) /* the UTF-8 byte order mark Excel and WPS need to read Chinese */
+			fputs("\xEF\xBB\xBF", stdout);
+		for (int j = 0; j < PQnfields(r); j++)
+			csv_field(heads[j], j + 1 == PQnfields(r));
+		for (int row = 0; row < PQntuples(r); row++)
+			for (int j = 0; j < PQnfields(r); j++)
+				csv_field(PQgetvalue(r, row, j), j + 1 == PQnfields(r));
+	} else {
+		print_table(r, heads);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int findings_show(PGconn *c, long long id)
+{
+	char *err = NULL;
+	PGresult *r = db_finding_show(c, id, &err);
+	if (!r)
+		return fail("findings show", err);
+	if (PQntuples(r) == 0) {
+		fprintf(stderr, "qfctl: no finding %lld\n", id);
+		PQclear(r);
+		return 1;
+	}
+	static const char *const labels[] = {"编号 id",	      "规则 rule",	  "标题 title",	       "等级 level",
+					     "状态 status",     "监督 supervision", "风险 risk",	       "责任 duty",
+					     "对象 subject",    "部门 department",  "命中 hits",	       "首次 first seen",
+					     "最近 last seen",  "规则版本 rule version"};
+	for (int j = 0; j < 14; j++)
+		printf("%-*s %s\n", 20 + (int)strlen(labels[j]) - text_width(labels[j]), labels[j], PQgetvalue(r, 0, j));
+	printf("\n说明 message:\n  %s\n\n证据 evidence:\n%s\n", PQgetvalue(r, 0, 14), PQgetvalue(r, 0, 15));
+	PQclear(r);
+	r = db_finding_history(c, id, &err);
+	if (!r)
+		return fail("findings show", err);
+	static const char *const heads[] = {"SEQ", "AT", "ACTOR", "ACTION", "LEVEL", "NOTE", "HASH"};
+	printf("\n历史 history:\n");
+	print_table(r, heads);
+	PQclear(r);
+	return 0;
+}
+
 static int cmd_findings(PGconn *c, int argc, char **argv)
 {
 	static const char *const verbs[][2] = {
 		{"ack", "acknowledged"}, {"resolve", "resolved"}, {"dismiss", "dismissed"}, {"reopen", "open"}};
 	char *err = NULL;
 
+	if (argc == 1 || argv[1][0] == '-')
+		return findings_list(c, argc, argv, 1);
+	if (!strcmp(argv[1], "list"))
+		return findings_list(c, argc, argv, 2);
+	if (!strcmp(argv[1], "show") && argc == 3)
+		return findings_show(c, atoll(argv[2]));
 	if (argc == 5 && !strcmp(argv[3], "--note")) {
 		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
 			if (!strcmp(argv[1], verbs[v][0])) {
@@ -292,6 +422,41 @@ static int cmd_findings(PGconn *c, int argc, char **argv)
 				printf("finding %s %s\n", argv[2], verbs[v][1]);
 				return 0;
 			}
+	}
+	usage(stderr);
+	return 64;
+}
+
+static int cmd_audit(PGconn *c, int argc, char **argv)
+{
+	char *err = NULL;
+
+	if (argc == 2 && !strcmp(argv[1], "verify")) {
+		PGresult *r = db_audit_verify(c, &err);
+		if (!r)
+			return fail("audit verify", err);
+		if (PQntuples(r) == 0) {
+			PQclear(r);
+			r = db_audit_head(c, &err);
+			if (!r)
+				return fail("audit verify", err);
+			printf("history chain intact: %s event(s), head %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+			PQclear(r);
+			return 0;
+		}
+		printf("history chain BROKEN at seq %s%s%s: %s\n", PQgetvalue(r, 0, 0),
+		       PQgetisnull(r, 0, 1) ? "" : ", event id ", PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1),
+		       PQgetvalue(r, 0, 2));
+		PQclear(r);
+		return 1;
+	}
+	if (argc == 2 && !strcmp(argv[1], "head")) {
+		PGresult *r = db_audit_head(c, &err);
+		if (!r)
+			return fail("audit head", err);
+		printf("seq %s hash %s at %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+		PQclear(r);
+		return 0;
 	}
 	usage(stderr);
 	return 64;
@@ -329,6 +494,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	log_init("qfctl", QF_LOG_WARNING);
+	setlocale(LC_CTYPE, "C.UTF-8"); /* character widths only; output stays as the database gives it */
 	/* the default config is optional for qfctl; a named one is not */
 	if (path || access(DEFAULT_CONFIG, R_OK) == 0) {
 		struct diag d;
@@ -348,16 +514,18 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(conninfo, tz, argc - optind, argv + optind);
 	} else if (!strcmp(cmd, "rules")) {
 		rc = cmd_rules(cfg, conninfo, argc - optind, argv + optind);
-	} else if (!strcmp(cmd, "alerts") || !strcmp(cmd, "silence") || !strcmp(cmd, "findings")) {
+	} else if (!strcmp(cmd, "alerts") || !strcmp(cmd, "silence") || !strcmp(cmd, "findings") ||
+		   !strcmp(cmd, "audit")) {
 		PGconn *c = db_connect(conninfo, "qfctl", tz, 10);
 		if (!c)
 			rc = 69;
 		else if (db_check_schema(c) < 0)
 			rc = 69;
 		else
-			rc = !strcmp(cmd, "alerts")    ? cmd_alerts(c, argc - optind, argv + optind)
-			     : !strcmp(cmd, "silence") ? cmd_silence(c, argc - optind, argv + optind)
-						       : cmd_findings(c, argc - optind, argv + optind);
+			rc = !strcmp(cmd, "alerts")     ? cmd_alerts(c, argc - optind, argv + optind)
+			     : !strcmp(cmd, "silence")  ? cmd_silence(c, argc - optind, argv + optind)
+			     : !strcmp(cmd, "audit")    ? cmd_audit(c, argc - optind, argv + optind)
+							: cmd_findings(c, argc - optind, argv + optind);
 		db_close(&c);
 	} else if (!strcmp(cmd, "version")) {
 		printf("qfctl %s (rule engine %d, schema %d)\n", QF_VERSION, QF_ENGINE_VERSION, QF_SCHEMA_VERSION);
