@@ -1,0 +1,68 @@
+#!/bin/bash
+# Access control as real roles: auditors see only their scope (a lab
+# secretary their department, not its disciplinary findings; discipline
+# staff the disciplinary ones), cannot UPDATE findings or touch history,
+# change status only through qf.set_finding_status (history names them);
+# the engine role runs the daemon but cannot delete findings or history;
+# an ETL role loads records with no rights in qf.
+. "$(dirname "$0")/../lib.sh"
+
+new_db roles
+as() { local who=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -U "$who" -d "$DB" -c "$*" 2>&1; }
+sql "$DB" "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qf_t_engine') THEN CREATE ROLE qf_t_engine LOGIN IN ROLE qf_engine; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qf_t_lab') THEN CREATE ROLE qf_t_lab LOGIN IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qf_t_disc') THEN CREATE ROLE qf_t_disc LOGIN IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qf_t_admin') THEN CREATE ROLE qf_t_admin LOGIN IN ROLE qf_admin; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qf_t_etl') THEN CREATE ROLE qf_t_etl LOGIN; END IF;
+END \$\$;
+GRANT USAGE ON SCHEMA records TO qf_t_etl; GRANT INSERT ON ALL TABLES IN SCHEMA records TO qf_t_etl;
+INSERT INTO qf.auditor_scope (role_name, department) VALUES ('qf_t_lab', '化学室');
+INSERT INTO qf.auditor_scope (role_name, supervision) VALUES ('qf_t_disc', 'disciplinary');"
+
+# records loaded by an ETL role that has no rights in qf (capture still works)
+out=$(as qf_t_etl "INSERT INTO records.payment (payment_id, department, amount, created_by, approved_by, paid_by) VALUES
+   ('P-化', '化学室', 100, 'a', 'a', 'x'), ('P-机', '机械室', 100, 'b', 'b', 'x');
+ INSERT INTO records.reception (reception_id, host_department, guests, accompanying, has_official_letter, held_at) VALUES
+   ('R-化', '化学室', 2, 5, true, now())")
+is "$out" "" "an ETL role with no rights in qf loads records; the capture trigger still logs them"
+is "$(sql "$DB" "SELECT count(*) FROM qf.change_log")" 2 "(two statements captured)"
+
+# the daemon as the engine role
+CONNINFO="host=$PGHOST dbname=$DB user=qf_t_engine" write_conf "$T_DIR/q.conf" "http://127.0.0.1:9/hook" "$(only_rules F09 D05)"
+sed -i 's/once_deadline = [0-9]*/once_deadline = 1/' "$T_DIR/q.conf"
+run_once "$T_DIR/q.conf"; is "$?" 0 "qingfengd runs as a member of qf_engine"
+is "$(sql "$DB" "SELECT string_agg(rule_id || ':' || department, ',' ORDER BY rule_id, department) FROM qf.finding")" "D05:化学室,F09:化学室,F09:机械室" "and records its findings"
+like "$(as qf_t_engine "DELETE FROM qf.finding")" "permission denied" "the engine cannot delete findings"
+like "$(as qf_t_engine "UPDATE qf.finding_event SET note = 'x'")" "permission denied" "nor change history"
+like "$(as qf_t_engine "DELETE FROM qf.finding_event")" "permission denied" "nor delete it"
+
+# a lab's branch secretary
+is "$(as qf_t_lab "SELECT string_agg(rule_id || ':' || department, ',' ORDER BY id) FROM qf.finding")" "F09:化学室" \
+   "the lab secretary sees their department's findings, not its disciplinary ones, not other labs'"
+is "$(as qf_t_lab "SELECT count(*) FROM qf.finding_event")" 1 "and only those findings' history"
+like "$(as qf_t_lab "UPDATE qf.finding SET status = 'resolved'")" "permission denied" "an auditor cannot UPDATE findings"
+like "$(as qf_t_lab "UPDATE qf.finding_event SET note = 'x'")" "permission denied" "nor history"
+like "$(as qf_t_lab "DELETE FROM qf.finding_event")" "permission denied" "nor delete it"
+mine=$(sql "$DB" "SELECT id FROM qf.finding WHERE department = '化学室' AND rule_id = 'F09'")
+other=$(sql "$DB" "SELECT id FROM qf.finding WHERE department = '机械室'")
+is "$(as qf_t_lab "SELECT (qf.set_finding_status($mine, 'acknowledged', '已核实 checked')).action")" acknowledged "acknowledges through the function"
+is "$(sql "$DB" "SELECT status FROM qf.finding WHERE id = $mine")" acknowledged "the status changed"
+is "$(sql "$DB" "SELECT actor FROM qf.finding_event WHERE finding_id = $mine AND action = 'acknowledged'")" qf_t_lab "and the history names the auditor"
+like "$(as qf_t_lab "SELECT qf.set_finding_status($other, 'resolved', 'x')")" "no finding $other" "but not a finding outside the scope"
+like "$(QF_SQL_DIR= "$QFCTL" -d "host=$PGHOST dbname=$DB user=qf_t_lab" findings resolve "$mine" --note "已整改" 2>&1)" "finding $mine resolved" \
+   "qfctl findings resolve works as the auditor"
+
+# discipline staff
+is "$(as qf_t_disc "SELECT string_agg(rule_id || ':' || department, ',' ORDER BY id) FROM qf.finding")" "D05:化学室" "discipline staff see the disciplinary findings"
+# an admin
+is "$(as qf_t_admin "SELECT count(*) FROM qf.finding")" 3 "an admin sees everything"
+
+# the views follow the reader's scope
+is "$(as qf_t_lab "SELECT count(*) FROM qf.v_findings")" 1 "v_findings applies the reader's scope"
+is "$(as qf_t_admin "SELECT sum(findings) FROM qf.v_423_matrix")" 3 "v_423_matrix counts what the reader may see"
+is "$(as qf_t_admin "SELECT count(*) FROM qf.v_findings_open")" "$(sql "$DB" "SELECT count(*) FROM qf.finding WHERE status IN ('open', 'acknowledged')")" "v_findings_open"
+is "$(as qf_t_admin "SELECT string_agg(supervision || '/' || risk || '/' || duty || '/' || level || '=' || findings, ',' ORDER BY 1) FROM qf.v_423_matrix")" \
+   "$(sql "$DB" "SELECT string_agg(s, ',' ORDER BY s) FROM (SELECT supervision || '/' || risk || '/' || duty || '/' || level || '=' || count(*) AS s FROM qf.finding GROUP BY supervision, risk, duty, level) x")" \
+   "v_423_matrix equals the counts computed directly"
+done_testing
