@@ -35,7 +35,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all unit check demo deps clean install format lint bench
 
-all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver $(BUILD)/qf-latency
+all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver $(BUILD)/qf-latency $(BUILD)/qf-gen
 
 $(BUILD)/obj/%.o: daemon/%.c | $(BUILD)/obj
 	$(CC) $(QF_CFLAGS) -Idaemon -c $< -o $@
@@ -55,6 +55,9 @@ $(BUILD)/qf-receiver: tools/receiver.c | $(BUILD)/obj
 
 $(BUILD)/qf-latency: bench/latency.c | $(BUILD)/obj
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ $(shell pkg-config --cflags --libs libpq)
+
+$(BUILD)/qf-gen: bench/gen.c | $(BUILD)/obj
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ -lm
 
 $(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(COMMON_O) | $(BUILD)/tests
 	$(CC) $(QF_CFLAGS) -Idaemon -Itests $< $(COMMON_O) -o $@ $(QF_LIBS)

@@ -165,8 +165,18 @@ static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct 
 				  "unknown receiver format '%s' (expected json, dingtalk, wecom, feishu or slack)", str);
 	}
 	r->rate_per_minute = r->format == QF_FMT_JSON ? 0 : chat_rate_per_minute((enum chat_format)(r->format - 1));
-	if (config_setting_get_member(s, "rate_limit"))
-		cfg_int_range(cx, s, "rate_limit", 1, 100000, &r->rate_per_minute);
+	if (config_setting_get_member(s, "rate_limit")) {
+		/* a setting that would do nothing is an error, not a surprise */
+		if (r->format == QF_FMT_JSON)
+			cfg_error(cx, config_setting_get_member(s, "rate_limit"),
+				  "rate_limit is for chat formats; json receivers are not rate-limited");
+		else
+			cfg_int_range(cx, s, "rate_limit", 1, 100000, &r->rate_per_minute);
+	}
+	if ((r->format == QF_FMT_WECOM || r->format == QF_FMT_SLACK) &&
+	    (config_setting_get_member(s, "secret") || config_setting_get_member(s, "secret_file")))
+		cfg_error(cx, s, "receiver '%s': %s has no signing secret (its key is in the URL: use url_file)",
+			  r->name ? r->name : "?", r->format == QF_FMT_WECOM ? "wecom" : "slack");
 	cfg_bool(cx, s, "notify_resolved", false, &r->notify_resolved);
 	const config_setting_t *mw = config_setting_get_member(s, "maintenance");
 	if (mw) {

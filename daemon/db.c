@@ -709,21 +709,17 @@ int db_pending_count(PGconn *c, const char *receivers_json)
 	return n;
 }
 
-PGresult *db_escalate_begin(PGconn *c, int after_days, char **err)
+/* BEGIN, then an UPDATE ... RETURNING that takes one whole number; the
+ * transaction stays open for the caller's _finish */
+static PGresult *begin_update(PGconn *c, const char *sql, int value, char **err)
 {
-	char days[16];
-	snprintf(days, sizeof days, "%d", after_days);
-	const char *p[1] = {days};
+	char v[16];
+	snprintf(v, sizeof v, "%d", value);
+	const char *p[1] = {v};
 
 	if (!exec_cmd(c, "BEGIN", err))
 		return NULL;
-	/* once per step: the clock restarts at each rise */
-	PGresult *r = PQexecParams(c,
-				   "UPDATE qf.finding SET level = qf.level_up(level), escalated_at = now()"
-				   " WHERE status = 'open' AND level <> 'red'"
-				   "   AND coalesce(escalated_at, first_seen) <= now() - make_interval(days => $1::int)"
-				   " RETURNING id, rule_id, level, department",
-				   1, NULL, p, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -733,27 +729,25 @@ PGresult *db_escalate_begin(PGconn *c, int after_days, char **err)
 	return r;
 }
 
+PGresult *db_escalate_begin(PGconn *c, int after_days, char **err)
+{
+	/* once per step: the clock restarts at each rise */
+	return begin_update(c,
+			    "UPDATE qf.finding SET level = qf.level_up(level), escalated_at = now()"
+			    " WHERE status = 'open' AND level <> 'red'"
+			    "   AND coalesce(escalated_at, first_seen) <= now() - make_interval(days => $1::int)"
+			    " RETURNING id, rule_id, level, department",
+			    after_days, err);
+}
+
 PGresult *db_remind_begin(PGconn *c, int every_hours, char **err)
 {
-	char hours[16];
-	snprintf(hours, sizeof hours, "%d", every_hours);
-	const char *p[1] = {hours};
-
-	if (!exec_cmd(c, "BEGIN", err))
-		return NULL;
-	PGresult *r = PQexecParams(c,
-				   "UPDATE qf.finding SET reminded_at = now()"
-				   " WHERE status = 'open' AND level = 'red'"
-				   "   AND coalesce(reminded_at, first_seen) <= now() - make_interval(hours => $1::int)"
-				   " RETURNING id, rule_id, level, department",
-				   1, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*err = res_error(c, r);
-		PQclear(r);
-		rollback(c);
-		return NULL;
-	}
-	return r;
+	return begin_update(c,
+			    "UPDATE qf.finding SET reminded_at = now()"
+			    " WHERE status = 'open' AND level = 'red'"
+			    "   AND coalesce(reminded_at, first_seen) <= now() - make_interval(hours => $1::int)"
+			    " RETURNING id, rule_id, level, department",
+			    every_hours, err);
 }
 
 int db_finding_events(PGconn *c, const char *routes_json, const char *action, const char *event, const char *note,

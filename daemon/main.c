@@ -130,14 +130,16 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 
 	if (!c)
 		return EX_UNAVAILABLE_;
+	int64_t t0 = now_real_us();
 	if (eval_all(c, cfg, set, &o, &t) < 0) {
 		log_err("lost the database during evaluation");
 		db_close(&c);
 		return EX_TEMPFAIL_;
 	}
-	log_info("evaluated %ld rule(s) (%ld unchanged, %ld on changed rows only): %ld failed, %ld new and %ld"
+	log_info("evaluated %ld rule(s) in %.1f ms (%ld unchanged, %ld on changed rows only): %ld failed, %ld new and %ld"
 		 " re-triggered finding(s), %ld escalated, %ld alert(s) queued",
-		 t.rules, t.skipped, t.delta, t.failed, t.created, t.retriggered, t.escalated, t.alerts);
+		 t.rules, (double)(now_real_us() - t0) / 1000.0, t.skipped, t.delta, t.failed, t.created, t.retriggered,
+		 t.escalated, t.alerts);
 	struct deliverer *d = deliver_new(cfg);
 	int pending = deliver_once(d, c, cfg->once_deadline_s);
 	if (pending < 0) {
@@ -186,7 +188,7 @@ static void notify_reloading(void)
 		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
 }
 
-static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set)
+static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set, bool verbose)
 {
 	struct deliverer *d = deliver_new(cfg);
 	PGconn *c = NULL;
@@ -237,7 +239,8 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				*set = nset;
 				config_free(cfg);
 				cfg = ncfg;
-				log_set_level(cfg->log_level);
+				if (!verbose) /* -v outlives a reload */
+					log_set_level(cfg->log_level);
 				setenv("TZ", cfg->timezone, 1);
 				tzset();
 				deliver_set_config(d, cfg);
@@ -421,7 +424,7 @@ int main(int argc, char **argv)
 		ruleset_free(&set);
 		config_free(cfg);
 	} else {
-		rc = run_daemon(path, cfg, &set); /* frees cfg and set */
+		rc = run_daemon(path, cfg, &set, verbose); /* frees cfg and set */
 	}
 	curl_global_cleanup();
 	return rc;

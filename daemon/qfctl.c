@@ -101,13 +101,18 @@ static int cmd_rules(const struct qf_config *cfg, const char *conninfo, int argc
 			return argc >= 3 ? 1 : 64;
 		}
 		if (!strcmp(sub, "explain")) {
-			printf("-- %s %s %s (%s:%d), version %s\n%s;\n", r->id, r->title_zh, r->title_en, r->file, r->line,
-			       r->version, r->compiled);
+			printf("-- %s %s %s (%s:%d), version %s\n-- full pass: $1..$%d\n%s;\n", r->id, r->title_zh,
+			       r->title_en, r->file, r->line, r->version, r->nvalues_full, r->compiled);
 			for (int i = 0; i < r->nvalues; i++)
 				printf("-- $%d = %s\n", i + 1,
-				       r->builtin[i] == 1 ? "(:now, the evaluation time)"
+				       r->builtin[i] == 1   ? "(:now, the evaluation time)"
 				       : r->builtin[i] == 2 ? "(:since, -infinity unless given)"
+				       : r->builtin[i] == 3 ? "(the rule's cursor; NULL in a full pass)"
+				       : r->builtin[i] == 4 ? "(skip known hits: true, false in a dry run)"
 							    : r->values[i]);
+			if (r->compiled_delta)
+				printf("-- incremental (only rows changed since the cursor): $1..$%d\n%s;\n", r->nvalues,
+				       r->compiled_delta);
 		} else {
 			struct eval_opts o = {.only = r->id, .dry_run = stdout};
 			for (int i = 3; i < argc; i++) {
@@ -233,6 +238,11 @@ static int cmd_alerts(PGconn *c, int argc, char **argv)
 			usage(stderr);
 			return 64;
 		}
+	}
+	if (state && strcmp(state, "pending") && strcmp(state, "delivered") && strcmp(state, "dead") &&
+	    strcmp(state, "silenced")) {
+		fprintf(stderr, "qfctl: --state must be pending, delivered, dead or silenced\n");
+		return 64;
 	}
 	PGresult *r = db_alerts_list(c, state, limit > 0 ? limit : 100, &err);
 	if (!r)

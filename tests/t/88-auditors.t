@@ -54,6 +54,11 @@ widths=$(perl -CSA -Mutf8 -ne 'chomp; my ($prefix) = /^(.*?)(?:TITLE|制单审�
 is "$widths" 1 "every row of the table puts the last column at the same display column"
 like "$(cat "$T_DIR/table.txt")" "制单审批同一人" "with the Chinese titles"
 
+# the same table against a reviewed golden file (times pinned)
+sql "$DB" "UPDATE qf.finding SET first_seen = '2026-03-02 10:00+08', last_seen = '2026-03-02 10:00+08'"
+if diff -u "$QF_ROOT/tests/golden/findings-table.txt" <(qf findings list) >"$T_DIR/table.diff"; then ok 0 "findings list matches tests/golden/findings-table.txt"
+else ok 1 "findings list matches tests/golden/findings-table.txt"; sed 's/^/# /' "$T_DIR/table.diff"; fi
+
 out=$(qf findings show "$(sql "$DB" "SELECT id FROM qf.finding WHERE rule_id = 'F09' AND dedupe_key = 'P1'")")
 like "$out" "付款 P1" "show: the message"
 like "$out" '"payment_id": "P1"' "show: the evidence"

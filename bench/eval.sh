@@ -1,0 +1,77 @@
+#!/bin/bash
+# Evaluation benchmarks (issue 3), for each SCALE (record rows, default
+# "1000000 10000000"):
+#  - the daemon's full pass over the whole pack (steady state: findings
+#    exist) against the same compiled statements run bare through psql on
+#    the same data, in the same run (target ratio <= 1.10);
+#  - an incremental pass after 1,000 new records (target <= 100 ms, and at
+#    10M at most 1.5 x its time at 1M).
+# Data: bench/gen.c (planted risk points, rate 0.001). Run inside
+# tools/pgtmp.sh (make bench does).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=${QF_BUILD:-$ROOT/build}
+work=$(mktemp -d /tmp/qf-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+NOW='2026-11-25T12:00:00+08:00'
+
+for SCALE in ${SCALES:-1000000 10000000}; do
+  DB=qf_bench_eval_$SCALE
+  dropdb --if-exists "$DB" >/dev/null 2>&1; createdb "$DB"
+  "$B/qfctl" -d "dbname=$DB" migrate >/dev/null
+  s=$(date +%s)
+  "$B/qf-gen" --scale "$SCALE" --plant-rate 0.001 | psql -X -q -v ON_ERROR_STOP=1 -d "$DB"
+  psql -X -q -d "$DB" -c "VACUUM ANALYZE"
+  rows=$(psql -X -At -d "$DB" -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables WHERE schemaname = 'records'")
+  echo "eval $SCALE: loaded $rows record rows in $(( $(date +%s) - s )) s"
+  cat >"$work/q.conf" <<CONF
+database = { conninfo = "dbname=$DB"; statement_timeout = 600000; };
+rules_dir = "$ROOT/rules";
+log_level = "info";
+CONF
+  "$B/qingfengd" -c "$work/q.conf" --once >"$work/first.log" 2>&1   # findings exist from here on
+  best_daemon=""; best_bare=""
+  for round in 1 2; do
+    # the daemon: a full pass; its rule runs' durations from qf.rule_run
+    mark=$(psql -X -At -d "$DB" -c "SELECT clock_timestamp()")
+    "$B/qingfengd" -c "$work/q.conf" --once >"$work/pass.log" 2>&1
+    d=$(psql -X -At -d "$DB" -c "SELECT round(sum(extract(epoch FROM finished_at - started_at)) * 1000, 1) FROM qf.rule_run WHERE started_at >= '$mark'")
+    # bare: each rule's compiled full-pass statement, through psql, same parameters
+    : >"$work/bare.sql"
+    # the engine's session settings (db_connect): the same plans, no JIT
+    printf "SET jit = off;\nSET TimeZone = 'Asia/Shanghai';\nSET search_path = pg_catalog;\n" >>"$work/bare.sql"
+    printf '\\timing on\n\\o /dev/null\n' >>"$work/bare.sql"
+    for id in $("$B/qfctl" -c "$work/q.conf" rules list | awk '{print $1}'); do
+      "$B/qfctl" -c "$work/q.conf" rules explain "$id" >"$work/x.sql"
+      n=$(sed -n 's/^-- full pass: \$1\.\.\$\([0-9]*\)$/\1/p' "$work/x.sql")
+      sqltext=$(awk '/^-- full pass/ {on = 1; next} /^-- / && on && /^-- \$/ {exit} /^-- incremental/ {exit} on' "$work/x.sql" | sed '$ s/;$//')
+      args=$(perl -ne 'if (/^-- \$(\d+) = (.*)$/) { my ($i, $v) = ($1, $2);
+          $v = $v =~ /^\(:now/ ? "'"'$NOW'"'::timestamptz" : $v =~ /^\(:since/ ? "'"'"-infinity"'"'::timestamptz"
+             : $v =~ /^\(the rule.s cursor/ ? "NULL::xid8" : $v =~ /^\(skip known/ ? "true" : do { $v =~ s/\x27/\x27\x27/g; "\x27$v\x27" };
+          $a[$i - 1] = $v } END { print join(", ", @a[0 .. '"$n"' - 1]) }' "$work/x.sql")
+      # results are fetched as the daemon fetches them (and discarded); the
+      # marker tells the EXECUTE's time from the PREPARE's
+      printf 'PREPARE q_%s AS %s;\n\\echo EXEC\nEXECUTE q_%s(%s);\n' "$id" "$sqltext" "$id" "$args" >>"$work/bare.sql"
+    done
+    b=$(psql -X -q -d "$DB" -f "$work/bare.sql" 2>"$work/bare.err" | perl -ne 'if (/^Time: ([0-9.]+) ms/) { my $ms = $1; $t += $ms if $prev =~ /^EXEC$/ } $prev = $_; END { printf "%.1f", $t }')
+    [ -s "$work/bare.err" ] && { echo "bare run failed:" >&2; head -5 "$work/bare.err" >&2; exit 1; }
+    [ -z "$best_daemon" ] || [ "$(echo "$d < $best_daemon" | bc)" = 1 ] && best_daemon=$d
+    [ -z "$best_bare" ] || [ "$(echo "$b < $best_bare" | bc)" = 1 ] && best_bare=$b
+  done
+  awk -v s="$SCALE" -v d="$best_daemon" -v b="$best_bare" 'BEGIN { printf "eval %s: full pass of the pack: daemon %.0f ms, bare psql %.0f ms, ratio %.3f (best of 2)\n", s, d, b, d / b }'
+
+  # incremental: 1,000 new records across the three domains, then one incremental pass
+  "$B/qingfengd" -c "$work/q.conf" --once --incremental >/dev/null 2>&1   # cursors current
+  psql -X -q -d "$DB" -c "
+    INSERT INTO records.payment (payment_id, vendor_id, department, invoice_no, amount, paid_at, created_by, approved_by, paid_by)
+    SELECT 'NEWP' || g, 'V' || (g % 50), '化学室', 'NEWINV' || g, 1234.56 + g, '2026-11-24 10:00+08', 'PA', 'PB', 'PC' FROM generate_series(1, 400) g;
+    INSERT INTO records.test_task (task_id, client_id, lab, method, received_at, tested_by, reviewed_by, approved_by)
+    SELECT 'NEWT' || g, 'C' || (g % 50), '化学室', 'M1', '2026-11-24 09:00+08', 'TA', 'TB', 'TC' FROM generate_series(1, 300) g;
+    INSERT INTO records.test_result (result_id, task_id, item, attempt, verdict, value, analyst, recorded_at)
+    SELECT 'NEWR' || g, 'NEWT' || (1 + g % 300), 'pH', 1, 'pass', 7, 'TA', '2026-11-24 11:00+08' FROM generate_series(1, 250) g;
+    INSERT INTO records.gift (gift_id, person_id, kind, value, received_at, registered_at, handed_in)
+    SELECT 'NEWG' || g, 'GP' || g, 'gift', 50, '2026-11-20 10:00+08', '2026-11-21 10:00+08', true FROM generate_series(1, 50) g;"
+  "$B/qingfengd" -c "$work/q.conf" --once --incremental >"$work/incr.log" 2>&1
+  grep -o 'evaluated .* in [0-9.]* ms ([^)]*)' "$work/incr.log" | sed "s/^/eval $SCALE: incremental pass after 1000 new records: /"
+  dropdb "$DB"
+done
