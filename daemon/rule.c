@@ -700,9 +700,12 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 			snprintf(keys, sizeof keys,
 				 "SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = '%s' AND c.xid >= $%d::xid8", args[0],
 				 cur);
-			if (na == 3)
-				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s) IN (SELECT x.\"%s\" FROM records.\"%s\" x WHERE x.\"%s\"::text IN (%s)))",
-					   cur, args[1], args[2], args[0], ck, keys);
+			if (na == 3) /* the rows still there, and the deleted ones as the capture kept them */
+				buf_printf(&ex,
+					   "($%d::xid8 IS NULL OR (%s)::text IN (SELECT x.\"%s\"::text FROM records.\"%s\" x WHERE x.\"%s\"::text IN (%s)"
+					   " UNION ALL SELECT o->>'%s' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o"
+					   " WHERE c.tbl = '%s' AND c.op = 'd' AND c.xid >= $%d::xid8))",
+					   cur, args[1], args[2], args[0], ck, keys, args[2], args[0], cur);
 			else
 				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s)::text IN (%s))", cur, args[1], keys);
 			r->changed_aware = true;

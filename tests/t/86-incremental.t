@@ -28,7 +28,7 @@ is "$(sql "$DB" "SELECT (SELECT min(xid) FROM qf.change_log WHERE 'PAY-B' = ANY(
    "B committed with a newer transaction id than open A"
 once_incr
 is "$(keys F09)" "PAY-B" "an evaluation while A is open flags B"
-like "$(cat "$T_DIR/once.log")" "1 unchanged, 2 on changed rows only" "F09 and F01 read only the changed rows (D09 skipped, F08 in full)"
+like "$(cat "$T_DIR/once.log")" "1 unchanged, 3 on changed rows only" "F09, F01 and F08 read only the changed rows (D09 skipped)"
 echo "COMMIT; SELECT 'A-committed';" >&"${A[1]}"
 read -r line <&"${A[0]}"; is "$line" "A-committed" "A commits after that evaluation"
 exec {A[1]}>&-; wait "$A_PID" 2>/dev/null
