@@ -86,6 +86,7 @@ bench: deps
 	tools/pgtmp.sh bench/capture.sh
 	tools/pgtmp.sh bench/deliver.sh
 	tools/pgtmp.sh bench/latency.sh
+	tools/pgtmp.sh bench/eval.sh
 
 # The installed qfctl finds the migrations where this installs them. The
 # configuration and the rules in SYSCONFDIR are an administrator's: they
