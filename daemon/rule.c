@@ -663,6 +663,17 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 
 	buf_init(&ex);
 	for (const char *p = fragment; *p; p++) {
+		/* ${incremental}: true in an incremental pass; ${cursor}: the xid8
+		 * the rule's last pass reached (NULL in a full pass). Both fold to
+		 * constants in the per-execution plan. */
+		if (!strncmp(p, "${incremental}", 14) || !strncmp(p, "${cursor}", 9)) {
+			int cur = add_value(r, NULL, BUILTIN_CURSOR);
+			bool inc = p[2] == 'i';
+			buf_printf(&ex, inc ? "($%d::xid8 IS NOT NULL)" : "$%d::xid8", cur);
+			r->changed_aware = true;
+			p += inc ? 13 : 8;
+			continue;
+		}
 		if (!strncmp(p, "${changed(", 10)) {
 			/* ${changed(table, expr[, column])}: true in a full pass; in an
 			 * incremental one, expr is among the changed rows' keys (or,
@@ -700,14 +711,18 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 			snprintf(keys, sizeof keys,
 				 "SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = '%s' AND c.xid >= $%d::xid8", args[0],
 				 cur);
+			/* = ANY(ARRAY(...)): the changed keys become one init plan, and
+			 * the outer test an index condition; the planner cannot
+			 * estimate IN (SELECT unnest(...)) and would scan the table */
 			if (na == 3) /* the rows still there, and the deleted ones as the capture kept them */
 				buf_printf(&ex,
-					   "($%d::xid8 IS NULL OR (%s)::text IN (SELECT x.\"%s\"::text FROM records.\"%s\" x WHERE x.\"%s\"::text IN (%s)"
+					   "($%d::xid8 IS NULL OR (%s) = ANY(ARRAY(SELECT x.\"%s\" FROM records.\"%s\" x"
+					   " WHERE x.\"%s\" = ANY(ARRAY(%s))"
 					   " UNION ALL SELECT o->>'%s' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o"
-					   " WHERE c.tbl = '%s' AND c.op = 'd' AND c.xid >= $%d::xid8))",
+					   " WHERE c.tbl = '%s' AND c.op = 'd' AND c.xid >= $%d::xid8)))",
 					   cur, args[1], args[2], args[0], ck, keys, args[2], args[0], cur);
 			else
-				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s)::text IN (%s))", cur, args[1], keys);
+				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s) = ANY(ARRAY(%s)))", cur, args[1], keys);
 			r->changed_aware = true;
 			p = e + 1;
 			continue;
@@ -1229,8 +1244,8 @@ static void compile_rule(struct qf_rule *r, struct diag *d)
 		int cur = add_value(r, NULL, BUILTIN_CURSOR);
 		char cond[512];
 		snprintf(cond, sizeof cond,
-			 "t.\"%s\"::text IN (SELECT unnest(c.keys) FROM qf.change_log c"
-			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8)",
+			 "t.\"%s\" = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c"
+			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8))",
 			 ck, table_name(r, r->table), cur);
 		b.delta = cond;
 		r->compiled_delta = wrap(r, &b, d);

@@ -47,6 +47,10 @@ is "$(keys F08)" "-" "no gap yet"
 sql "$DB" "DELETE FROM records.payment WHERE payment_id = 'v2'"
 once_incr
 is "$(keys F08)" '["GL", 2026, 2]' "deleting voucher 2 is captured and F08 flags the gap"
+sql "$DB" "INSERT INTO records.payment (payment_id, book, voucher_no, posted_at) VALUES ('v6', 'GL', 6, '2026-03-06 10:00+08'), ('x9', 'GX', 9, '2026-03-06 10:00+08')"
+once_incr
+is "$(keys F08 | tr ',' '\n' | grep -c 'GL')" 3 "a voucher inserted past the last one opens a gap (4, 5) in the same incremental pass"
+like "$(cat "$T_DIR/once.log")" "[0-9]+ on changed rows only" "F08 read only the changed vouchers' neighbours"
 
 # --- a window rule re-reads every row of the keys a change touches (F01 by vendor):
 # a back-dated payment makes an unchanged later payment the duplicate
