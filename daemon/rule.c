@@ -713,16 +713,18 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 				 cur);
 			/* = ANY(ARRAY(...)): the changed keys become one init plan, and
 			 * the outer test an index condition; the planner cannot
-			 * estimate IN (SELECT unnest(...)) and would scan the table */
+			 * estimate IN (SELECT unnest(...)) and would scan the table.
+			 * ::text is a no-op on text columns (the index still serves)
+			 * and lets a date or number key compare with the logged keys. */
 			if (na == 3) /* the rows still there, and the deleted ones as the capture kept them */
 				buf_printf(&ex,
-					   "($%d::xid8 IS NULL OR (%s) = ANY(ARRAY(SELECT x.\"%s\" FROM records.\"%s\" x"
-					   " WHERE x.\"%s\" = ANY(ARRAY(%s))"
+					   "($%d::xid8 IS NULL OR (%s)::text = ANY(ARRAY(SELECT x.\"%s\"::text FROM records.\"%s\" x"
+					   " WHERE x.\"%s\"::text = ANY(ARRAY(%s))"
 					   " UNION ALL SELECT o->>'%s' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o"
 					   " WHERE c.tbl = '%s' AND c.op = 'd' AND c.xid >= $%d::xid8)))",
 					   cur, args[1], args[2], args[0], ck, keys, args[2], args[0], cur);
 			else
-				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s) = ANY(ARRAY(%s)))", cur, args[1], keys);
+				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s)::text = ANY(ARRAY(%s)))", cur, args[1], keys);
 			r->changed_aware = true;
 			p = e + 1;
 			continue;
@@ -1244,7 +1246,7 @@ static void compile_rule(struct qf_rule *r, struct diag *d)
 		int cur = add_value(r, NULL, BUILTIN_CURSOR);
 		char cond[512];
 		snprintf(cond, sizeof cond,
-			 "t.\"%s\" = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c"
+			 "t.\"%s\"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c"
 			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8))",
 			 ck, table_name(r, r->table), cur);
 		b.delta = cond;
