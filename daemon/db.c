@@ -1128,30 +1128,56 @@ PGresult *db_finding_history(PGconn *c, long long id, char **err)
 PGresult *db_audit_verify(PGconn *c, char **err)
 {
 	/* the first event whose hash, link to its predecessor or place in the
-	 * sequence is wrong; then whether the head matches the last event */
-	return query(c,
-		     "SELECT x.seq, x.id, x.why FROM ("
-		     "  SELECT e.seq, e.id,"
-		     "         CASE WHEN e.seq <> row_number() OVER w"
-		     "              THEN 'sequence broken: expected ' || row_number() OVER w || ' (an event is missing or moved)'"
-		     "              WHEN e.prev_hash <> coalesce(lag(e.hash) OVER w, repeat('0', 64))"
-		     "              THEN 'does not link to the event before it (one was deleted or reordered)'"
-		     "              WHEN e.hash <> qf.event_hash(e.prev_hash, qf.event_canonical(e.seq, e.id, e.finding_id, e.at,"
-		     "                                                                           e.actor, e.action, e.level, e.note))"
-		     "              THEN 'its content does not match its hash (it was changed)' END AS why"
-		     "    FROM qf.finding_event e WINDOW w AS (ORDER BY e.seq)) x"
-		     " WHERE x.why IS NOT NULL"
-		     " UNION ALL "
-		     "SELECT h.seq, NULL, 'the chain head (seq ' || h.seq || ') does not match the last event'"
-		     "  FROM qf.chain_head h"
-		     " WHERE NOT EXISTS (SELECT 1 FROM (SELECT e.seq, e.hash FROM qf.finding_event e ORDER BY e.seq DESC LIMIT 1) l"
-		     "                    WHERE l.seq = h.seq AND l.hash = h.hash)"
-		     "   AND NOT (h.seq = 0 AND NOT EXISTS (SELECT 1 FROM qf.finding_event))"
-		     " ORDER BY 1 LIMIT 1",
-		     0, NULL, err);
+	 * sequence is wrong, or a head that does not match the last event:
+	 * computed as the owner over every event (sql/009), so that an auditor
+	 * whose scope hides some events is not told the chain is broken */
+	return query(c, "SELECT seq, event_id, why FROM qf.verify_chain()", 0, NULL, err);
 }
 
 PGresult *db_audit_head(PGconn *c, char **err)
 {
 	return query(c, "SELECT seq, hash, to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZH') FROM qf.chain_head", 0, NULL, err);
+}
+
+/* ---- reports ---- */
+
+PGresult *db_report_section(PGconn *c, int section, const char *from, const char *to, char **err)
+{
+	/* findings first seen in [from, to); every section two or more label
+	 * columns and a count */
+	static const char *const sql[] = {
+		/* 0: the 423 matrix */
+		"SELECT supervision, risk, duty, level, count(*)::text FROM qf.finding"
+		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+		/* 1: monthly trend by level */
+		"SELECT to_char(date_trunc('month', first_seen), 'YYYY-MM'), level, count(*)::text FROM qf.finding"
+		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1, 2 ORDER BY 1, 2",
+		/* 2: top rules */
+		"SELECT rule_id, min(title), count(*)::text FROM qf.finding"
+		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10",
+		/* 3: departments, with open findings */
+		"SELECT coalesce(department, '-'), count(*) FILTER (WHERE status IN ('open', 'acknowledged'))::text,"
+		"       count(*)::text FROM qf.finding"
+		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1 ORDER BY count(*) DESC, 1",
+		/* 4: ages of the findings still open */
+		"SELECT b.bucket, count(f.id)::text FROM (VALUES (1, '< 7 d'), (2, '7-30 d'), (3, '30-90 d'), (4, '> 90 d'))"
+		"       AS b(n, bucket) LEFT JOIN qf.finding f ON f.status IN ('open', 'acknowledged')"
+		"   AND f.first_seen >= $1::date AND f.first_seen < $2::date"
+		"   AND CASE WHEN now() - f.first_seen < interval '7 days' THEN 1 WHEN now() - f.first_seen < interval '30 days'"
+		"            THEN 2 WHEN now() - f.first_seen < interval '90 days' THEN 3 ELSE 4 END = b.n"
+		" GROUP BY b.n, b.bucket ORDER BY b.n",
+		/* 5: time to resolve (resolved or dismissed), days */
+		"SELECT 'resolved', count(*)::text,"
+		"       coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY d))::numeric, 1)::text, '-'),"
+		"       coalesce(round((percentile_cont(0.9) WITHIN GROUP (ORDER BY d))::numeric, 1)::text, '-')"
+		"  FROM (SELECT extract(epoch FROM min(e.at) - f.first_seen) / 86400 AS d FROM qf.finding f"
+		"          JOIN qf.finding_event e ON e.finding_id = f.id AND e.action IN ('resolved', 'dismissed')"
+		"         WHERE f.first_seen >= $1::date AND f.first_seen < $2::date GROUP BY f.id, f.first_seen) x",
+		/* 6: the chain head, to quote in the report */
+		"SELECT seq::text, hash FROM qf.chain_head WHERE $1::date IS NOT NULL AND $2::date IS NOT NULL",
+	};
+	const char *p[2] = {from, to};
+	if (section < 0 || section >= (int)(sizeof sql / sizeof sql[0]))
+		return NULL;
+	return query(c, sql[section], 2, p, err);
 }

@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 8
+#define QF_SCHEMA_VERSION 9
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
@@ -129,6 +129,10 @@ PGresult *db_finding_history(PGconn *c, long long id, char **err);
  * when the chain is intact. */
 PGresult *db_audit_verify(PGconn *c, char **err);
 PGresult *db_audit_head(PGconn *c, char **err);
+/* Report sections (0 matrix, 1 monthly, 2 top rules, 3 departments,
+ * 4 open ages, 5 time to resolve, 6 chain head) for findings first seen in
+ * [from, to). NULL past the last section. */
+PGresult *db_report_section(PGconn *c, int section, const char *from, const char *to, char **err);
 /* Releases the rule's session advisory lock (see struct rule_hits). */
 void db_rule_unlock(PGconn *c, const char *rule_id);
 /* Prometheus lines of the database gauges; caller frees. NULL on error. */

@@ -36,6 +36,9 @@ static void usage(FILE *f)
 		   "           [--format table|json|csv] [--excel]\n"
 		   "  findings show ID          the finding, its evidence and its whole history\n"
 		   "  findings ack|resolve|dismiss|reopen ID --note TEXT\n"
+		   "  report --from DATE --to DATE [--format md|csv|html] [--excel]\n"
+		   "                            findings first seen in [from, to): 423 matrix, trend, rules,\n"
+		   "                            departments, open ages, time to resolve, chain head\n"
 		   "  audit verify              check the history hash chain (exit 1 at the first broken link)\n"
 		   "  audit head                print the chain head, to record elsewhere\n"
 		   "  version                   print the version\n");
@@ -437,6 +440,172 @@ static int cmd_findings(PGconn *c, int argc, char **argv)
 	return 64;
 }
 
+static void html_text(const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		switch (*p) {
+		case '<': fputs("&lt;", stdout); break;
+		case '>': fputs("&gt;", stdout); break;
+		case '&': fputs("&amp;", stdout); break;
+		case '"': fputs("&quot;", stdout); break;
+		default: putchar((unsigned char)*p < 0x20 ? ' ' : *p);
+		}
+	}
+}
+
+static void md_text(const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if (*p == '|' || *p == '\\' || *p == '*' || *p == '_' || *p == '`' || *p == '<')
+			putchar('\\');
+		putchar((unsigned char)*p < 0x20 ? ' ' : *p);
+	}
+}
+
+/* a horizontal bar chart, inline SVG: the label is column label (and
+ * label2 after it, unless -1), the bar column value */
+static void svg_bars(PGresult *r, int label, int label2, int value)
+{
+	int n = PQntuples(r), max = 1;
+	for (int i = 0; i < n; i++)
+		if (atoi(PQgetvalue(r, i, value)) > max)
+			max = atoi(PQgetvalue(r, i, value));
+	printf("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"%d\" role=\"img\">\n", 24 * n + 8);
+	for (int i = 0; i < n; i++) {
+		int v = atoi(PQgetvalue(r, i, value)), w = 400 * v / max;
+		printf("<text x=\"0\" y=\"%d\" font-size=\"13\">", 24 * i + 18);
+		html_text(PQgetvalue(r, i, label));
+		if (label2 >= 0) {
+			putchar(' ');
+			html_text(PQgetvalue(r, i, label2));
+		}
+		printf("</text><rect x=\"200\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"#c0392b\"/>"
+		       "<text x=\"%d\" y=\"%d\" font-size=\"12\">%d</text>\n",
+		       24 * i + 5, w > 0 ? w : 1, 206 + w, 24 * i + 18, v);
+	}
+	printf("</svg>\n");
+}
+
+static int cmd_report(PGconn *c, int argc, char **argv)
+{
+	static const char *const titles[] = {"423 矩阵 matrix",	     "月度趋势 monthly trend",
+					     "高发规则 top rules",	     "部门 departments",
+					     "未结风险点账龄 ages of open findings", "整改用时 time to resolve (days)",
+					     "历史链头 history chain head"};
+	static const char *const heads[][5] = {
+		{"监督 supervision", "风险 risk", "责任 duty", "等级 level", "数量 findings"},
+		{"月份 month", "等级 level", "数量 findings"},
+		{"规则 rule", "标题 title", "数量 findings"},
+		{"部门 department", "未结 open", "合计 findings"},
+		{"账龄 age", "数量 findings"},
+		{"", "数量 count", "中位 median", "P90"},
+		{"seq", "hash"}};
+	const char *from = NULL, *to = NULL, *format = "md";
+	bool excel = false;
+	char *err = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--from") && i + 1 < argc)
+			from = argv[++i];
+		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
+			to = argv[++i];
+		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			format = argv[++i];
+		else if (!strcmp(argv[i], "--excel"))
+			excel = true;
+		else {
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (!from || !to || (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "html"))) {
+		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv or html\n");
+		return 64;
+	}
+	PGresult *sec[7] = {0};
+	for (int k = 0; k < 7; k++)
+		if (!(sec[k] = db_report_section(c, k, from, to, &err))) {
+			for (int j = 0; j < k; j++)
+				PQclear(sec[j]);
+			return fail("report", err);
+		}
+	bool html = !strcmp(format, "html"), csv = !strcmp(format, "csv");
+	if (csv && excel)
+		fputs("\xEF\xBB\xBF", stdout);
+	if (html) {
+		printf("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+		       "<title>清风 廉政风险报告 qingfeng report %s – %s</title>\n"
+		       "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+		       "td,th{border:1px solid #bbb;padding:.2em .6em}th{background:#eee}</style></head><body>\n"
+		       "<h1>清风 廉政风险报告 qingfeng report</h1><p>",
+		       from, to);
+		html_text(from);
+		fputs(" – ", stdout);
+		html_text(to);
+		printf("</p>\n");
+	} else if (!csv) {
+		printf("# 清风 廉政风险报告 qingfeng report %s – %s\n", from, to);
+	} else {
+		static const char *const cols[] = {"section", "c1", "c2", "c3", "c4", "c5"};
+		for (int j = 0; j < 6; j++)
+			csv_field(cols[j], j == 5);
+	}
+	for (int k = 0; k < 7; k++) {
+		PGresult *r = sec[k];
+		int nc = PQnfields(r);
+		if (html) {
+			printf("<h2>%s</h2>\n", titles[k]);
+			if (k == 1) /* month and level */
+				svg_bars(r, 0, 1, 2);
+			else if (k == 2) /* rule id (the titles are in the table) */
+				svg_bars(r, 0, -1, 2);
+			else if (k == 3) /* department, all its findings */
+				svg_bars(r, 0, -1, 2);
+			printf("<table><tr>");
+			for (int j = 0; j < nc; j++)
+				printf("<th>%s</th>", heads[k][j]);
+			printf("</tr>\n");
+			for (int i = 0; i < PQntuples(r); i++) {
+				printf("<tr>");
+				for (int j = 0; j < nc; j++) {
+					printf("<td>");
+					html_text(PQgetvalue(r, i, j));
+					printf("</td>");
+				}
+				printf("</tr>\n");
+			}
+			printf("</table>\n");
+		} else if (csv) {
+			for (int i = 0; i < PQntuples(r); i++) {
+				csv_field(titles[k], false);
+				for (int j = 0; j < 5; j++)
+					csv_field(j < nc ? PQgetvalue(r, i, j) : "", j == 4);
+			}
+		} else {
+			printf("\n## %s\n\n|", titles[k]);
+			for (int j = 0; j < nc; j++)
+				printf(" %s |", heads[k][j]);
+			printf("\n|");
+			for (int j = 0; j < nc; j++)
+				printf("---|");
+			printf("\n");
+			for (int i = 0; i < PQntuples(r); i++) {
+				printf("|");
+				for (int j = 0; j < nc; j++) {
+					printf(" ");
+					md_text(PQgetvalue(r, i, j));
+					printf(" |");
+				}
+				printf("\n");
+			}
+		}
+		PQclear(r);
+	}
+	if (html)
+		printf("</body></html>\n");
+	return 0;
+}
+
 static int cmd_audit(PGconn *c, int argc, char **argv)
 {
 	char *err = NULL;
@@ -525,7 +694,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "rules")) {
 		rc = cmd_rules(cfg, conninfo, argc - optind, argv + optind);
 	} else if (!strcmp(cmd, "alerts") || !strcmp(cmd, "silence") || !strcmp(cmd, "findings") ||
-		   !strcmp(cmd, "audit")) {
+		   !strcmp(cmd, "audit") || !strcmp(cmd, "report")) {
 		PGconn *c = db_connect(conninfo, "qfctl", tz, 10);
 		if (!c)
 			rc = 69;
@@ -535,6 +704,7 @@ int main(int argc, char **argv)
 			rc = !strcmp(cmd, "alerts")     ? cmd_alerts(c, argc - optind, argv + optind)
 			     : !strcmp(cmd, "silence")  ? cmd_silence(c, argc - optind, argv + optind)
 			     : !strcmp(cmd, "audit")    ? cmd_audit(c, argc - optind, argv + optind)
+			     : !strcmp(cmd, "report")   ? cmd_report(c, argc - optind, argv + optind)
 							: cmd_findings(c, argc - optind, argv + optind);
 		db_close(&c);
 	} else if (!strcmp(cmd, "version")) {

@@ -36,6 +36,10 @@ like() { # like GOT EXTENDED-REGEX DESCRIPTION
   local got=$1 re=$2; shift 2
   if printf '%s' "$got" | grep -Eq -- "$re"; then ok 0 "$*"; else ok 1 "$*"; printf '#   got:  %s\n#   want match: %s\n' "$got" "$re"; fi
 }
+unlike() { # unlike GOT EXTENDED-REGEX DESCRIPTION
+  local got=$1 re=$2; shift 2
+  if ! printf '%s' "$got" | grep -Eq -- "$re"; then ok 0 "$*"; else ok 1 "$*"; printf '#   got:  %s\n#   must not match: %s\n' "$got" "$re"; fi
+}
 note() { printf '# %s\n' "$*"; }
 done_testing() { echo "1..$T_N"; [ $T_FAILED -eq 0 ]; exit $?; }
 

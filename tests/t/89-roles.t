@@ -65,4 +65,20 @@ is "$(as qf_t_admin "SELECT count(*) FROM qf.v_findings_open")" "$(sql "$DB" "SE
 is "$(as qf_t_admin "SELECT string_agg(supervision || '/' || risk || '/' || duty || '/' || level || '=' || findings, ',' ORDER BY 1) FROM qf.v_423_matrix")" \
    "$(sql "$DB" "SELECT string_agg(s, ',' ORDER BY s) FROM (SELECT supervision || '/' || risk || '/' || duty || '/' || level || '=' || count(*) AS s FROM qf.finding GROUP BY supervision, risk, duty, level) x")" \
    "v_423_matrix equals the counts computed directly"
+# so does qfctl report: the lab's secretary reports on their department only
+rep=$(QF_SQL_DIR= "$QFCTL" -d "host=$PGHOST dbname=$DB user=qf_t_lab" report --from 2000-01-01 --to 2100-01-01 --format csv 2>&1)
+is "$(printf '%s\n' "$rep" | awk -F, '/^423/ {s += $6} END {print s + 0}')" 1 "qfctl report as an auditor counts only their scope"
+like "$rep" "历史链头 history chain head,[0-9]+," "and quotes the chain head"
+# the chain spans every finding, most of them hidden from this auditor: it
+# still verifies for them, and a tampered event is still reported to them
+aud() { QF_SQL_DIR= "$QFCTL" -d "host=$PGHOST dbname=$DB user=qf_t_lab" "$@" 2>&1; }
+out=$(aud audit verify); st=$?
+is "$st" 0 "audit verify as a scoped auditor: the intact chain verifies ($out)"
+like "$(aud audit head)" "$(sql "$DB" "SELECT hash FROM qf.chain_head")" "audit head as an auditor"
+hidden=$(sql "$DB" "SELECT min(e.seq) FROM qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id WHERE f.department IS DISTINCT FROM '化学室'")
+sql "$DB" "UPDATE qf.finding_event SET note = 'rewritten' WHERE seq = $hidden"
+out=$(aud audit verify); st=$?
+is "$st" 1 "a change to an event outside their scope: exit 1"
+like "$out" "$hidden" "naming the event by its number ($out)"
+unlike "$out" "rewritten" "without showing its content"
 done_testing
