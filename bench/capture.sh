@@ -2,7 +2,8 @@
 # Change capture cost: loading 100k payments by COPY and by multi-row
 # INSERT (100 statements of 1000 rows), with the qf_capture triggers
 # enabled and disabled, alternating, ROUNDS times; prints the medians and
-# the overhead. Run inside tools/pgtmp.sh (make bench does).
+# the overhead, and a RESULT line per method for bench/run.sh. Run inside
+# tools/pgtmp.sh (make bench does).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${QF_BUILD:-$ROOT/build}
@@ -52,8 +53,14 @@ for method in copy insert; do
     done
   done
   off=$(median <"$work/off"); on=$(median <"$work/on")
-  awk -v m="$method" -v off="$off" -v on="$on" -v n="$ROWS" -v r="$ROUNDS" \
-    'BEGIN { printf "capture %-6s %d rows: %d ms without, %d ms with capture: +%.1f%% (median of %d)\n", m, n, off, on, (on - off) * 100.0 / off, r }'
+  awk -v m="$method" -v off="$off" -v on="$on" -v n="$ROWS" -v r="$ROUNDS" '
+    function commas(x,   s) { s = sprintf("%d", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
+    BEGIN { pct = (on - off) * 100.0 / off
+      printf "capture %-6s %d rows: %d ms without, %d ms with capture: +%.1f%% (median of %d)\n", m, n, off, on, pct, r
+      what = m == "copy" ? sprintf("change capture on COPY of %s payments", commas(n)) \
+           : sprintf("change capture on multi-row INSERT, %s × 1000 rows", commas(int((n + 999) / 1000)))
+      printf "RESULT\tcapture-%s\t%s\t≤ +10 %% (#3)\t%+.1f %% (%s → %s ms, median of %d)\t%s\n", m, what, pct,
+        commas(off), commas(on), r, (pct <= 10) ? "yes" : "no" }'
 done
 triggers ENABLE
 dropdb "$DB"

@@ -3,8 +3,8 @@
 # that answers each request after 10 ms. The alerts are created first
 # (receiver in an all-day maintenance window), then delivered by one
 # qingfengd --once; alerts/s from the database's own timestamps, peak RSS
-# from /usr/bin/time, for two sizes (steady memory). Run inside
-# tools/pgtmp.sh (make bench does).
+# from /usr/bin/time, for two sizes (steady memory); RESULT lines for
+# bench/run.sh. Run inside tools/pgtmp.sh (make bench does).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${QF_BUILD:-$ROOT/build}
@@ -39,7 +39,18 @@ CONF
   /usr/bin/time -f "%M" -o "$work/rss" "$B/qingfengd" -c "$work/send.conf" --once 2>/dev/null
   read -r delivered span <<<"$(psql -X -At -F ' ' -d "$DB" -c "SELECT count(*) FILTER (WHERE state = 'delivered'),
         extract(epoch FROM max(delivered_at) - min(last_attempt_at)) FROM qf.alert")"
-  awk -v n="$N" -v d="$delivered" -v s="$span" -v rss="$(cat "$work/rss")" \
-    'BEGIN { printf "deliver %d alerts (receiver answers after 10 ms): %d delivered in %.2f s = %.0f alerts/s, peak RSS %.1f MB\n", n, d, s, d / s, rss / 1024 }'
+  awk -v n="$N" -v d="$delivered" -v s="$span" -v rss="$(cat "$work/rss")" '
+    function commas(x,   s) { s = sprintf("%d", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
+    BEGIN { rate = s > 0 ? d / s : 0
+      printf "deliver %d alerts (receiver answers after 10 ms): %d delivered in %.2f s = %.0f alerts/s, peak RSS %.1f MB\n", n, d, s, rate, rss / 1024
+      printf "RESULT\tdeliver-%d\talerts per second to a receiver answering each request after 10 ms, %s alerts\t≥ 2,000/s (#4)\t%s/s (%s of %s delivered in %.2f s; peak RSS %.1f MB)\t%s\n",
+        n, commas(n), commas(rate + 0.5), commas(d), commas(n), s, rss / 1024, (rate >= 2000 && d == n) ? "yes" : "no" }'
+  echo "$N $(cat "$work/rss")" >>"$work/sizes"
   dropdb "$DB"
 done
+# steady memory: the daemon's peak RSS at the largest backlog against the smallest
+sort -n "$work/sizes" | awk '
+  function commas(x,   s) { s = sprintf("%d", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
+  { n[NR] = $1; r[NR] = $2; all = all (NR > 1 ? ", " : "") sprintf("%.1f MB at %s", $2 / 1024, commas($1)) }
+  END { met = (NR < 2) ? "n/a" : (r[NR] <= 1.10 * r[1]) ? "yes" : "no"
+    printf "RESULT\tdeliver-rss\tdaemon peak RSS while delivering, by backlog\tsteady memory (#4): largest backlog within 10 %% of the smallest\t%s\t%s\n", all, met }'

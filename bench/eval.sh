@@ -6,14 +6,20 @@
 #    the same data, in the same run (target ratio <= 1.10);
 #  - an incremental pass after 1,000 new records (target <= 100 ms, and at
 #    10M at most 1.5 x its time at 1M).
-# Data: bench/gen.c (planted risk points, rate 0.001). Run inside
-# tools/pgtmp.sh (make bench does).
+# Data: bench/gen.c (planted risk points, rate 0.001). RESULT lines for
+# bench/run.sh. Run inside tools/pgtmp.sh (make bench does).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${QF_BUILD:-$ROOT/build}
 work=$(mktemp -d /tmp/qf-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 NOW='2026-11-25T12:00:00+08:00'
+: >"$work/incr.medians"
+# for the RESULT lines (bench/run.sh): 1234567 -> 1,234,567; 1000000 -> 1M
+awk_lib='
+  function commas(x,   s) { s = sprintf("%d", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); return s }
+  function scale(n) { return n % 1000000 == 0 ? n / 1000000 "M" : commas(n) }
+'
 
 for SCALE in ${SCALES:-1000000 10000000}; do
   DB=qf_bench_eval_$SCALE
@@ -59,7 +65,10 @@ CONF
       [ -z "$best_daemon" ] || [ "$(echo "$d < $best_daemon" | bc)" = 1 ] && best_daemon=$d
       [ -z "$best_bare" ] || [ "$(echo "$b < $best_bare" | bc)" = 1 ] && best_bare=$b
     done
-    awk -v s="$SCALE" -v d="$best_daemon" -v b="$best_bare" 'BEGIN { printf "eval %s: full pass of the pack: daemon %.0f ms, bare psql %.0f ms, ratio %.3f (best of 2)\n", s, d, b, d / b }'
+    awk -v s="$SCALE" -v d="$best_daemon" -v b="$best_bare" "$awk_lib"'
+      BEGIN { printf "eval %s: full pass of the pack: daemon %.0f ms, bare psql %.0f ms, ratio %.3f (best of 2)\n", s, d, b, d / b
+        printf "RESULT\teval-full-%s\tfull pack at %s rows: daemon vs the same SQL bare through psql (same session settings), same run\tratio ≤ 1.10 (#3)\t%.3f (%s vs %s ms, best of 2)\t%s\n",
+          s, scale(s), d / b, commas(d + 0.5), commas(b + 0.5), (d / b <= 1.10) ? "yes" : "no" }'
   fi
 
   # incremental: 1,000 new records across the three domains, then one
@@ -83,7 +92,21 @@ CONF
     "$B/qingfengd" -c "$work/q.conf" --once --incremental >"$work/incr.log" 2>&1
     grep -o 'in [0-9.]* ms' "$work/incr.log" | head -1 | grep -o '[0-9.]*' >>"$work/incr.ms"
   done
-  sort -n "$work/incr.ms" | awk -v s="$SCALE" '{ a[NR] = $1; all = all (NR > 1 ? ", " : "") $1 }
-    END { printf "eval %s: incremental pass after 1000 new records: median %.1f ms of %d (%s ms)\n", s, a[int((NR + 1) / 2)], NR, all }'
+  sort -n "$work/incr.ms" | awk -v s="$SCALE" "$awk_lib"'{ a[NR] = $1; all = all (NR > 1 ? ", " : "") $1 }
+    END { m = a[int((NR + 1) / 2)]
+      printf "eval %s: incremental pass after 1000 new records: median %.1f ms of %d (%s ms)\n", s, m, NR, all
+      printf "RESULT\teval-incr-%s\tincremental pass after 1,000 new records, %s rows\t≤ 100 ms (#3)\t%.1f ms (median of %d: %s–%s)\t%s\n",
+        s, scale(s), m, NR, a[1], a[NR], (NR > 0 && m <= 100) ? "yes" : "no"
+      printf "%s %s\n", s, m >>"'"$work/incr.medians"'" }'
   dropdb "$DB"
 done
+
+# the incremental pass at the largest scale against the smallest; the
+# target is for 10M rows against 1M
+if [ "$(wc -l <"$work/incr.medians")" -ge 2 ]; then
+  sort -n "$work/incr.medians" | awk "$awk_lib"'{ s[NR] = $1; m[NR] = $2 }
+    END { r = m[NR] / m[1]; met = (s[1] == 1000000 && s[NR] == 10000000) ? ((r <= 1.5) ? "yes" : "no") : "n/a"
+      printf "eval: incremental pass at %s rows / at %s rows: %.2f x\n", s[NR], s[1], r
+      printf "RESULT\teval-incr-scaling\tincremental pass at %s rows against %s rows\t10M ≤ 1.5 × 1M (#3)\t%.2f × (%.1f vs %.1f ms)\t%s\n",
+        scale(s[NR]), scale(s[1]), r, m[NR], m[1], met }'
+fi

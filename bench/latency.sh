@@ -51,6 +51,18 @@ perl -MJSON::PP -e '
     $rate, scalar @lat, scalar keys %c, $p->(\@lat, .5), $p->(\@lat, .99), $p->(\@lat, 1);
   printf "bare commit -> NOTIFY round trip: p50 %.2f ms, p99 %.2f ms\n", $p->(\@rtt, .5), $p->(\@rtt, .99);
   printf "daemon peak RSS %.1f MB\n", (`cat $rss` + 0) / 1024;
+  # RESULT lines for bench/run.sh: what, target, value, met
+  my ($nl, $nc) = (scalar @lat, scalar keys %c);
+  my $all = $nl == $nc && $nc > 0;
+  my $seen = sprintf "%d of %d records delivered", $nl, $nc;
+  printf "RESULT\tlatency-p50\tcommit → webhook latency at %d risky records/s, whole pack enabled: p50\tp50 ≤ 5 ms (#5)\t%.1f ms (%s)\t%s\n",
+    $rate, $p->(\@lat, .5), $seen, $all && $p->(\@lat, .5) <= 5 ? "yes" : "no";
+  printf "RESULT\tlatency-p99\tcommit → webhook latency at %d risky records/s, whole pack enabled: p99\tp99 ≤ 25 ms (#5)\t%.1f ms (max %.1f ms)\t%s\n",
+    $rate, $p->(\@lat, .99), $p->(\@lat, 1), $all && $p->(\@lat, .99) <= 25 ? "yes" : "no";
+  printf "RESULT\tlatency-notify\tbare commit → NOTIFY round trip, same run\treported beside the latency (#5)\tp50 %.2f ms, p99 %.2f ms\tn/a\n",
+    $p->(\@rtt, .5), $p->(\@rtt, .99);
+  printf "RESULT\tlatency-rss\tdaemon peak RSS during that run\t≤ 20 MB (#5)\t%.1f MB\t%s\n",
+    (`cat $rss` + 0) / 1024, (`cat $rss` + 0) / 1024 <= 20 ? "yes" : "no";
 ' "$work/commits" "$work/hooks.jsonl" "$work/rss" "$RATE"
 [ -n "${KEEPLOG:-}" ] && cp "$work/daemon.log" "$KEEPLOG"
 dropdb "$DB"
