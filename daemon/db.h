@@ -51,15 +51,56 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
 		 const char *cursor, bool clock_due, bool skip_known, bool lock, struct rule_hits *out,
 		 char **err) QF_MUST_CHECK;
 
-/* Cursors of the rules: returns (name, position as text, clock_due) rows
- * for 'rule:*' cursors; clock_due when the clock-driven run is older than
- * clock_interval_s. NULL on error (logged). */
-PGresult *db_load_cursors(PGconn *c, int clock_interval_s);
-/* One pass's view of the change log: rows of (xmin of the statement's
- * snapshot, table, newest change xid as text) for changes at or above the
- * oldest rule cursor (one row with NULL table when there are none). NULL
- * on error (logged). */
-PGresult *db_changed_tables(PGconn *c);
+/* One rule of a batched incremental read (db_delta_batch). */
+struct delta_run {
+	const struct qf_rule *r; /* with compiled_delta */
+	const char *cursor;	 /* its cursor, an xid8 as text */
+	struct rule_hits hits;	 /* out: as db_rule_hits gives (hits.res: caller clears) */
+	bool failed;		 /* out: its statement failed, err says why (caller frees) */
+	char *err;
+};
+
+/* Reads the incremental statements of n rules in one round trip, in one
+ * READ ONLY, REPEATABLE READ snapshot bounded by statement_timeout. Each
+ * rule is skipped as db_rule_hits would skip it (nothing it reads changed,
+ * or another daemon holds it) and, when lock is set and it runs, takes its
+ * advisory lock (hits.locked, also when it failed: release it). A failing
+ * statement fails only its rule. Returns 0, or -1 when the connection was
+ * lost. */
+int db_delta_batch(PGconn *c, struct delta_run *runs, int n, int timeout_ms, const char *now,
+		   bool lock) QF_MUST_CHECK;
+
+/* One rule run to record in db_record_batch (as db_record_hits takes it). */
+struct record_run {
+	const struct qf_rule *r;
+	const char *hits_json;
+	int64_t started_us;
+	long scanned;
+	const char *cursor;
+	bool clock_ran;
+	long created, retriggered, alerts; /* out */
+	char *err; /* out: not recorded, and why (caller frees) */
+};
+
+/* Records n rule runs (each as db_record_hits does, each its own
+ * transaction), then the pass's quiet runs (quiet_json as for
+ * db_record_quiet_runs; a failure in *quiet_err), the skipped rules'
+ * cursors (advance_json as for db_advance_cursors) and releases the locks
+ * of the rule ids in unlock_json, all in one round trip; NULL jsons are
+ * left out. Returns 0, or -1 when the connection was lost. */
+int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_json, char **quiet_err,
+		    const char *advance_json, const char *unlock_json) QF_MUST_CHECK;
+
+/* The start of a pass, in one round trip: *cursors, the rules' cursors
+ * as rows (name, position as text, clock_due) for 'rule:*' cursors,
+ * clock_due when the clock-driven run is older than clock_interval_s;
+ * with want_changed, *changed, the pass's view of the change log: rows of
+ * (xmin of the statement's snapshot, table, newest change xid as text) for
+ * changes at or above the oldest rule cursor (one row with NULL table when
+ * there are none). A result that failed is NULL (logged). Returns 0, or
+ * -1 when the connection was lost. */
+int db_pass_start(PGconn *c, int clock_interval_s, bool want_changed, PGresult **cursors,
+		  PGresult **changed) QF_MUST_CHECK;
 /* Records rule runs that found nothing new and moves their cursors, in one
  * statement: json [{rule_id, version, started, finished (epoch s), scanned,
  * cursor, clock}]. */

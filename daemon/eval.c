@@ -83,82 +83,76 @@ static void now_text(char out[40])
 	snprintf(out + n, 40 - n, ".%06ldZ", ts.tv_nsec / 1000);
 }
 
-/* Evaluates one rule and records its hits. Returns 0 (evaluated), 1 (the
- * rule failed; recorded in qf.rule_run), 2 (skipped: nothing it reads
- * changed), or -1 (the connection is gone). */
-static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
-		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
-		    struct buf *advance, struct buf *quiet, struct eval_totals *t, bool *locked)
+/* What a rule's statement gave, sorted out: returns 2 when the rule was
+ * skipped (nothing it reads changed: its cursor moves, batched into
+ * advance; or busy), 0 otherwise. A run with no new hit is added to quiet
+ * (recorded with the pass's other quiet runs) and *json stays NULL;
+ * otherwise *json is the hits to record (caller frees) and *rows their
+ * number. Takes hits->res. */
+static int sort_hits(const struct qf_config *cfg, const struct qf_rule *r, struct rule_hits *hits, FILE *dry,
+		     int *ridx, struct buf *advance, struct buf *quiet, struct eval_totals *t, char **json, int *rows)
 {
-	struct rule_hits hits;
-	char *err = NULL;
-	long created = 0, retrig = 0, alerts = 0;
-
-	(void)o;
-	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, cursor, clock_due, !dry, o && o->lock && !dry, &hits,
-			 &err) < 0) {
-		log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
-		t->failed++;
-		if (!db_ok(c)) {
-			free(err);
-			return -1;
-		}
-		if (!dry)
-			db_record_rule_error(c, r, hits.started_us, err);
-		free(err);
-		return 1;
-	}
-	*locked = hits.locked;
-	if (hits.busy) {
+	*json = NULL;
+	*rows = 0;
+	if (hits->busy) {
 		log_debug("rule %s: another daemon is evaluating it", r->id);
 		t->skipped++;
 		return 2;
 	}
-	if (hits.skipped) {
+	if (hits->skipped) {
 		/* nothing it reads changed: only the cursor moves (batched) */
 		t->skipped++;
 		buf_printf(advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance->len > 1 ? "," : "", r->id,
-			   hits.xmin);
+			   hits->xmin);
 		return 2;
 	}
-	t->delta += hits.delta;
-	struct buf json;
-	buf_init(&json);
-	buf_puts(&json, "[");
-	int rows = PQntuples(hits.res);
-	for (int row = 0; row < rows; row++)
-		add_hit(&json, cfg, r, hits.res, row, ridx, dry);
-	buf_puts(&json, "]");
-	PQclear(hits.res);
+	t->delta += hits->delta;
+	struct buf out;
+	buf_init(&out);
+	buf_puts(&out, "[");
+	int n = PQntuples(hits->res);
+	for (int row = 0; row < n; row++)
+		add_hit(&out, cfg, r, hits->res, row, ridx, dry);
+	buf_puts(&out, "]");
+	PQclear(hits->res);
+	hits->res = NULL;
 	if (dry) {
-		buf_free(&json);
-		t->created += rows;
+		buf_free(&out);
+		t->created += n;
 		return 0;
 	}
-	if (rows == 0) {
+	if (n == 0) {
 		/* nothing new (known hits never leave the server): the run and
 		 * the cursor are recorded with the pass's other quiet runs */
 		int64_t fin = now_real_us();
 		buf_printf(quiet,
 			   "%s{\"rule_id\":\"%s\",\"version\":\"%s\",\"started\":%lld.%06lld,\"finished\":%lld.%06lld,"
 			   "\"scanned\":0,\"cursor\":%s,\"clock\":%s}",
-			   quiet->len > 1 ? "," : "", r->id, r->version, (long long)(hits.started_us / 1000000),
-			   (long long)(hits.started_us % 1000000), (long long)(fin / 1000000), (long long)(fin % 1000000),
-			   hits.xmin, hits.delta ? "false" : "true");
-		buf_free(&json);
+			   quiet->len > 1 ? "," : "", r->id, r->version, (long long)(hits->started_us / 1000000),
+			   (long long)(hits->started_us % 1000000), (long long)(fin / 1000000), (long long)(fin % 1000000),
+			   hits->xmin, hits->delta ? "false" : "true");
+		buf_free(&out);
 		log_debug("rule %s: nothing new", r->id);
 		return 0;
 	}
-	int rc = db_record_hits(c, r, json.data, hits.started_us, rows, hits.xmin, !hits.delta, &created, &retrig,
-				&alerts, &err);
-	buf_free(&json);
-	if (rc < 0) {
+	*json = buf_steal(&out);
+	*rows = n;
+	return 0;
+}
+
+/* The outcome of recording a rule's hits, in the totals and the log.
+ * Returns 0, 1 when it failed (recorded in qf.rule_run), -1 when the
+ * connection is gone. */
+static int recorded(PGconn *c, const struct qf_rule *r, int64_t started_us, int rows, long created, long retrig,
+		    long alerts, char *err, struct eval_totals *t)
+{
+	if (err) {
 		log_err("rule %s: cannot record findings: %s", r->id, err);
 		free(err);
 		t->failed++;
 		if (!db_ok(c))
 			return -1;
-		db_record_rule_error(c, r, hits.started_us, "cannot record findings");
+		db_record_rule_error(c, r, started_us, "cannot record findings");
 		return 1;
 	}
 	if (created || retrig)
@@ -172,6 +166,146 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 	return 0;
 }
 
+/* A rule whose statement failed: logged and recorded in qf.rule_run.
+ * Returns 1, or -1 when the connection is gone. */
+static int rule_failed(PGconn *c, const struct qf_rule *r, int64_t started_us, char *err, bool dry,
+		       struct eval_totals *t)
+{
+	log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
+	t->failed++;
+	if (!db_ok(c)) {
+		free(err);
+		return -1;
+	}
+	if (!dry)
+		db_record_rule_error(c, r, started_us, err);
+	free(err);
+	return 1;
+}
+
+/* Evaluates one rule on its own and records its hits. Returns 0
+ * (evaluated), 1 (the rule failed; recorded in qf.rule_run), 2 (skipped:
+ * nothing it reads changed), or -1 (the connection is gone). */
+static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
+		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
+		    struct buf *advance, struct buf *quiet, struct eval_totals *t, bool *locked)
+{
+	struct rule_hits hits;
+	char *err = NULL, *json;
+	long created = 0, retrig = 0, alerts = 0;
+	int rows;
+
+	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, cursor, clock_due, !dry, o && o->lock && !dry, &hits,
+			 &err) < 0)
+		return rule_failed(c, r, hits.started_us, err, dry, t);
+	*locked = hits.locked;
+	if (sort_hits(cfg, r, &hits, dry, ridx, advance, quiet, t, &json, &rows) == 2)
+		return 2;
+	if (!json)
+		return 0;
+	if (db_record_hits(c, r, json, hits.started_us, rows, hits.xmin, !hits.delta, &created, &retrig, &alerts,
+			   &err) < 0) {
+		free(json);
+		return recorded(c, r, hits.started_us, rows, 0, 0, 0, err ? err : xstrdup("no answer"), t);
+	}
+	free(json);
+	return recorded(c, r, hits.started_us, rows, created, retrig, alerts, NULL, t);
+}
+
+/* The incremental rules of a pass together: their reads in one round
+ * trip, then their findings, quiet runs, skipped cursors and lock
+ * releases in another. A payment commit touches about ten rules, and each
+ * alone would cost several round trips and a plan. Returns 0, or -1 when
+ * the connection is gone. */
+static int run_batch(PGconn *c, const struct qf_config *cfg, const struct qf_rule **rules, const char **cursors, int n,
+		     const struct eval_opts *o, const char *now, int *ridx, struct buf *advance, struct eval_totals *t)
+{
+	struct delta_run *runs = xcalloc((size_t)n, sizeof *runs);
+	struct record_run *w = xcalloc((size_t)n, sizeof *w);
+	char **json = xcalloc((size_t)n, sizeof *json);
+	int *rows = xcalloc((size_t)n, sizeof *rows), nw = 0, rc = 0;
+	struct buf quiet, unlock;
+	bool lock = o && o->lock;
+
+	buf_init(&quiet);
+	buf_init(&unlock);
+	buf_puts(&quiet, "[");
+	buf_puts(&unlock, "[");
+	for (int i = 0; i < n; i++) {
+		runs[i].r = rules[i];
+		runs[i].cursor = cursors[i];
+	}
+	int64_t t0 = now_real_us();
+	if (db_delta_batch(c, runs, n, cfg->statement_timeout_ms, now, lock) < 0) {
+		for (int i = 0; i < n; i++) {
+			PQclear(runs[i].hits.res);
+			free(runs[i].err);
+		}
+		rc = -1;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct qf_rule *r = rules[i];
+		if (runs[i].hits.locked)
+			buf_printf(&unlock, "%s\"%s\"", unlock.len > 1 ? "," : "", r->id); /* ids are names */
+		if (runs[i].failed) {
+			if (rule_failed(c, r, runs[i].hits.started_us, runs[i].err, false, t) < 0)
+				rc = -1;
+			continue;
+		}
+		if (sort_hits(cfg, r, &runs[i].hits, NULL, ridx, advance, &quiet, t, &json[i], &rows[i]) == 2 ||
+		    !json[i])
+			continue;
+		struct record_run *wr = &w[nw++];
+		wr->r = r;
+		wr->hits_json = json[i];
+		wr->started_us = runs[i].hits.started_us;
+		wr->scanned = rows[i];
+		wr->cursor = runs[i].hits.xmin;
+		wr->clock_ran = false;
+	}
+	/* the cursors the pass skipped so far (the caller's and ours) ride along */
+	buf_puts(advance, "]");
+	buf_puts(&quiet, "]");
+	buf_puts(&unlock, "]");
+	if (rc < 0)
+		goto out;
+	char *qerr = NULL;
+	if (db_record_batch(c, w, nw, quiet.len > 2 ? quiet.data : NULL, &qerr, advance->len > 2 ? advance->data : NULL,
+			    unlock.len > 2 ? unlock.data : NULL) < 0) {
+		for (int k = 0; k < nw; k++)
+			free(w[k].err);
+		free(qerr);
+		rc = -1;
+		goto out;
+	}
+	if (qerr) {
+		log_err("cannot record the pass's rule runs: %s", qerr);
+		free(qerr);
+	}
+	for (int k = 0; k < nw; k++)
+		if (recorded(c, w[k].r, w[k].started_us, (int)w[k].scanned, w[k].created, w[k].retriggered, w[k].alerts,
+			     w[k].err, t) < 0)
+			rc = -1;
+	/* the rules ran together: each is reported with an equal share */
+	double share = (double)(now_real_us() - t0) / 1e6 / n;
+	for (int i = 0; i < n && o && o->on_rule; i++)
+		o->on_rule(o->arg, rules[i]->id, runs[i].hits.skipped ? 0 : share, runs[i].failed,
+			   runs[i].hits.skipped);
+out:
+	buf_reset(advance);
+	buf_puts(advance, "[");
+	for (int i = 0; i < n; i++)
+		free(json[i]);
+	free(json);
+	free(rows);
+	free(w);
+	free(runs);
+	buf_free(&quiet);
+	buf_free(&unlock);
+	return rc;
+}
+
 int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
 	     struct eval_totals *t)
 {
@@ -182,13 +316,25 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	FILE *dry = o ? o->dry_run : NULL;
 
 	bool incr = o && o->incremental && !dry && !(o && o->since);
-	PGresult *cursors = !dry ? db_load_cursors(c, cfg->clock_interval_s) : NULL;
+	PGresult *cursors = NULL, *changed = NULL;
 	/* which tables changed since the oldest cursor: a rule none of whose
 	 * tables changed is skipped without a round trip */
-	PGresult *changed = incr && cursors ? db_changed_tables(c) : NULL;
+	if (!dry && db_pass_start(c, cfg->clock_interval_s, incr, &cursors, &changed) < 0) {
+		free(ridx);
+		return -1;
+	}
+	if (!cursors) {
+		PQclear(changed);
+		changed = NULL;
+	}
 	const char *gxmin = changed && PQntuples(changed) ? PQgetvalue(changed, 0, 0) : NULL;
 	struct buf advance, ran, quiet;
-	int nran = 0;
+	int nran = 0, nbatch = 0, nseq = 0;
+	/* incremental runs go in one batch; full runs (first, clock-driven,
+	 * --once) one by one afterwards, so their cost delays no alert */
+	const struct qf_rule **batch = xcalloc((size_t)set->n + 1, sizeof *batch), **seq = xcalloc((size_t)set->n + 1, sizeof *seq);
+	const char **bcursor = xcalloc((size_t)set->n + 1, sizeof *bcursor), **scursor = xcalloc((size_t)set->n + 1, sizeof *scursor);
+	bool *sclock = xcalloc((size_t)set->n + 1, sizeof *sclock);
 
 	buf_init(&advance);
 	buf_init(&ran);
@@ -197,14 +343,8 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	buf_puts(&ran, "[");
 	buf_puts(&quiet, "[");
 	memset(t, 0, sizeof *t);
-	if (!dry && !cursors) {
-		free(ridx);
-		PQclear(changed);
-		buf_free(&advance);
-		buf_free(&ran);
-		buf_free(&quiet);
-		return db_ok(c) ? 0 : -1;
-	}
+	if (!dry && !cursors)
+		goto lost_or_nothing;
 	for (int i = 0; i < set->n; i++) {
 		const struct qf_rule *r = &set->rules[i];
 
@@ -246,10 +386,23 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 				continue;
 			}
 		}
+		if (incr && cursor && !clock_due && r->compiled_delta) {
+			batch[nbatch] = r;
+			bcursor[nbatch++] = cursor;
+		} else {
+			seq[nseq] = r;
+			scursor[nseq] = incr ? cursor : NULL;
+			sclock[nseq++] = incr ? clock_due : true;
+		}
+	}
+	if (nbatch && run_batch(c, cfg, batch, bcursor, nbatch, o, now, ridx, &advance, t) < 0)
+		goto lost;
+	for (int i = 0; i < nseq; i++) {
+		const struct qf_rule *r = seq[i];
 		int64_t t0 = now_real_us();
 		bool locked = false;
-		int rc_eval = run_rule(c, cfg, r, o, now, since, incr ? cursor : NULL, incr ? clock_due : true, dry, ridx,
-				       &advance, &quiet, t, &locked);
+		int rc_eval = run_rule(c, cfg, r, o, now, since, scursor[i], sclock[i], dry, ridx, &advance, &quiet, t,
+				       &locked);
 		if (locked && db_ok(c))
 			db_rule_unlock(c, r->id);
 		if (o && o->on_rule)
@@ -258,16 +411,40 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 			goto lost;
 	}
 	goto done;
+lost_or_nothing:
+	if (db_ok(c)) {
+		free(ridx);
+		PQclear(changed);
+		free(batch);
+		free(seq);
+		free(bcursor);
+		free(scursor);
+		free(sclock);
+		buf_free(&advance);
+		buf_free(&ran);
+		buf_free(&quiet);
+		return 0;
+	}
 lost:
 	free(ridx);
 	PQclear(cursors);
 	PQclear(changed);
+	free(batch);
+	free(seq);
+	free(bcursor);
+	free(scursor);
+	free(sclock);
 	buf_free(&advance);
 	buf_free(&ran);
 	buf_free(&quiet);
 	return -1;
 done:
 	free(ridx);
+	free(batch);
+	free(seq);
+	free(bcursor);
+	free(scursor);
+	free(sclock);
 	PQclear(cursors);
 	PQclear(changed);
 	buf_puts(&quiet, "]");

@@ -653,6 +653,13 @@ static int add_value(struct qf_rule *r, const char *value, int builtin)
 	return ++r->nvalues;
 }
 
+/* Set while compile_rule builds a rule's incremental statement: there the
+ * cursor is never NULL, so ${changed()} and ${incremental} are written
+ * without their "full pass" branch. A prepared statement's generic plan
+ * cannot fold `$n IS NULL OR ...` away and would scan the table; without
+ * the branch it keeps the changed-keys index condition. */
+static bool bind_for_delta;
+
 /* Expands ${macro}, then replaces :name placeholders outside quotes with
  * $n; "::" casts are left alone. Returns the SQL text, or NULL after
  * reporting a problem. */
@@ -669,7 +676,12 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 		if (!strncmp(p, "${incremental}", 14) || !strncmp(p, "${cursor}", 9)) {
 			int cur = add_value(r, NULL, BUILTIN_CURSOR);
 			bool inc = p[2] == 'i';
-			buf_printf(&ex, inc ? "($%d::xid8 IS NOT NULL)" : "$%d::xid8", cur);
+			/* the delta form still names the parameter, so its type is
+			 * known, and the planner folds "OR true" away */
+			buf_printf(&ex,
+				   inc ? (bind_for_delta ? "($%d::xid8 IS NOT NULL OR true)" : "($%d::xid8 IS NOT NULL)")
+				       : "$%d::xid8",
+				   cur);
 			r->changed_aware = true;
 			p += inc ? 13 : 8;
 			continue;
@@ -716,15 +728,18 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 			 * estimate IN (SELECT unnest(...)) and would scan the table.
 			 * ::text is a no-op on text columns (the index still serves)
 			 * and lets a date or number key compare with the logged keys. */
+			char full[32] = "";
+			if (!bind_for_delta)
+				snprintf(full, sizeof full, "$%d::xid8 IS NULL OR ", cur);
 			if (na == 3) /* the rows still there, and the deleted ones as the capture kept them */
 				buf_printf(&ex,
-					   "($%d::xid8 IS NULL OR (%s)::text = ANY(ARRAY(SELECT x.\"%s\"::text FROM records.\"%s\" x"
+					   "(%s(%s)::text = ANY(ARRAY(SELECT x.\"%s\"::text FROM records.\"%s\" x"
 					   " WHERE x.\"%s\"::text = ANY(ARRAY(%s))"
 					   " UNION ALL SELECT o->>'%s' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o"
 					   " WHERE c.tbl = '%s' AND c.op = 'd' AND c.xid >= $%d::xid8)))",
-					   cur, args[1], args[2], args[0], ck, keys, args[2], args[0], cur);
+					   full, args[1], args[2], args[0], ck, keys, args[2], args[0], cur);
 			else
-				buf_printf(&ex, "($%d::xid8 IS NULL OR (%s)::text = ANY(ARRAY(%s)))", cur, args[1], keys);
+				buf_printf(&ex, "(%s(%s)::text = ANY(ARRAY(%s)))", full, args[1], keys);
 			r->changed_aware = true;
 			p = e + 1;
 			continue;
@@ -1202,56 +1217,76 @@ static char *wrap(struct qf_rule *r, struct bound *b, struct diag *d)
 	return buf_steal(&o);
 }
 
-static void compile_rule(struct qf_rule *r, struct diag *d)
+/* Binds every fragment of the rule; false if one had a problem (in d). */
+static bool bind_all(struct qf_rule *r, struct bound *b, struct diag *d)
 {
-	struct bound b = {0};
 	int errs = d->errors;
 
 	if (r->where)
-		b.where = bind(r, r->where, "where", d);
+		b->where = bind(r, r->where, "where", d);
 	if (r->level_expr)
-		b.level = bind(r, r->level_expr, "level_expr", d);
+		b->level = bind(r, r->level_expr, "level_expr", d);
 	if (r->kind == QF_RULE_AGGREGATE || r->kind == QF_RULE_FREQUENCY) {
 		if (r->subject)
-			b.subject = bind(r, r->subject, "subject", d);
+			b->subject = bind(r, r->subject, "subject", d);
 		if (r->department)
-			b.department = bind(r, r->department, "department", d);
-		b.select = xcalloc((size_t)r->nselect + 1, sizeof(char *));
+			b->department = bind(r, r->department, "department", d);
+		b->select = xcalloc((size_t)r->nselect + 1, sizeof(char *));
 		for (int i = 0; i < r->nselect; i++)
-			b.select[i] = bind(r, r->select[i].expr, "select", d);
+			b->select[i] = bind(r, r->select[i].expr, "select", d);
 	}
 	if (r->having)
-		b.having = bind(r, r->having, "having", d);
+		b->having = bind(r, r->having, "having", d);
 	if (r->sql)
-		b.sql = bind(r, r->sql, "sql", d);
+		b->sql = bind(r, r->sql, "sql", d);
 	if (r->pop_where)
-		b.pop = bind(r, r->pop_where, "population", d);
+		b->pop = bind(r, r->pop_where, "population", d);
 	if (r->expect_where)
-		b.ewhere = bind(r, r->expect_where, "expect.where", d);
+		b->ewhere = bind(r, r->expect_where, "expect.where", d);
 	if (r->window)
-		b.window = bind(r, r->window, "window", d);
+		b->window = bind(r, r->window, "window", d);
 	if (r->threshold)
-		b.threshold = bind(r, r->threshold, "threshold", d);
-	if (d->errors != errs) {
+		b->threshold = bind(r, r->threshold, "threshold", d);
+	return d->errors == errs;
+}
+
+static void compile_rule(struct qf_rule *r, struct diag *d)
+{
+	struct bound b = {0};
+
+	if (!bind_all(r, &b, d)) {
 		bound_free(&b, r->nselect);
 		return;
 	}
-
 	r->compiled = wrap(r, &b, d);
 	r->nvalues_full = r->nvalues;
 	/* a match rule re-reads only the rows changed since its cursor: cost
 	 * grows with the change, not with the table */
 	const char *ck = r->kind == QF_RULE_MATCH ? capture_key(table_name(r, r->table)) : NULL;
-	if (ck) {
-		int cur = add_value(r, NULL, BUILTIN_CURSOR);
+	if (ck || r->changed_aware) {
+		/* the incremental statement: the same fragments bound again for
+		 * a non-NULL cursor (their problems were reported above, so a
+		 * scratch diag takes the repeats); a match rule also reads only
+		 * the changed rows */
+		struct bound db = {0};
+		struct diag scratch;
 		char cond[512];
-		snprintf(cond, sizeof cond,
-			 "t.\"%s\"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c"
-			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8))",
-			 ck, table_name(r, r->table), cur);
-		b.delta = cond;
-		r->compiled_delta = wrap(r, &b, d);
-		b.delta = NULL;
+		diag_init(&scratch);
+		bind_for_delta = true;
+		bool ok = bind_all(r, &db, &scratch);
+		if (ok && ck) {
+			int cur = add_value(r, NULL, BUILTIN_CURSOR);
+			snprintf(cond, sizeof cond,
+				 "t.\"%s\"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c"
+				 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8))",
+				 ck, table_name(r, r->table), cur);
+			db.delta = cond;
+		}
+		if (ok)
+			r->compiled_delta = wrap(r, &db, &scratch);
+		bind_for_delta = false;
+		bound_free(&db, r->nselect);
+		diag_free(&scratch);
 	}
 	for (int i = 0; i < r->nvalues; i++)
 		r->clock |= r->builtin[i] == BUILTIN_NOW;

@@ -56,6 +56,22 @@ int main(void)
 	   "F09 delta reads only payments changed since the cursor");
 	ok(f09 && f09->deps.n == 2 && strlist_has(&f09->deps, "payment") && strlist_has(&f09->deps, "person"),
 	   "F09 depends on payment (and person, for the subject's department)");
+	/* ${changed()} rules get an incremental statement too: the same
+	 * values, and no "cursor IS NULL" branch a generic plan cannot fold */
+	const struct qf_rule *f01 = ruleset_find(&set, "F01");
+	ok(f01 && f01->changed_aware && f01->compiled_delta && f01->nvalues == f01->nvalues_full,
+	   "F01 (${changed()}) has an incremental statement with the full statement's values");
+	ok(f01 && strstr(f01->compiled, "::xid8 IS NULL OR (t.vendor_id)::text = ANY(ARRAY(") &&
+		   f01->compiled_delta && !strstr(f01->compiled_delta, "IS NULL OR (t.vendor_id)") &&
+		   strstr(f01->compiled_delta, "((t.vendor_id)::text = ANY(ARRAY("),
+	   "F01's full statement reads everything when the cursor is NULL; its incremental one only changed vendors");
+	const struct qf_rule *f08 = ruleset_find(&set, "F08");
+	ok(f08 && f08->compiled_delta && strstr(f08->compiled_delta, "::xid8 IS NOT NULL OR true)") &&
+		   !strstr(f08->compiled, "IS NOT NULL OR true"),
+	   "${incremental} is true in F08's incremental statement and decided by the cursor in its full one");
+	const struct qf_rule *f03 = ruleset_find(&set, "F03");
+	ok(f03 && !f03->changed_aware && f03->compiled_delta && !strstr(f03->compiled_delta, "IS NULL OR"),
+	   "a match rule keeps its own incremental statement");
 	ruleset_free(&set);
 	diag_free(&d);
 
