@@ -1,9 +1,17 @@
 /* qf-gen: deterministic generator of realistic institute records for qingfeng.
  *
  *   qf-gen [--scale N] [--seed S] [--plant-rate R] [--truth] [--progress]
+ *          [--part all|reference|activity] [--stream] [--benford-min-n N|auto]
  *
  * Writes BEGIN; one COPY block per records table; COMMIT; to stdout, in
- * PostgreSQL text COPY format. See bench/GEN.md.
+ * PostgreSQL text COPY format. --part writes only the reference tables
+ * (people, counterparties, calendar, equipment, duties...) or only the
+ * activity tables; every table is still generated, so the parts of one run
+ * add up to the whole and --truth is complete with either. --stream writes
+ * the activity tables as single-statement INSERTs and UPDATEs in the
+ * records' own time order instead (for `make demo`). --benford-min-n plants
+ * F05 for a smaller min_n than its 300 (the demo's institute is small).
+ * See bench/GEN.md.
  *
  * Build: gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g bench/gen.c -o /tmp/qf-gen -lm
  */
@@ -27,6 +35,11 @@ static uint64_t opt_seed = 1;
 static double opt_plant = 0.0;
 static bool opt_truth = false;
 static bool opt_progress = false;
+enum { PART_ALL, PART_REFERENCE, PART_ACTIVITY };
+static int opt_part = PART_ALL;
+static bool opt_stream = false;
+static uint64_t opt_benford = 300; /* F05's min_n */
+static bool opt_benford_given = false, opt_benford_auto = false;
 
 /* ------------------------------------------------------------------ PRNG */
 /* xoshiro256** seeded through splitmix64; every stream is derived from
@@ -107,6 +120,12 @@ static size_t olen;
 static int ncol;
 static uint64_t rows_out, rows_target;
 static bool out_error;
+/* false while a table that --part leaves out is generated: its rows are
+ * computed (they feed later tables and the truth) but not written */
+static bool out_on = true;
+/* true while an activity table is generated under --stream: its rows are
+ * captured field by field and turned into time-stamped events */
+static bool cap_on;
 
 static void oflush(void)
 {
@@ -116,6 +135,8 @@ static void oflush(void)
 }
 static inline void oput(const char *s, size_t n)
 {
+	if (!out_on)
+		return;
 	if (olen + n > sizeof obuf)
 		oflush();
 	if (n > sizeof obuf) {
@@ -128,6 +149,8 @@ static inline void oput(const char *s, size_t n)
 }
 static inline void oc(char c)
 {
+	if (!out_on)
+		return;
 	if (olen >= sizeof obuf)
 		oflush();
 	obuf[olen++] = c;
@@ -161,6 +184,34 @@ static void progress(bool final)
 		rows_target, el > 0 ? (double)rows_out / el : 0.0, final ? "\n" : "");
 }
 
+/* --stream: the fields of the current row, unescaped, with the instant of
+ * each timestamp or date field (CAP_NOTIME for the others) */
+#define CAP_MAXF 24
+#define CAP_NOTIME INT64_MIN
+static char capbuf[4096];
+static size_t caplen;
+static int ncap;
+static size_t capoff[CAP_MAXF];
+static bool capnull[CAP_MAXF];
+static int64_t capat[CAP_MAXF];
+static void cap_field(const char *s, size_t n, int64_t at)
+{
+	if (ncap >= CAP_MAXF || caplen + n + 1 > sizeof capbuf) {
+		fprintf(stderr, "qf-gen: internal error: row too wide for --stream\n");
+		exit(70);
+	}
+	capoff[ncap] = caplen;
+	capnull[ncap] = !s;
+	capat[ncap] = at;
+	if (s) {
+		memcpy(capbuf + caplen, s, n);
+		caplen += n;
+	}
+	capbuf[caplen++] = 0;
+	ncap++;
+}
+static void stream_row(void);
+
 /* fields */
 static inline void sep(void)
 {
@@ -169,7 +220,12 @@ static inline void sep(void)
 }
 static inline void row_end(void)
 {
-	oc('\n');
+	if (cap_on) {
+		stream_row();
+		ncap = 0;
+		caplen = 0;
+	} else
+		oc('\n');
 	ncol = 0;
 	rows_out++;
 	if (opt_progress && (rows_out & 4095) == 0)
@@ -177,11 +233,19 @@ static inline void row_end(void)
 }
 static void F_null(void)
 {
+	if (cap_on) {
+		cap_field(NULL, 0, CAP_NOTIME);
+		return;
+	}
 	sep();
 	oput("\\N", 2);
 }
 static void F_text(const char *s)
 {
+	if (cap_on) {
+		cap_field(s, s ? strlen(s) : 0, CAP_NOTIME);
+		return;
+	}
 	sep();
 	if (!s) {
 		oput("\\N", 2);
@@ -197,44 +261,73 @@ static void F_text(const char *s)
 		}
 	}
 }
+/* a formatted field: written, or captured under --stream */
+static void F_raw(const char *b, size_t n, int64_t at)
+{
+	if (cap_on) {
+		cap_field(b, n, at);
+		return;
+	}
+	sep();
+	oput(b, n);
+}
 static void F_int(int64_t v)
 {
 	char b[24];
 	int n = snprintf(b, sizeof b, "%" PRId64, v);
-	sep();
-	oput(b, (size_t)n);
+	F_raw(b, (size_t)n, CAP_NOTIME);
 }
-static void F_bool(bool v)
-{
-	sep();
-	oc(v ? 't' : 'f');
-}
+static void F_bool(bool v) { F_raw(v ? "t" : "f", 1, CAP_NOTIME); }
 /* money in cents */
 static void F_money(int64_t c)
 {
 	char b[32];
 	int n = snprintf(b, sizeof b, "%s%" PRId64 ".%02d", c < 0 ? "-" : "", (c < 0 ? -c : c) / 100,
 			 (int)((c < 0 ? -c : c) % 100));
-	sep();
-	oput(b, (size_t)n);
+	F_raw(b, (size_t)n, CAP_NOTIME);
 }
 static void F_fixed(double v, int dec)
 {
 	char b[48];
 	int n = snprintf(b, sizeof b, "%.*f", dec, v);
-	sep();
-	oput(b, (size_t)n);
+	F_raw(b, (size_t)n, CAP_NOTIME);
 }
+
+/* the tables of the institute's reference data (--part reference); the
+ * others are activity */
+static bool is_reference(const char *table)
+{
+	static const char *const ref[] = {"workday",	   "person",	  "relative",	 "counterparty", "coi_declaration",
+					  "duty_record", "method_norm", "equipment", "signatory",	   "leave"};
+	for (int k = 0; k < NELEM(ref); k++)
+		if (!strcmp(table, ref[k]))
+			return true;
+	return false;
+}
+static void stream_table(const char *table, const char *cols);
 
 static void copy_begin(const char *table, const char *cols)
 {
+	bool ref = is_reference(table);
+	bool want = opt_part == PART_ALL || (opt_part == PART_REFERENCE) == ref;
+	cap_on = want && !ref && opt_stream;
+	out_on = want && !cap_on;
+	if (cap_on) {
+		stream_table(table, cols);
+		return;
+	}
 	os("COPY records.");
 	os(table);
 	os(" (");
 	os(cols);
 	os(") FROM stdin;\n");
 }
-static void copy_end(void) { os("\\.\n"); }
+static void copy_end(void)
+{
+	os("\\.\n");
+	out_on = true;
+	cap_on = false;
+}
 
 /* ------------------------------------------------------------------ calendar */
 /* Days are counted from 1970-01-01; instants are seconds since 1970-01-01
@@ -296,8 +389,7 @@ static void F_date(int day)
 	}
 	char b[16];
 	fmt_date(b, day);
-	sep();
-	oput(b, 10);
+	F_raw(b, 10, (int64_t)day * 86400);
 }
 static void fmt_ts(char *b, ts_t t)
 {
@@ -322,8 +414,294 @@ static void F_ts(ts_t t)
 	}
 	char b[32];
 	fmt_ts(b, t);
-	sep();
-	oput(b, 22);
+	F_raw(b, 22, t);
+}
+
+/* ------------------------------------------------------------------ --stream */
+/* Under --stream the activity tables become events. A row is INSERTed at
+ * the moment it comes into being (a task when its sample is received, a
+ * payment when it is posted, a gift when it is registered) and UPDATEd at
+ * each later step (test start and end, review, approval, issue; payment;
+ * the close of an OOS investigation), so the stream replays the records in
+ * their own time order and ends in exactly the rows the COPY output holds.
+ * Events are kept in memory (about 300 bytes each), sorted by time and by
+ * the order they were generated in, and written after everything else. */
+struct sphase {
+	const char *when; /* time column, or "a|b": the first of them that is not NULL */
+	const char *kind; /* the event's name on its "-- @" line */
+	const char *cols; /* columns it writes: NULL = all of them (an INSERT); later phases SET theirs */
+	const char *note; /* columns shown after the id on the "-- @" line */
+};
+struct stable {
+	const char *table, *key;
+	struct sphase ph[6];
+};
+static const struct stable stables[] = {
+	{"test_task", "task_id",
+	 {{"received_at", "task.received",
+	   "task_id, report_no, sample_id, client_id, lab, method, received_at, tested_by, contracted_days", "lab client_id"},
+	  {"test_start", "task.started", "test_start", "lab"},
+	  {"test_end", "task.tested", "test_end, verdict", "lab verdict"},
+	  {"reviewed_at", "task.reviewed", "reviewed_by, reviewed_at", "lab reviewed_by"},
+	  {"approved_at", "task.approved", "approved_by, approved_at", "lab approved_by"},
+	  {"issued_at", "task.issued", "signed_by, issued_at", "lab report_no"}}},
+	{"test_result", "result_id", {{"recorded_at", "result", NULL, "task_id item verdict"}}},
+	{"oos_investigation", "task_id, item, opened_at",
+	 {{"opened_at", "oos.opened", "task_id, item, opened_at", "item"},
+	  {"closed_at", "oos.closed", "closed_at, conclusion", "item"}}},
+	{"report_amendment", "task_id", {{"amended_at", "amendment", NULL, "amended_by"}}},
+	{"audit_trail", "event_id", {{"changed_at", "audit", NULL, "entity_id field changed_by"}}},
+	{"equipment_use", "task_id", {{"used_at", "equipment_use", NULL, "equipment_id"}}},
+	{"purchase_order", "po_id", {{"ordered_at", "order", NULL, "department vendor_id amount"}}},
+	{"payment", "payment_id",
+	 {{"posted_at", "payment.posted",
+	   "payment_id, vendor_id, department, invoice_no, invoice_date, contract_id, contract_date, amount, book, "
+	   "voucher_no, posted_at, created_by, approved_by",
+	   "department vendor_id amount"},
+	  {"paid_at", "payment.paid", "paid_at, paid_by", "department vendor_id amount"}}},
+	{"reimbursement", "claim_id", {{"claimed_at", "claim", NULL, "person_id category amount"}}},
+	{"fee_discount", "discount_id", {{"approved_at", "discount", NULL, "client_id discount_pct"}}},
+	{"gift", "gift_id", {{"registered_at|received_at", "gift", NULL, "person_id kind value"}}},
+	{"hospitality", "hospitality_id", {{"held_at", "hospitality", NULL, "person_id host_party_id"}}},
+	{"complaint", "complaint_id", {{"received_at", "complaint", NULL, "person_id stage"}}},
+	{"reception", "reception_id", {{"held_at", "reception", NULL, "host_department guests accompanying"}}},
+};
+
+static const struct stable *st_cur;
+static char st_colname[CAP_MAXF][32];
+static int st_ncols;
+/* set by a table's emitter for one row: the time of the row's first event,
+ * when that is not its own time column (an amended value is replayed with
+ * its amendment, see emit_audit) */
+static int64_t cap_when = CAP_NOTIME;
+
+struct event {
+	int64_t at;
+	uint64_t seq;
+	size_t off, len;
+};
+static struct event *evs;
+static size_t nev, evcap;
+static char *evtext;
+static size_t evlen, evtextcap;
+
+static __attribute__((noreturn)) void internal(const char *what, const char *name)
+{
+	fprintf(stderr, "qf-gen: internal error in --stream: %s %s\n", what, name);
+	exit(70);
+}
+
+static void stream_table(const char *table, const char *cols)
+{
+	st_cur = NULL;
+	for (int k = 0; k < NELEM(stables); k++)
+		if (!strcmp(stables[k].table, table))
+			st_cur = &stables[k];
+	if (!st_cur)
+		internal("no event plan for table", table);
+	st_ncols = 0;
+	for (const char *c = cols; *c;) {
+		size_t n = strcspn(c, ",");
+		if (st_ncols >= CAP_MAXF || n >= sizeof st_colname[0])
+			internal("too many columns in", table);
+		memcpy(st_colname[st_ncols], c, n);
+		st_colname[st_ncols++][n] = 0;
+		c += n;
+		while (*c == ',' || *c == ' ')
+			c++;
+	}
+}
+
+/* the columns named in list (separated by commas, spaces or '|') as indexes */
+static int st_cols(const char *list, int *idx)
+{
+	int n = 0;
+	while (*list) {
+		size_t k = strcspn(list, ", |");
+		int f = -1;
+		for (int i = 0; i < st_ncols; i++)
+			if (strlen(st_colname[i]) == k && !strncmp(st_colname[i], list, k))
+				f = i;
+		if (f < 0)
+			internal("unknown column in the event plan of", st_cur->table);
+		idx[n++] = f;
+		list += k;
+		while (*list == ',' || *list == ' ' || *list == '|')
+			list++;
+	}
+	return n;
+}
+
+static void ev_put(const char *s, size_t n)
+{
+	if (evlen + n > evtextcap) {
+		evtextcap = evtextcap ? evtextcap * 2 : (size_t)1 << 20;
+		while (evlen + n > evtextcap)
+			evtextcap *= 2;
+		evtext = realloc(evtext, evtextcap);
+		if (!evtext) {
+			fprintf(stderr, "qf-gen: out of memory\n");
+			exit(71);
+		}
+	}
+	memcpy(evtext + evlen, s, n);
+	evlen += n;
+}
+static void ev_puts(const char *s) { ev_put(s, strlen(s)); }
+static const char *capval(int f) { return capbuf + capoff[f]; }
+/* field f as an SQL literal; PostgreSQL casts the quoted text to the column's type */
+static void ev_literal(int f)
+{
+	if (capnull[f]) {
+		ev_puts("NULL");
+		return;
+	}
+	const char *v = capval(f);
+	bool esc = strpbrk(v, "\\\n\r") != NULL;
+	ev_puts(esc ? "E'" : "'");
+	for (; *v; v++) {
+		if (*v == '\'')
+			ev_puts("''");
+		else if (esc && *v == '\\')
+			ev_puts("\\\\");
+		else if (*v == '\n')
+			ev_puts("\\n");
+		else if (*v == '\r')
+			ev_puts("\\r");
+		else
+			ev_put(v, 1);
+	}
+	ev_puts("'");
+}
+
+static void stream_row(void)
+{
+	const struct stable *t = st_cur;
+	bool written[CAP_MAXF] = {false};
+	int key[4], cols[CAP_MAXF], note[8];
+	char b[32];
+
+	if (ncap != st_ncols)
+		internal("a row does not match the columns of", t->table);
+	int nkey = st_cols(t->key, key);
+	for (int p = 0; p < NELEM(t->ph) && t->ph[p].kind; p++) {
+		const struct sphase *ph = &t->ph[p];
+		int when[4], nwhen = st_cols(ph->when, when);
+		int64_t at = CAP_NOTIME;
+		for (int k = 0; k < nwhen && at == CAP_NOTIME; k++)
+			if (!capnull[when[k]])
+				at = capat[when[k]];
+		if (p == 0 && cap_when != CAP_NOTIME)
+			at = cap_when;
+		if (at == CAP_NOTIME) {
+			if (p == 0)
+				internal("a row without its first time in", t->table);
+			continue; /* a step that has not happened yet */
+		}
+		int n = 0;
+		if (ph->cols)
+			n = st_cols(ph->cols, cols);
+		else
+			for (; n < st_ncols; n++)
+				cols[n] = n;
+		if (nev == evcap) {
+			evcap = evcap ? evcap * 2 : 65536;
+			evs = realloc(evs, evcap * sizeof *evs);
+			if (!evs) {
+				fprintf(stderr, "qf-gen: out of memory\n");
+				exit(71);
+			}
+		}
+		size_t off = evlen;
+		fmt_ts(b, at);
+		ev_puts("-- @ ");
+		ev_put(b, 22);
+		ev_puts(" ");
+		ev_puts(ph->kind);
+		ev_puts(" ");
+		ev_puts(capval(key[0]));
+		int nn = ph->note ? st_cols(ph->note, note) : 0;
+		for (int k = 0; k < nn; k++) {
+			ev_puts(" ");
+			if (capnull[note[k]])
+				ev_puts("-");
+			else
+				for (const char *v = capval(note[k]); *v; v++)
+					ev_put(*v == ' ' || *v == '\n' || *v == '\r' || *v == '\t' ? "_" : v, 1);
+		}
+		ev_puts("\n");
+		if (p == 0) {
+			ev_puts("INSERT INTO records.");
+			ev_puts(t->table);
+			ev_puts(" (");
+			for (int k = 0; k < n; k++) {
+				ev_puts(k ? ", " : "");
+				ev_puts(st_colname[cols[k]]);
+			}
+			ev_puts(") VALUES (");
+			for (int k = 0; k < n; k++) {
+				ev_puts(k ? ", " : "");
+				ev_literal(cols[k]);
+			}
+			ev_puts(");\n");
+		} else {
+			ev_puts("UPDATE records.");
+			ev_puts(t->table);
+			ev_puts(" SET ");
+			for (int k = 0; k < n; k++) {
+				ev_puts(k ? ", " : "");
+				ev_puts(st_colname[cols[k]]);
+				ev_puts(" = ");
+				ev_literal(cols[k]);
+			}
+			ev_puts(" WHERE ");
+			for (int k = 0; k < nkey; k++) {
+				if (!written[key[k]] || capnull[key[k]])
+					internal("an update without its key in", t->table);
+				ev_puts(k ? " AND " : "");
+				ev_puts(st_colname[key[k]]);
+				ev_puts(" = ");
+				ev_literal(key[k]);
+			}
+			ev_puts(";\n");
+		}
+		for (int k = 0; k < n; k++)
+			written[cols[k]] = true;
+		evs[nev].at = at;
+		evs[nev].seq = nev;
+		evs[nev].off = off;
+		evs[nev].len = evlen - off;
+		nev++;
+	}
+	/* the last event leaves the row as the COPY output has it */
+	for (int f = 0; f < ncap; f++)
+		if (!written[f] && !capnull[f])
+			internal("no event writes a column of", t->table);
+	cap_when = CAP_NOTIME;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void stream_write(void)
+{
+	char a[32] = "-", z[32] = "-", head[256];
+	qsort(evs, nev, sizeof *evs, ev_cmp);
+	if (nev) {
+		fmt_ts(a, evs[0].at);
+		fmt_ts(z, evs[nev - 1].at);
+	}
+	snprintf(head, sizeof head, "-- qf-gen stream: %zu events from %s to %s\n", nev, a, z);
+	os(head);
+	os("-- the activity records in their own time order, one statement a line (each its own transaction\n"
+	   "-- under psql's autocommit), each after a line \"-- @ TIME KIND ID [NOTE...]\"\n");
+	for (size_t k = 0; k < nev; k++)
+		oput(evtext + evs[k].off, evs[k].len);
 }
 
 /* State Council holiday notices: 国办发明电〔2024〕12号 (2025) and the notice of
@@ -1349,13 +1727,19 @@ struct task {
 	int t04_person[4], nt04;
 	int t02_res;
 	int plant_aud; /* index of the planted audit event, or -1 */
+	int amend_aud; /* index of the value change an amendment covers, or -1 */
 	bool eq_planted;
 };
 static const int task_rules[] = {P_T01, P_T02, P_T03, P_T04, P_T05, P_T06, P_T07, P_T08, P_T09, P_T10};
 static int t11_client = -1, t11_tester = -1;
 static double t11_q;
+/* T11 looks at the 90 days before "now". From T11_FROM (before the window of
+ * the earliest supported now, 2026-11-25) all of the T11 client's work goes
+ * to one tester; the key is planted when at least 10 of those tasks fall in
+ * the window of the latest supported now (2026-12-31 24:00), so it fires for
+ * any now in between */
 #define T11_FROM mkts(D(2026, 8, 20), 0)
-#define T11_NOW_WINDOW (mkts(D(2026, 11, 25), HM(12, 0)) - 90 * 86400)
+#define T11_NARROW (mkts(D(2027, 1, 1), 0) - 90 * 86400)
 static uint64_t ntasks;
 static ts_t TS_END; /* 2026-11-24 17:30 */
 
@@ -1520,6 +1904,7 @@ static void gen_task(uint64_t i, struct task *t, bool plants)
 	memset(t, 0, sizeof *t);
 	t->idx = i;
 	t->plant_aud = -1;
+	t->amend_aud = -1;
 	/* received: tasks spread evenly over the workdays, ids in time order */
 	int wd = (int)(((double)i + runif(&r)) * nworkdays / (double)ntasks);
 	if (wd >= nworkdays)
@@ -1683,6 +2068,7 @@ static void gen_task(uint64_t i, struct task *t, bool plants)
 		e->by = a->analyst;
 		e->at = work_after(&r, t->issued, 1, 8);
 		t->amended = true;
+		t->amend_aud = t->naud - 1;
 		t->amended_at = work_after(&r, e->at, 0, 2);
 		t->amended_by = t->approver;
 		static const char *why[] = {"数据录入错误更正", "委托方信息更正", "计算修约错误更正"};
@@ -1691,6 +2077,7 @@ static void gen_task(uint64_t i, struct task *t, bool plants)
 			/* not amended yet at the end of the data: then the change is not there either */
 			t->naud--;
 			t->amended = false;
+			t->amend_aud = -1;
 		}
 	}
 	/* equipment */
@@ -1755,7 +2142,7 @@ static void emit_test_task(void)
 				truth_add(P_T04, "[\"%s\", \"%s\"]", t.id, persons[t.t04_person[k]].id);
 			break;
 		}
-		if (t.t11 && t.received > T11_NOW_WINDOW)
+		if (t.t11 && t.received > T11_NARROW)
 			t11_n++;
 	}
 	copy_end();
@@ -1849,6 +2236,11 @@ static void emit_audit(void)
 			    (e->at >= t.approved && t.approved == TS_NULL) || (e->at > t.issued && t.issued == TS_NULL))
 				continue;
 			snprintf(id, sizeof id, "E%08" PRIu64 "-%02d", i + 1, k + 1);
+			/* --stream: a corrected value arrives with the amendment that
+			 * covers it (report_amendment is replayed first at that moment),
+			 * so T01 never sees the change without it */
+			if (k == t.amend_aud)
+				cap_when = t.amended_at;
 			F_text(id);
 			F_text(e->entity);
 			if (e->res >= 0) {
@@ -2114,6 +2506,10 @@ static int nf10;
 static uint64_t f10_j[64];
 static int f10_party[64];
 static int f05_vendor = -1;
+/* --benford-min-n: the share of the payments from 2026 on that go to the F05
+ * vendor, so that it has enough of them even in a small institute */
+static double f05_q;
+#define F05_NARROW mkts(D(2026, 1, 1), 0) /* 365 days before the latest supported now, 2027-01-01 00:00 */
 static const int pay_rules[] = {P_F01, P_F03, P_F06, P_F07, P_F08, P_F09, P_F11};
 static int64_t voucher_next[NBOOKS][4];
 
@@ -2196,7 +2592,10 @@ static void plant_payment(rng_t *q, struct payment *p, int f10)
 		break;
 	case P_F01: {
 		const struct lastpay *l = &lastpay[p->vendor];
-		if (!l->ok) {
+		/* only after the earlier one was paid (or if it never is): then
+		 * this one is the later of the two at every moment of a --stream
+		 * replay too, where a payment counts from its posting until paid */
+		if (!l->ok || (l->paid != TS_NULL && l->paid > p->posted)) {
 			p->plant = -1;
 			return;
 		}
@@ -2223,6 +2622,12 @@ static void gen_payment(rng_t *r, uint64_t j, struct payment *p)
 	p->posted = spread_ts(j, npays);
 	snprintf(p->id, sizeof p->id, "PAY%08" PRIu64, j + 1);
 	p->vendor = pick_vendor(r, p->posted, 45);
+	if (f05_q > 0 && p->posted >= F05_NARROW) {
+		rng_t q;
+		rng_plant(&q, TB_PAY + 100, j);
+		if (rchance(&q, f05_q))
+			p->vendor = f05_vendor;
+	}
 	p->dept = pick_dept(r);
 	p->amount = pay_amount(r, p->vendor);
 	double u = runif(r);
@@ -2278,6 +2683,7 @@ static void emit_payment(void)
 {
 	rng_t r;
 	struct payment p;
+	uint64_t f05_n = 0;
 	rng_init(&r, S_PAY, 0);
 	vendor_seq = calloc(NPARTIES + 256, sizeof *vendor_seq);
 	lastpay = calloc(NPARTIES + 256, sizeof *lastpay);
@@ -2303,8 +2709,12 @@ static void emit_payment(void)
 		F_text(persons[p.approved_by].id);
 		F_text(p.paid == TS_NULL ? NULL : persons[p.paid_by].id);
 		row_end();
+		f05_n += p.vendor == f05_vendor && p.paid != TS_NULL && p.paid > F05_NARROW;
 	}
 	copy_end();
+	/* in the window of any now up to 2026-12-31 (wider windows hold more) */
+	if (f05_q > 0 && f05_n >= opt_benford)
+		truth_add(P_F05, "%s", parties[f05_vendor].id);
 }
 
 /* ------------------------------------------------------------------ leave and reimbursement */
@@ -2588,12 +2998,18 @@ static void emit_hospitality(void)
 		ts_t at = any_time(&r, DAY0, DAYN, HM(11, 30), HM(19, 30));
 		int d02 = P_D02;
 		if (plant_pick(TB_HOSP, j, nhosp, &d02, 1) == P_D02 && ntasks > 0) {
-			/* a dinner paid by a client whose sample came in around then */
+			/* a dinner paid by a client whose sample came in shortly
+			 * before (D02 then sees the task when the dinner is recorded,
+			 * also in a --stream replay) */
 			struct task t;
 			int day = ts_day(at);
 			uint64_t i = (uint64_t)((double)wd_index[(day > DAYN ? DAYN : day) - DAY0] * ntasks / nworkdays);
-			gen_task(i < ntasks ? i : ntasks - 1, &t, true);
-			if (llabs(t.received - at) <= 80 * 86400) {
+			if (i >= ntasks)
+				i = ntasks - 1;
+			gen_task(i, &t, true);
+			for (int back = 0; t.received > at && i > 0 && back < 64; back++)
+				gen_task(--i, &t, true);
+			if (t.received <= at && at - t.received <= 80 * 86400) {
 				host = t.client;
 				truth_add(P_D02, "%s", id);
 			}
@@ -2624,7 +3040,8 @@ static void emit_complaint(void)
 		if (plant_pick(TB_COMPL, j, ncompl, &d06, 1) == P_D06) {
 			rng_t q;
 			rng_plant(&q, TB_COMPL, j);
-			cday = next_workday(D(2025, 12, 1) + (int)rint_(&q, 350));
+			/* inside the 365 days before any "now" from 2026-11-25 to 2026-12-31 */
+			cday = next_workday(D(2026, 1, 5) + (int)rint_(&q, 315));
 			at = mkts(cday, work_sec(&q));
 			stage = rchance(&q, 0.5) ? "received" : "preliminary";
 			truth_add(P_D06, "%s", persons[who].id);
@@ -2766,14 +3183,17 @@ static void plan_init(void)
 			break;
 		}
 	if (t11_tester >= 0 && ntasks > 0) {
-		t11_client = top;
+		/* about 30 tasks in the narrowest window; none planted when the
+		 * institute is too small for 20 */
 		int inwin = 0;
 		for (int k = 0; k < nworkdays; k++)
-			inwin += workdays[k] >= D(2026, 8, 20);
+			inwin += mkts(workdays[k], HM(17, 30)) > T11_NARROW;
 		double expect = (double)ntasks * inwin / nworkdays;
 		t11_q = expect > 0 ? 30.0 / expect : 1.0;
 		if (t11_q > 1)
 			t11_q = 1;
+		if (expect * t11_q >= 20)
+			t11_client = top;
 	}
 	/* F05: the busiest long-standing vendor, if it has enough payments in the last year */
 	int best = -1;
@@ -2781,13 +3201,36 @@ static void plan_init(void)
 		if (parties[vendors[k]].created_at < mkts(D(2024, 1, 1), 0) &&
 		    (best < 0 || parties[vendors[k]].weight > parties[best].weight))
 			best = vendors[k];
-	int recent = 0;
-	for (int k = 0; k < nworkdays; k++)
+	int recent = 0, narrow = 0;
+	for (int k = 0; k < nworkdays; k++) {
 		recent += workdays[k] > D(2025, 11, 26);
+		narrow += mkts(workdays[k], 0) >= F05_NARROW;
+	}
 	double expect = (double)npays * parties[best].weight / vendor_wsum * recent / nworkdays;
-	if (best >= 0 && expect >= 450) {
+	double inwin = (double)npays * narrow / nworkdays, expect_narrow = inwin * parties[best].weight / vendor_wsum;
+	if (opt_benford_auto && best >= 0) {
+		/* a min_n twice what any other vendor is expected to reach in the
+		 * window of the earliest supported now (with room for chance) */
+		int wide = 0;
+		for (int k = 0; k < nworkdays; k++)
+			wide += workdays[k] >= D(2025, 11, 24);
+		double e2 = 0;
+		for (int k = 0; k < nvendors; k++)
+			if (vendors[k] != best && parties[vendors[k]].weight > e2)
+				e2 = parties[vendors[k]].weight;
+		e2 *= (double)npays * wide / nworkdays / vendor_wsum;
+		double n = ceil(2 * e2 + 4 * sqrt(e2));
+		opt_benford = n < 20 ? 20 : (uint64_t)n;
+	}
+	double want = 1.5 * (double)opt_benford;
+	if (best >= 0 && expect >= want) {
 		f05_vendor = best;
 		truth_add(P_F05, "%s", parties[best].id);
+	} else if (best >= 0 && opt_benford_given && want - expect_narrow <= 0.5 * inwin) {
+		/* enough of the payments from 2026 on go to it: the key is
+		 * planted after the payments, if it got min_n of them */
+		f05_vendor = best;
+		f05_q = (want - expect_narrow) / (inwin - expect_narrow);
 	}
 }
 
@@ -2806,7 +3249,8 @@ static void emit_truth(void)
 /* ------------------------------------------------------------------ main */
 static void usage(void)
 {
-	fprintf(stderr, "usage: qf-gen [--scale N] [--seed S] [--plant-rate R] [--truth] [--progress]\n");
+	fprintf(stderr, "usage: qf-gen [--scale N] [--seed S] [--plant-rate R] [--truth] [--progress]\n"
+			"              [--part all|reference|activity] [--stream] [--benford-min-n N|auto]\n");
 	exit(EX_USAGE);
 }
 static uint64_t parse_u64(const char *s)
@@ -2839,7 +3283,8 @@ int main(int argc, char **argv)
 			v = eq + 1;
 		} else
 			snprintf(name, sizeof name, "%s", a);
-		bool needs = !strcmp(name, "--scale") || !strcmp(name, "--seed") || !strcmp(name, "--plant-rate");
+		bool needs = !strcmp(name, "--scale") || !strcmp(name, "--seed") || !strcmp(name, "--plant-rate") ||
+			     !strcmp(name, "--part") || !strcmp(name, "--benford-min-n");
 		if (needs && !v) {
 			if (i + 1 >= argc)
 				usage();
@@ -2861,6 +3306,26 @@ int main(int argc, char **argv)
 			opt_truth = true;
 		else if (!strcmp(name, "--progress") && !v)
 			opt_progress = true;
+		else if (!strcmp(name, "--stream") && !v)
+			opt_stream = true;
+		else if (!strcmp(name, "--benford-min-n")) {
+			opt_benford_given = true;
+			opt_benford_auto = !strcmp(v, "auto");
+			if (!opt_benford_auto)
+				opt_benford = parse_u64(v);
+			if (opt_benford < 1)
+				usage();
+		}
+		else if (!strcmp(name, "--part")) {
+			if (!strcmp(v, "all"))
+				opt_part = PART_ALL;
+			else if (!strcmp(v, "reference"))
+				opt_part = PART_REFERENCE;
+			else if (!strcmp(v, "activity"))
+				opt_part = PART_ACTIVITY;
+			else
+				usage();
+		}
 		else if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 			usage();
 		else
@@ -2893,7 +3358,17 @@ int main(int argc, char **argv)
 	rows_target = opt_scale;
 
 	plan_init();
-	os("BEGIN;\n");
+	/* the COPY blocks and the truth are one transaction; a stream of
+	 * activity events comes after it, each statement on its own */
+	if (opt_benford_auto) {
+		char b[160];
+		snprintf(b, sizeof b, "-- qf-gen: F05 min_n %" PRIu64 " (--benford-min-n auto), %s\n", opt_benford,
+			 f05_vendor >= 0 ? "planted" : "not planted");
+		os(b);
+	}
+	bool copies = !(opt_stream && opt_part == PART_ACTIVITY) || opt_truth;
+	if (copies)
+		os("BEGIN;\n");
 	emit_workday();
 	emit_person();
 	emit_relative();
@@ -2920,7 +3395,10 @@ int main(int argc, char **argv)
 	emit_reception();
 	if (opt_truth)
 		emit_truth();
-	os("COMMIT;\n");
+	if (copies)
+		os("COMMIT;\n");
+	if (opt_stream && opt_part != PART_REFERENCE)
+		stream_write();
 	oflush();
 	if (opt_progress) {
 		rows_target = rows_out;
