@@ -98,6 +98,7 @@ struct receiver {
 	struct step *steps;
 	size_t nsteps;
 	bool pretty, quiet;
+	bool color; /* -P on a terminal, unless NO_COLOR is set */
 	FILE *log;
 	enum emulation emulate;
 
@@ -149,7 +150,9 @@ static void usage(FILE *f)
 		"                           the last element repeats (default 200)\n"
 		"  -o, --log FILE           append one JSON line per received request\n"
 		"                           (with --emulate also \"vendor_code\", the code answered)\n"
-		"  -P, --pretty             print each alert to stdout in Chinese + English\n"
+		"  -P, --pretty             print each alert to stdout in a line or two (level,\n"
+		"                           rule, title, department, signature check, message;\n"
+		"                           in colour on a terminal unless NO_COLOR is set)\n"
 		"  -q, --quiet              no start-up line on stderr\n"
 		"  -h, --help               this text\n"
 		"GET /healthz answers 200 \"ok\"; POST is recorded; other methods get 405.\n");
@@ -383,7 +386,10 @@ static void parse_args(struct receiver *rx, int argc, char **argv)
 		case 's': rx->secret = optarg; break;
 		case 'r': responses = optarg; break;
 		case 'o': log_path = optarg; break;
-		case 'P': rx->pretty = true; break;
+		case 'P':
+			rx->pretty = true;
+			rx->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+			break;
 		case 'q': rx->quiet = true; break;
 		case 'e': emulate = optarg; break;
 		case 'h': usage(stdout); exit(0);
@@ -899,53 +905,34 @@ static void emulate(struct receiver *rx, struct MHD_Connection *c, const struct 
 /* ------------------------------------------------------------------ */
 /* --pretty                                                            */
 
-static const char *const EVENT_LABELS[][2] = {
-	{ "finding.new", "新风险点 new finding" },
-	{ "finding.retriggered", "再次触发 re-triggered" },
-	{ "finding.escalated", "风险升级 escalated" },
-	{ "finding.reminder", "提醒 reminder" },
-	{ NULL, NULL },
+/* The demo's screen: one or two lines per alert. */
+static const struct level_label {
+	const char *value, *label, *color; /* color: an ANSI sequence */
+} LEVELS[] = {
+	{ "red", "红 RED", "\033[1;31m" },
+	{ "orange", "橙 ORANGE", "\033[1;38;5;208m" },
+	{ "yellow", "黄 YELLOW", "\033[1;33m" },
 };
-static const char *const LEVEL_LABELS[][2] = {
-	{ "red", "红色 RED" },
-	{ "orange", "橙色 ORANGE" },
-	{ "yellow", "黄色 YELLOW" },
-	{ NULL, NULL },
+static const struct event_mark {
+	const char *event, *mark;
+	bool brief; /* one dim line, without the message */
+} EVENTS[] = {
+	{ "finding.new", "●", false },
+	{ "finding.retriggered", "↻ 再次触发 re-triggered", true },
+	{ "finding.escalated", "⇧ 升级 escalated", false },
+	{ "finding.reminder", "⏰ 提醒 reminder", true },
+	{ "finding.resolved", "✔ 已处理 resolved", true },
 };
-static const char *const SUPERVISION_LABELS[][2] = {
-	{ "technical", "技术监督 technical" },
-	{ "financial", "财务监督 financial" },
-	{ "disciplinary", "纪律监督 disciplinary" },
-	{ NULL, NULL },
-};
-static const char *const RISK_LABELS[][2] = {
-	{ "technical", "技术风险 technical" },
-	{ "non-technical", "非技术风险 non-technical" },
-	{ NULL, NULL },
-};
-static const char *const DUTY_LABELS[][2] = {
-	{ "primary", "主体责任 primary" },
-	{ "supervisory", "监督责任 supervisory" },
-	{ "dual-duty", "一岗双责 dual-duty" },
-	{ "impartiality", "检验公正性 impartiality" },
-	{ NULL, NULL },
-};
+#define C_DIM "\033[2m"
+#define C_BOLD "\033[1m"
+#define C_GREEN "\033[32m"
+#define C_RED "\033[1;31m"
+#define C_OFF "\033[0m"
 
 /* jansson getters are NULL-safe, so missing keys / wrong types give NULL. */
 static const char *jstr(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
-}
-
-/* Translated label, else the raw value, else the fallback. */
-static const char *label(const char *const tbl[][2], const char *v, const char *fallback)
-{
-	if (!v)
-		return fallback;
-	for (size_t i = 0; tbl[i][0]; i++)
-		if (!strcmp(tbl[i][0], v))
-			return tbl[i][1];
-	return v;
 }
 
 /* Print arbitrary bytes, with invalid UTF-8 shown as U+FFFD. */
@@ -999,59 +986,63 @@ static void put_scalar(FILE *f, const json_t *v)
 	}
 }
 
-static void put_alert(FILE *f, const json_t *doc, const json_t *fnd)
+/*
+ * An alert in one or two lines: its event, level (in colour on a terminal),
+ * rule, title, department, alert id and the signature check; then, for a
+ * new or escalated finding, the first (Chinese) line of its message.
+ */
+static void put_alert(FILE *f, bool color, const json_t *doc, const json_t *fnd, int sig_ok,
+		      bool signed_, int status)
 {
-	const json_t *aid = json_object_get(doc, "alert_id");
-	const char *rule = jstr(fnd, "rule_id"), *title = jstr(fnd, "title");
+	const char *event = jstr(doc, "event"), *rule = jstr(fnd, "rule_id");
+	const char *title = jstr(fnd, "title"), *dept = jstr(fnd, "department");
+	const char *level = jstr(fnd, "level");
+	const json_t *aid = json_object_get(doc, "alert_id"), *hits = json_object_get(fnd, "hit_count");
+	const struct level_label *lv = NULL;
+	const struct event_mark *ev = NULL;
 
-	fprintf(f, "🔔 %s", label(EVENT_LABELS, jstr(doc, "event"), "? event"));
+	for (size_t i = 0; i < sizeof LEVELS / sizeof *LEVELS; i++)
+		if (level && !strcmp(level, LEVELS[i].value))
+			lv = &LEVELS[i];
+	for (size_t i = 0; i < sizeof EVENTS / sizeof *EVENTS; i++)
+		if (event && !strcmp(event, EVENTS[i].event))
+			ev = &EVENTS[i];
+	bool brief = ev && ev->brief;
+	const char *lcol = color && lv ? lv->color : "", *loff = !*lcol ? "" : brief ? C_OFF C_DIM : C_OFF;
+	const char *off = !color ? "" : brief ? C_OFF C_DIM : C_OFF;
+
+	if (brief && color)
+		fputs(C_DIM, f);
+	if (ev)
+		fprintf(f, "%s%s%s ", brief ? "" : lcol, ev->mark, brief ? "" : loff);
+	else
+		fprintf(f, "%s ", event ? event : "?");
+	fprintf(f, "%s%s%s ", lcol, lv ? lv->label : level ? level : "?", loff);
+	fprintf(f, "%s%s%s", color && !brief ? C_BOLD : "", rule ? rule : "?", color && !brief ? C_OFF : "");
+	if (title)
+		fprintf(f, " %s", title);
+	if (dept)
+		fprintf(f, " · %s", dept);
+	if (brief && json_is_integer(hits))
+		fprintf(f, " · 命中 hits %" JSON_INTEGER_FORMAT, json_integer_value(hits));
 	if (json_is_integer(aid))
-		fprintf(f, "  #%" JSON_INTEGER_FORMAT, json_integer_value(aid));
-	else if (json_is_string(aid))
-		fprintf(f, "  #%s", json_string_value(aid));
-	fprintf(f, "  [%s]\n", label(LEVEL_LABELS, jstr(fnd, "level"), "? level"));
+		fprintf(f, " · #%" JSON_INTEGER_FORMAT, json_integer_value(aid));
+	if (sig_ok > 0)
+		fprintf(f, " %s✓%s", color ? C_GREEN : "", off);
+	else if (sig_ok == 0)
+		fprintf(f, " %s✗ %s%s", color ? C_RED : "", signed_ ? "签名无效 bad signature" : "无签名 unsigned", off);
+	if (status == STATUS_HANG)
+		fputs(" → hang", f);
+	else if (status < 200 || status > 299)
+		fprintf(f, " → %d", status);
+	fputs(brief && color ? C_OFF "\n" : "\n", f);
 
-	fprintf(f, "%s%s%s\n", rule ? rule : "", rule && title ? " " : "",
-		title ? title : (rule ? "" : "(no title)"));
-	fprintf(f, "监督 supervision: %s · 风险 risk: %s · 责任 duty: %s\n",
-		label(SUPERVISION_LABELS, jstr(fnd, "supervision"), "-"),
-		label(RISK_LABELS, jstr(fnd, "risk"), "-"),
-		label(DUTY_LABELS, jstr(fnd, "duty"), "-"));
-	fprintf(f, "部门 department: %s · 对象 subject: %s\n",
-		jstr(fnd, "department") ? jstr(fnd, "department") : "-",
-		jstr(fnd, "subject") ? jstr(fnd, "subject") : "-");
-
-	/* Status line: only what is present, so odd payloads stay readable. */
-	const json_t *hits = json_object_get(fnd, "hit_count");
-	const char *st = jstr(fnd, "status"), *first = jstr(fnd, "first_seen"),
-		   *last = jstr(fnd, "last_seen");
-	if (st || json_is_integer(hits) || first || last) {
-		const char *sep = "";
-		if (st)
-			fprintf(f, "状态 status: %s", st), sep = " · ";
-		if (json_is_integer(hits))
-			fprintf(f, "%s命中 hits: %" JSON_INTEGER_FORMAT, sep, json_integer_value(hits)), sep = " · ";
-		if (first)
-			fprintf(f, "%s首次 first: %s", sep, first), sep = " · ";
-		if (last)
-			fprintf(f, "%s最近 last: %s", sep, last);
-		fputc('\n', f);
-	}
-
-	const json_t *ev = json_object_get(fnd, "evidence");
-	if (ev) {
-		fputs("证据 evidence:", f);
-		if (json_is_object(ev)) {
-			const char *k;
-			json_t *v;
-			json_object_foreach((json_t *)ev, k, v) {
-				fprintf(f, " %s=", k);
-				put_scalar(f, v);
-			}
-		} else {
-			fputc(' ', f);
-			put_scalar(f, ev);
-		}
+	const json_t *msg = json_object_get(fnd, "message");
+	if (!brief && json_is_string(msg)) {
+		const char *m = json_string_value(msg), *nl = strchr(m, '\n');
+		size_t n = nl ? (size_t)(nl - m) : strlen(m);
+		fputs("    ", f);
+		fwrite(m, 1, n, f);
 		fputc('\n', f);
 	}
 }
@@ -1112,11 +1103,13 @@ static void print_pretty(struct receiver *rx, struct MHD_Connection *c,
 
 	if (!f)
 		return;
+	if (!rx->emulate && json_is_object(fnd)) {
+		put_alert(f, rx->color, doc, fnd, sig_ok, sig != NULL, status);
+		goto out;
+	}
 	fputs("──────────────────────────────────────────\n", f);
 	if (rx->emulate && json_is_object(doc)) {
 		put_chat(f, rx->emulate, doc);
-	} else if (json_is_object(fnd)) {
-		put_alert(f, doc, fnd);
 	} else {
 		/* Not the expected shape: show what arrived, verbatim. */
 		fprintf(f, "📨 请求 request #%" PRIu64 " (不是告警 not a qingfeng alert)\n", r->n);
@@ -1142,10 +1135,7 @@ static void print_pretty(struct receiver *rx, struct MHD_Connection *c,
 	else
 		fprintf(f, "   应答 answer: %d\n", status);
 
-	const json_t *msg = json_object_get(fnd, "message");
-	if (json_is_string(msg) && !rx->emulate)
-		put_indented(f, json_string_value(msg), json_string_length(msg));
-
+out:
 	if (fclose(f) == 0 && out) {
 		pthread_mutex_lock(&rx->mu);
 		fwrite(out, 1, outlen, stdout);
