@@ -37,9 +37,9 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
-  BOLD=$'\e[1m' DIM=$'\e[2m' RED=$'\e[1;31m' GREEN=$'\e[1;32m' OFF=$'\e[0m' color=--color
+  BOLD=$'\e[1m' RED=$'\e[1;31m' GREEN=$'\e[1;32m' OFF=$'\e[0m' color=--color
 else
-  BOLD='' DIM='' RED='' GREEN='' OFF='' color=--no-color
+  BOLD='' RED='' GREEN='' OFF='' color=--no-color
 fi
 say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$OFF"; }
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -97,7 +97,7 @@ fi
 
 say "2. 接收端 receiver and 守护进程 qingfengd: a local webhook on 127.0.0.1 verifying HMAC signatures"
 "$B/qf-receiver" -q -P -s "$SECRET" -p "$work/port" -o "$work/alerts.jsonl" &
-pids+=($!)
+pids+=("$!")
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 [ -s "$work/port" ] || fail "the receiver did not start"
 cat >"$work/qingfeng.conf" <<CONF
@@ -116,7 +116,7 @@ nrules=$("$B/qfctl" -c "$work/qingfeng.conf" rules list | wc -l)
 echo "the daemon's first pass over the reference data: the standing risk points (leaders' duties, key posts, relatives, vendors)"
 "$B/qingfengd" -c "$work/qingfeng.conf" 2>"$work/daemon.log" &
 dpid=$!
-pids+=($dpid)
+pids+=("$dpid")
 wait_for 60 "(SELECT count(*) FROM qf.cursor WHERE name LIKE 'rule:%') >= $nrules AND $drained" ||
   fail "the daemon's first pass did not finish within 60 s"
 
