@@ -57,13 +57,17 @@ int main(int argc, char **argv)
 			poll(&p, 1, ms > 0 ? ms : 0);
 			drain(l, notify_at, &nseen, count);
 		}
-		char id[32];
+		char id[32], who[32];
 		snprintf(id, sizeof id, "L%d", i);
-		const char *params[1] = {id};
+		/* by the institute's ~700 staff in turn, as a real stream would be:
+		 * one person approving thousands of their own payments makes every
+		 * new finding count that person's history (the escalation rules) */
+		snprintf(who, sizeof who, "PL%d", i % 700);
+		const char *params[2] = {id, who};
 		PGresult *r = PQexecParams(c,
 					   "INSERT INTO records.payment (payment_id, department, amount, created_by, approved_by,"
-					   " paid_by) VALUES ($1, '财务处', 123.45, 'PL', 'PL', 'X')",
-					   1, NULL, params, NULL, NULL, 0);
+					   " paid_by) VALUES ($1, '财务处', 123.45, $2, $2, 'X')",
+					   2, NULL, params, NULL, NULL, 0);
 		commit_at[i] = now_s(); /* autocommit: the INSERT returned after COMMIT */
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			fprintf(stderr, "qf-latency: %s", PQresultErrorMessage(r));

@@ -108,6 +108,25 @@ static void rollback(PGconn *c)
 		PQclear(PQexec(c, "ROLLBACK"));
 }
 
+int db_engine_session(PGconn *c)
+{
+	char *err = NULL;
+	/* The engine's own statements are prepared once and keep their
+	 * generic plans, and its hot tables (qf.change_log, qf.alert,
+	 * qf.finding) may have been empty when they were planned: a plan
+	 * that scanned a tiny table would scan it still when it is large.
+	 * Every such statement reads a few rows by key, so the session
+	 * prefers indexes; a rule's statement turns this back on for its own
+	 * transaction (db_rule_hits). */
+	if (!exec_cmd(c, "SET enable_seqscan = off", &err)) {
+		log_err("database: %s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+
 /* ---- prepared statements and pipelines ----
  *
  * The statements of the evaluation hot path are prepared once per
@@ -401,11 +420,14 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
 		buf_printf(&deps, "%s%s", i ? "," : "", r->deps.v[i]); /* identifiers: no quoting needed */
 	buf_puts(&deps, "}");
 	const char *cp[6] = {deps.data, cursor, tbuf, r->id, lock ? "t" : "f", clock_due ? "t" : "f"};
+	/* a rule's own statement is planned as the planner sees fit (a full
+	 * pass scans): the daemon's session prefers indexes (db_engine_session) */
 	res = PQexecParams(c,
 			   "SELECT x.xmin, x.changed, set_config('statement_timeout', $3, true),"
 			   "       CASE WHEN NOT $5::boolean THEN true"
 			   "            WHEN x.changed OR $6::boolean"
-			   "            THEN pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $4, 0)) END"
+			   "            THEN pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $4, 0)) END,"
+			   "       set_config('enable_seqscan', 'on', true)"
 			   "  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
 			   "               $2::xid8 IS NULL OR EXISTS (SELECT 1 FROM qf.change_log"
 			   "                                    WHERE tbl = ANY($1::text[]) AND xid >= $2::xid8) AS changed) x",
@@ -553,6 +575,17 @@ void db_prune_changes(PGconn *c, const char *rule_ids_json, int n)
 	PQclear(r);
 }
 
+/* qf.silence_for() written out: a call of that SQL function is parsed and
+ * planned anew on every execution of the statement, a third of the cost
+ * of recording one finding; inline, it is planned with the statement. */
+#define SILENCE_FOR(rule, subject, department)                                                                \
+	"SELECT s.id FROM qf.silence s"                                                                      \
+	" WHERE s.expired_at IS NULL AND now() >= s.starts_at AND now() < s.until"                          \
+	"   AND (s.rule_id IS NULL OR s.rule_id = " rule ")"                                                 \
+	"   AND (s.subject IS NULL OR s.subject = " subject ")"                                              \
+	"   AND (s.department IS NULL OR s.department = " department ")"                                     \
+	" ORDER BY s.id LIMIT 1"
+
 /* One statement records a rule run's hits. An unchanged hit never reaches
  * the INSERT (so re-evaluation burns no ids); a new finding opens one level
  * higher when its subject is a repeat offender of this rule (>= 2 earlier
@@ -629,7 +662,7 @@ static const char record_hits_sql[] =
 	"         CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN hits h ON h.key = up.dedupe_key"
 	"         CROSS JOIN LATERAL unnest(h.receivers) AS rcv(name)"
-	"         CROSS JOIN LATERAL (SELECT qf.silence_for(up.rule_id, up.subject, up.department) AS id) s"
+	"         LEFT JOIN LATERAL (" SILENCE_FOR("up.rule_id", "up.subject", "up.department") ") s ON true"
 	"  RETURNING 1"
 	")"
 	", rr AS ("
@@ -732,36 +765,45 @@ void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_us
 
 /* ---- delivery outbox ---- */
 
-PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int lease_s, const char *claimer,
-			  int max_age_s)
+static const char claim_sql[] =
+	"UPDATE qf.alert a"
+	"   SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4::double precision),"
+	"       attempts = a.attempts + 1, last_attempt_at = now()"
+	" WHERE a.id IN (SELECT id FROM qf.alert"
+	"                 WHERE state = 'pending' AND next_attempt_at <= now()"
+	"                   AND (claimed_until IS NULL OR claimed_until < now())"
+	"                   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))"
+	"                 ORDER BY next_attempt_at, id"
+	"                 LIMIT $2::int"
+	"                 FOR UPDATE SKIP LOCKED)"
+	" RETURNING a.id, a.receiver, a.event, a.payload::text, a.attempts,"
+	"           coalesce(a.requeued_at, a.created_at) < now() - make_interval(secs => $5::double precision),"
+	"           jsonb_build_object('id', a.payload->'id', 'rule_id', a.payload->'rule_id',"
+	"             'title', a.payload->'title', 'level', a.payload->'level',"
+	"             'supervision', a.payload->'supervision', 'risk', a.payload->'risk',"
+	"             'duty', a.payload->'duty', 'department', a.payload->'department',"
+	"             'status', a.payload->'status', 'first_seen', a.payload->'first_seen',"
+	"             'last_seen', a.payload->'last_seen', 'hit_count', a.payload->'hit_count')::text,"
+	"           (a.payload->'evidence')::text";
+
+static void claim_values(const struct claim_req *q, char lim[16], char lease[16], char age[16], const char *p[5])
+{
+	snprintf(lim, 16, "%d", q->limit);
+	snprintf(lease, 16, "%d", q->lease_s);
+	snprintf(age, 16, "%d", q->max_age_s);
+	p[0] = q->receivers_json;
+	p[1] = lim;
+	p[2] = q->claimer;
+	p[3] = lease;
+	p[4] = age;
+}
+
+PGresult *db_claim_alerts(PGconn *c, const struct claim_req *q)
 {
 	char lim[16], lease[16], age[16];
-	snprintf(lim, sizeof lim, "%d", limit);
-	snprintf(lease, sizeof lease, "%d", lease_s);
-	snprintf(age, sizeof age, "%d", max_age_s);
-	const char *p[5] = {receivers_json, lim, claimer, lease, age};
-	PGresult *r = PQexecParams(
-		c,
-		"UPDATE qf.alert a"
-		"   SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4::double precision),"
-		"       attempts = a.attempts + 1, last_attempt_at = now()"
-		" WHERE a.id IN (SELECT id FROM qf.alert"
-		"                 WHERE state = 'pending' AND next_attempt_at <= now()"
-		"                   AND (claimed_until IS NULL OR claimed_until < now())"
-		"                   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))"
-		"                 ORDER BY next_attempt_at, id"
-		"                 LIMIT $2::int"
-		"                 FOR UPDATE SKIP LOCKED)"
-		" RETURNING a.id, a.receiver, a.event, a.payload::text, a.attempts,"
-		"           coalesce(a.requeued_at, a.created_at) < now() - make_interval(secs => $5::double precision),"
-		"           jsonb_build_object('id', a.payload->'id', 'rule_id', a.payload->'rule_id',"
-		"             'title', a.payload->'title', 'level', a.payload->'level',"
-		"             'supervision', a.payload->'supervision', 'risk', a.payload->'risk',"
-		"             'duty', a.payload->'duty', 'department', a.payload->'department',"
-		"             'status', a.payload->'status', 'first_seen', a.payload->'first_seen',"
-		"             'last_seen', a.payload->'last_seen', 'hit_count', a.payload->'hit_count')::text,"
-		"           (a.payload->'evidence')::text",
-		5, NULL, p, NULL, NULL, 0);
+	const char *p[5];
+	claim_values(q, lim, lease, age, p);
+	PGresult *r = exec_prepared(c, "qf_claim", claim_sql, 5, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		char *e = res_error(c, r);
 		log_err("cannot claim alerts: %s", e);
@@ -917,7 +959,7 @@ int db_finding_events(PGconn *c, const char *routes_json, const char *action, co
 		"        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 		"   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
 		"        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
-		"        CROSS JOIN LATERAL (SELECT qf.silence_for(f.rule_id, f.subject, f.department) AS id) s",
+		"        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
 		4, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*err = res_error(c, r);
@@ -995,7 +1037,7 @@ int db_listen(PGconn *c)
 	return 0;
 }
 
-bool db_notified(PGconn *c)
+bool db_notified(PGconn *c, struct strlist *tables)
 {
 	PGnotify *n;
 	bool any = false;
@@ -1004,6 +1046,11 @@ bool db_notified(PGconn *c)
 		return false; /* a broken connection: db_ok() says so next */
 	while ((n = PQnotifies(c)) != NULL) {
 		any = true;
+		/* the capture names the table; anything else is not ours */
+		if (tables && n->extra && capture_key(n->extra) && !strlist_has(tables, n->extra)) {
+			tables->v = xrealloc(tables->v, sizeof *tables->v * (size_t)(tables->n + 1));
+			tables->v[tables->n++] = xstrdup(n->extra);
+		}
 		PQfreemem(n);
 	}
 	return any;
@@ -1329,9 +1376,13 @@ static const char delta_check_sql[] =
 	/* the run starts once the lock is held: the runs of two daemons
 	 * recorded in qf.rule_run never overlap */
 	"       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+	/* per table the newest change (a backward index scan): EXISTS over
+	 * (tbl = ANY, xid >=) would keep a plan made while the change log was
+	 * empty, a scan of the whole log */
 	"  FROM (SELECT r.i, r.id, r.lock,"
-	"               EXISTS (SELECT 1 FROM qf.change_log l"
-	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8) AS changed"
+	"               EXISTS (SELECT 1 FROM unnest(r.deps) AS d(tbl)"
+	"                        WHERE (SELECT max(l.xid) FROM qf.change_log l WHERE l.tbl = d.tbl)"
+	"                              >= r.cursor::xid8) AS changed"
 	"          FROM jsonb_to_recordset($1::jsonb) AS r(i int, id text, deps text[], cursor text, lock boolean)) x"
 	" ORDER BY x.i";
 
@@ -1514,8 +1565,8 @@ static const char unlock_sql[] =
 	"SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || id, 0))"
 	"  FROM jsonb_array_elements_text($1::jsonb) AS id";
 
-int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_json, char **quiet_err,
-		    const char *advance_json, const char *unlock_json)
+int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_json, char **tail_err,
+		    const char *advance_json, const char *unlock_json, struct claim_req *claim)
 {
 	char *err = NULL;
 	const char *tail_sql[3] = {quiet_runs_sql, advance_sql, unlock_sql};
@@ -1524,11 +1575,25 @@ int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_js
 
 	for (int i = 0; i < n; i++)
 		w[i].err = NULL;
+	if (claim)
+		claim->res = NULL;
+	if (!n && !quiet_json && !advance_json && !unlock_json)
+		return 0;
 	if (prepare_once(c, "qf_record_hits", record_hits_sql, 13, &err) < 0)
 		goto prepare_failed;
 	for (int t = 0; t < 3; t++)
 		if (tail_json[t] && prepare_once(c, tail_name[t], tail_sql[t], 1, &err) < 0)
 			goto prepare_failed;
+	if (claim && prepare_once(c, "qf_claim", claim_sql, 5, &err) < 0) {
+		log_err("cannot claim alerts: %s", err); /* the loop claims them later */
+		free(err);
+		err = NULL;
+		claim = NULL;
+	}
+	char lim[16], lease[16], age[16];
+	const char *cv[5];
+	if (claim)
+		claim_values(claim, lim, lease, age, cv);
 
 	/* each rule run one statement and its own transaction (a sync after
 	 * each), so one that fails takes no other down with it; the locks are
@@ -1541,43 +1606,68 @@ int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_js
 		sent = PQsendQueryPrepared(c, "qf_record_hits", 13, rv.v, NULL, NULL, 0) && PQpipelineSync(c);
 		record_values_free(&rv);
 	}
+	/* the claim sees the alerts just committed; the bookkeeping comes last */
+	if (sent && claim)
+		sent = PQsendQueryPrepared(c, "qf_claim", 5, cv, NULL, NULL, 0) && PQpipelineSync(c);
 	for (int t = 0; t < 3 && sent; t++)
 		if (tail_json[t])
 			sent = PQsendQueryPrepared(c, tail_name[t], 1, &tail_json[t], NULL, NULL, 0) &&
 			       PQpipelineSync(c);
 	if (!sent)
 		return pipe_lost(c, "cannot send the findings pipeline");
-	for (int i = 0; i < n + 3; i++) {
-		if (i >= n && !tail_json[i - n])
+	for (int i = 0; i < n + 4; i++) {
+		if (i == n && !claim)
+			continue;
+		if (i > n && !tail_json[i - n - 1])
 			continue;
 		PGresult *r = pipe_next(c), *sync = r ? pipe_next(c) : NULL;
 		if (!r || !sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
 			PQclear(r);
 			PQclear(sync);
+			if (claim) {
+				PQclear(claim->res);
+				claim->res = NULL;
+			}
 			return pipe_lost(c, "findings pipeline");
 		}
 		PQclear(sync);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (i < n) {
+		if (i == n) {
+			if (ok) {
+				claim->res = r;
+				continue;
+			}
+			char *e = result_error(c, r);
+			log_err("cannot claim alerts: %s", e);
+			free(e);
+		} else if (i < n) {
 			if (ok)
 				record_counts(r, &w[i].created, &w[i].retriggered, &w[i].alerts);
 			else
 				w[i].err = result_error(c, r);
 		} else if (!ok) {
-			static const char *what[3] = {"cannot record the pass's rule runs", "cannot advance rule cursors",
-						      "cannot release rule locks"};
+			static const char *what[3] = {"rule runs", "rule cursors", "rule locks"};
 			char *e = result_error(c, r);
-			if (i == n && quiet_err) {
-				*quiet_err = e;
+			if (tail_err && !*tail_err) {
+				*tail_err = xstrdup(what[i - n - 1]);
+				char *both = xmalloc(strlen(*tail_err) + strlen(e) + 3);
+				sprintf(both, "%s: %s", *tail_err, e);
+				free(*tail_err);
+				*tail_err = both;
 			} else {
-				log_warn("%s: %s", what[i - n], e);
-				free(e);
+				log_warn("cannot record the %s: %s", what[i - n - 1], e);
 			}
+			free(e);
 		}
 		PQclear(r);
 	}
-	if (!pipe_exit(c))
+	if (!pipe_exit(c)) {
+		if (claim) {
+			PQclear(claim->res);
+			claim->res = NULL;
+		}
 		return pipe_lost(c, "findings pipeline");
+	}
 	return 0;
 
 prepare_failed:
@@ -1591,8 +1681,8 @@ prepare_failed:
 		PQclear(PQexecParams(c, unlock_sql, 1, NULL, &unlock_json, NULL, NULL, 0));
 	for (int i = 0; i < n; i++)
 		w[i].err = xstrdup(err);
-	if (quiet_err)
-		*quiet_err = err;
+	if (tail_err && (quiet_json || advance_json || unlock_json))
+		*tail_err = err;
 	else
 		free(err);
 	return 0;

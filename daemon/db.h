@@ -12,18 +12,22 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 9
+#define QF_SCHEMA_VERSION 10
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
 PGconn *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s);
 void db_close(PGconn **c);
+/* Session settings of the daemon's connection (not qfctl's): its hot
+ * statements prefer indexes. 0, or -1 (logged). */
+int db_engine_session(PGconn *c) QF_MUST_CHECK;
 bool db_ok(PGconn *c);
 
 /* LISTEN on the channel the change capture notifies at each commit. */
 int db_listen(PGconn *c) QF_MUST_CHECK;
-/* Reads what the server sent; true if a change was notified since. */
-bool db_notified(PGconn *c);
+/* Reads what the server sent; true if a change was notified since. The
+ * tables named are added to tables (each once) when it is not NULL. */
+bool db_notified(PGconn *c, struct strlist *tables);
 
 /* 0 if the database is at QF_SCHEMA_VERSION, -1 (logged) otherwise */
 int db_check_schema(PGconn *c) QF_MUST_CHECK;
@@ -70,6 +74,16 @@ struct delta_run {
 int db_delta_batch(PGconn *c, struct delta_run *runs, int n, int timeout_ms, const char *now,
 		   bool lock) QF_MUST_CHECK;
 
+/* A claim of due alerts: up to limit for the named receivers (JSON array
+ * text), leased to claimer for lease_s; too_old marks those first queued
+ * more than max_age_s ago. */
+struct claim_req {
+	const char *receivers_json;
+	int limit, lease_s, max_age_s;
+	const char *claimer;
+	PGresult *res; /* out (db_record_batch): the claimed rows, or NULL */
+};
+
 /* One rule run to record in db_record_batch (as db_record_hits takes it). */
 struct record_run {
 	const struct qf_rule *r;
@@ -83,13 +97,16 @@ struct record_run {
 };
 
 /* Records n rule runs (each as db_record_hits does, each its own
- * transaction), then the pass's quiet runs (quiet_json as for
- * db_record_quiet_runs; a failure in *quiet_err), the skipped rules'
- * cursors (advance_json as for db_advance_cursors) and releases the locks
- * of the rule ids in unlock_json, all in one round trip; NULL jsons are
- * left out. Returns 0, or -1 when the connection was lost. */
-int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_json, char **quiet_err,
-		    const char *advance_json, const char *unlock_json) QF_MUST_CHECK;
+ * transaction), then the pass's bookkeeping: its quiet runs (quiet_json as
+ * for db_record_quiet_runs), the skipped rules' cursors (advance_json as
+ * for db_advance_cursors) and the release of the locks of the rule ids in
+ * unlock_json, all in one round trip; NULL jsons are left out. With a
+ * claim, the alerts are claimed after the findings commit and before the
+ * bookkeeping (claim->res, NULL when it failed: logged). The first
+ * bookkeeping statement that fails says why in *tail_err (caller frees).
+ * Returns 0, or -1 when the connection was lost. */
+int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_json, char **tail_err,
+		    const char *advance_json, const char *unlock_json, struct claim_req *claim) QF_MUST_CHECK;
 
 /* The start of a pass, in one round trip: *cursors, the rules' cursors
  * as rows (name, position as text, clock_due) for 'rule:*' cursors,
@@ -134,11 +151,9 @@ int db_notices_finish(PGconn *c, const char *routes_json, char **err) QF_MUST_CH
 /* Records a failed rule run (its own transaction). */
 void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_us, const char *error);
 
-/* Claims up to limit due alerts for the named receivers (JSON array text),
- * leasing them for lease_s. Columns: id, receiver, event, payload,
- * attempts, too_old, minimal, evidence. NULL on error (logged). */
-PGresult *db_claim_alerts(PGconn *c, const char *receivers_json, int limit, int lease_s, const char *claimer,
-			  int max_age_s);
+/* Claims alerts. Columns: id, receiver, event, payload, attempts,
+ * too_old, minimal, evidence. NULL on error (logged). */
+PGresult *db_claim_alerts(PGconn *c, const struct claim_req *q);
 int db_alert_delivered(PGconn *c, int64_t id, const char *claimer, int status) QF_MUST_CHECK;
 int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, const char *error, double retry_s,
 		    bool dead) QF_MUST_CHECK;

@@ -57,6 +57,14 @@ struct deliverer {
 	char *receivers_json;
 	struct rcv_state *rs; /* per cfg->receivers */
 	int nrs;
+	/* when the daemon's loop should claim next (monotonic ms): at once
+	 * after new alerts, a freed slot of a full claim or a retry falling
+	 * due; otherwise once a second, for alerts other daemons, operators
+	 * (qfctl alerts retry) or expired leases make due. A claim on every
+	 * turn of the loop would be a query per transfer for nothing. */
+	int64_t claim_at;
+	bool saturated;	   /* the last claim filled every free slot */
+	char *claim_names; /* the receivers of the last claim (JSON) */
 };
 
 static void states_reset(struct deliverer *d)
@@ -185,8 +193,25 @@ struct deliverer *deliver_new(const struct qf_config *cfg)
 	return d;
 }
 
+void deliver_wake(struct deliverer *d)
+{
+	d->claim_at = 0;
+}
+
+bool deliver_claim_due(const struct deliverer *d)
+{
+	return now_mono_ms() >= d->claim_at;
+}
+
+int deliver_wait_ms(const struct deliverer *d)
+{
+	int64_t w = d->claim_at - now_mono_ms();
+	return w < 0 ? 0 : w > 1000 ? 1000 : (int)w;
+}
+
 void deliver_set_config(struct deliverer *d, const struct qf_config *cfg)
 {
+	d->claim_at = 0;
 	d->cfg = cfg;
 	set_receivers(d);
 	/* transfers in flight keep their receiver index only for the count of
@@ -236,6 +261,7 @@ void deliver_free(struct deliverer *d)
 	}
 	curl_multi_cleanup(d->multi);
 	free(d->receivers_json);
+	free(d->claim_names);
 	for (int i = 0; i < d->nrs; i++)
 		free(d->rs[i].sent);
 	free(d->rs);
@@ -431,14 +457,21 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 	return included;
 }
 
-int deliver_fill(struct deliverer *d, PGconn *c)
+static int64_t next_send_ms(const struct deliverer *d);
+
+static int64_t next_send_ms(const struct deliverer *d);
+
+bool deliver_claim_req(struct deliverer *d, struct claim_req *q)
 {
 	int room = d->cfg->max_in_flight - d->inflight;
 	int max_timeout = 0;
 	int64_t now = now_mono_ms();
 
-	if (room <= 0 || d->cfg->nreceivers == 0)
-		return 0;
+	memset(q, 0, sizeof *q);
+	if (room <= 0 || d->cfg->nreceivers == 0) {
+		d->saturated = room <= 0;
+		return false;
+	}
 	/* claim only for receivers that may send now: a chat receiver over its
 	 * rate keeps its alerts pending, to go out together in one digest */
 	json_t *eligible = json_array();
@@ -450,19 +483,37 @@ int deliver_fill(struct deliverer *d, PGconn *c)
 	}
 	if (json_array_size(eligible) == 0) {
 		json_decref(eligible);
-		return 0;
+		d->claim_at = now + 1000;
+		int64_t wait = next_send_ms(d);
+		if (wait > 0 && now + wait < d->claim_at)
+			d->claim_at = now + wait;
+		return false;
 	}
-	char *names = json_dumps(eligible, JSON_COMPACT);
+	free(d->claim_names);
+	d->claim_names = json_dumps(eligible, JSON_COMPACT);
 	json_decref(eligible);
+	q->receivers_json = d->claim_names;
+	q->limit = room;
 	/* the lease outlives the slowest request, so only a dead daemon's
 	 * claims ever expire */
-	PGresult *res = db_claim_alerts(c, names, room, max_timeout / 1000 + 1 + d->cfg->lease_margin_s, d->claimer,
-					d->cfg->max_age_s);
-	free(names);
-	if (!res)
-		return -1;
+	q->lease_s = max_timeout / 1000 + 1 + d->cfg->lease_margin_s;
+	q->max_age_s = d->cfg->max_age_s;
+	q->claimer = d->claimer;
+	return true;
+}
+
+int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res)
+{
+	int64_t now = now_mono_ms();
+	int room = d->cfg->max_in_flight - d->inflight;
 	int n = PQntuples(res), started = 0;
 	int *rows = xcalloc((size_t)n + 1, sizeof *rows);
+
+	d->claim_at = now + 1000;
+	d->saturated = n >= room;
+	int64_t wait = next_send_ms(d); /* a chat receiver's window reopens */
+	if (wait > 0 && now + wait < d->claim_at)
+		d->claim_at = now + wait;
 	for (int i = 0; i < d->cfg->nreceivers; i++) {
 		const struct qf_receiver *r = &d->cfg->receivers[i];
 		int k = 0;
@@ -481,7 +532,24 @@ int deliver_fill(struct deliverer *d, PGconn *c)
 	}
 	free(rows);
 	PQclear(res);
+	/* send now rather than at the loop's next turn: alerts wait for nothing */
+	if (started) {
+		int running;
+		curl_multi_perform(d->multi, &running);
+	}
 	return started;
+}
+
+int deliver_fill(struct deliverer *d, PGconn *c)
+{
+	struct claim_req q;
+
+	if (!deliver_claim_req(d, &q))
+		return 0;
+	PGresult *res = db_claim_alerts(c, &q);
+	if (!res)
+		return -1;
+	return deliver_start_claimed(d, c, res);
 }
 
 /* ms until a rate-limited receiver may send again (0: none is waiting) */
@@ -586,6 +654,8 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 	for (int k = 0; k < t->nids; k++)
 		if (db_alert_failed(c, t->ids[k], d->claimer, (int)status, err, dead ? 0 : retry, dead) < 0)
 			rc = -1;
+	if (!dead && now_mono_ms() + (int64_t)(retry * 1000) < d->claim_at)
+		d->claim_at = now_mono_ms() + (int64_t)(retry * 1000);
 	free(err);
 	return rc;
 }
@@ -603,6 +673,8 @@ int deliver_reap(struct deliverer *d, PGconn *c)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 		CURLcode code = m->data.result;
 		unlink_transfer(d, t);
+		if (d->saturated) /* a slot is free for what the last claim left behind */
+			d->claim_at = 0;
 		if (finish(d, c, t, code) < 0)
 			rc = -1; /* the lease expires and the alert is retried */
 		transfer_free(d, t);

@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "db.h"
 #include "util.h"
 
 struct deliverer;
@@ -22,6 +23,19 @@ void deliver_set_config(struct deliverer *d, const struct qf_config *cfg);
 /* Claims due alerts into free slots and starts them. Returns the number
  * started, or -1 on a database error. */
 int deliver_fill(struct deliverer *d, PGconn *c) QF_MUST_CHECK;
+/* deliver_fill in two steps, for a claim sent with other statements
+ * (eval_opts.claim): the claim to make (false: no free slot or no receiver
+ * may send now; q's strings live until the next call), then the start of
+ * what it claimed (takes res). */
+bool deliver_claim_req(struct deliverer *d, struct claim_req *q);
+int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res);
+/* The daemon loop's claiming: due at once after deliver_wake() (new
+ * alerts), when a slot frees after a full claim, or when a retry or a
+ * rate-limited receiver falls due; else once a second. deliver_wait_ms()
+ * is the time until then (at most 1000). */
+void deliver_wake(struct deliverer *d);
+bool deliver_claim_due(const struct deliverer *d);
+int deliver_wait_ms(const struct deliverer *d);
 /* Waits for transfer progress, one of the extra fds, or timeout_ms. */
 void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms);
 /* Drives transfers and records finished ones. Returns the number

@@ -188,7 +188,7 @@ static int rule_failed(PGconn *c, const struct qf_rule *r, int64_t started_us, c
  * nothing it reads changed), or -1 (the connection is gone). */
 static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
 		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
-		    struct buf *advance, struct buf *quiet, struct eval_totals *t, bool *locked)
+		    struct buf *advance, struct buf *quiet, struct eval_totals *t, bool *locked, char moved[32])
 {
 	struct rule_hits hits;
 	char *err = NULL, *json;
@@ -199,6 +199,9 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 			 &err) < 0)
 		return rule_failed(c, r, hits.started_us, err, dry, t);
 	*locked = hits.locked;
+	/* where its cursor goes, unless the write below fails */
+	if (!hits.busy)
+		snprintf(moved, 32, "%s", hits.xmin);
 	if (sort_hits(cfg, r, &hits, dry, ridx, advance, quiet, t, &json, &rows) == 2)
 		return 2;
 	if (!json)
@@ -206,10 +209,116 @@ static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule
 	if (db_record_hits(c, r, json, hits.started_us, rows, hits.xmin, !hits.delta, &created, &retrig, &alerts,
 			   &err) < 0) {
 		free(json);
+		moved[0] = '\0';
 		return recorded(c, r, hits.started_us, rows, 0, 0, 0, err ? err : xstrdup("no answer"), t);
 	}
 	free(json);
 	return recorded(c, r, hits.started_us, rows, created, retrig, alerts, NULL, t);
+}
+
+/* The bookkeeping a pass deferred (eval_opts.defer_tail): JSON arrays
+ * still open ("[" plus entries), written by eval_flush(). */
+static struct buf tail_quiet, tail_advance, tail_unlock;
+
+static void tail_append(struct buf *to, const struct buf *from)
+{
+	if (!to->data) {
+		buf_init(to);
+		buf_puts(to, "[");
+	}
+	if (from->len > 2) /* "[...]": its entries without the brackets */
+		buf_printf(to, "%s%.*s", to->len > 1 ? "," : "", (int)(from->len - 2), from->data + 1);
+}
+
+/* The rules' cursors as this daemon last read or moved them, so a pass on
+ * a notification needs no round trip to learn them. Loaded by every pass
+ * that reads them from the database, moved by our own successful writes,
+ * dropped with the connection or when a write of them failed. A cursor
+ * here may lag the database's (another daemon moved it): the rule then
+ * re-reads changes it has seen, and hits already recorded drop out in the
+ * server. It is never ahead of what this daemon evaluated. */
+struct cached_cursor {
+	char *id;
+	char pos[32];
+};
+static struct cached_cursor *cc;
+static int ncc;
+static bool cc_valid;
+
+static const char *cc_get(const char *id)
+{
+	for (int i = 0; i < ncc; i++)
+		if (!strcmp(cc[i].id, id))
+			return cc[i].pos;
+	return NULL;
+}
+
+static void cc_set(const char *id, const char *pos)
+{
+	for (int i = 0; i < ncc; i++)
+		if (!strcmp(cc[i].id, id)) {
+			snprintf(cc[i].pos, sizeof cc[i].pos, "%s", pos);
+			return;
+		}
+	cc = xrealloc(cc, sizeof *cc * (size_t)(ncc + 1));
+	cc[ncc].id = xstrdup(id);
+	snprintf(cc[ncc++].pos, sizeof cc->pos, "%s", pos);
+}
+
+static void cc_clear(void)
+{
+	for (int i = 0; i < ncc; i++)
+		free(cc[i].id);
+	free(cc);
+	cc = NULL;
+	ncc = 0;
+	cc_valid = false;
+}
+
+static void cc_load(PGresult *cursors)
+{
+	cc_clear();
+	for (int k = 0; k < PQntuples(cursors); k++)
+		if (!strncmp(PQgetvalue(cursors, k, 0), "rule:", 5))
+			cc_set(PQgetvalue(cursors, k, 0) + 5, PQgetvalue(cursors, k, 1));
+	cc_valid = true;
+}
+
+void eval_discard(void)
+{
+	buf_free(&tail_quiet);
+	buf_free(&tail_advance);
+	buf_free(&tail_unlock);
+	cc_clear();
+}
+
+int eval_flush(PGconn *c)
+{
+	if (!tail_quiet.data && !tail_advance.data && !tail_unlock.data)
+		return 0;
+	struct buf *all[3] = {&tail_quiet, &tail_advance, &tail_unlock};
+	for (int i = 0; i < 3; i++) {
+		if (!all[i]->data) {
+			buf_init(all[i]);
+			buf_puts(all[i], "[");
+		}
+		buf_puts(all[i], "]");
+	}
+	char *qerr = NULL;
+	int rc = db_record_batch(c, NULL, 0, tail_quiet.len > 2 ? tail_quiet.data : NULL, &qerr,
+				 tail_advance.len > 2 ? tail_advance.data : NULL,
+				 tail_unlock.len > 2 ? tail_unlock.data : NULL, NULL);
+	buf_free(&tail_quiet);
+	buf_free(&tail_advance);
+	buf_free(&tail_unlock);
+	if (qerr || rc < 0) {
+		/* the cursors did not move as cached: read them again */
+		if (qerr)
+			log_err("cannot record the pass's bookkeeping: %s", qerr);
+		free(qerr);
+		cc_clear();
+	}
+	return rc;
 }
 
 /* The incremental rules of a pass together: their reads in one round
@@ -271,17 +380,38 @@ static int run_batch(PGconn *c, const struct qf_config *cfg, const struct qf_rul
 	if (rc < 0)
 		goto out;
 	char *qerr = NULL;
-	if (db_record_batch(c, w, nw, quiet.len > 2 ? quiet.data : NULL, &qerr, advance->len > 2 ? advance->data : NULL,
-			    unlock.len > 2 ? unlock.data : NULL) < 0) {
+	bool defer = o && o->defer_tail;
+	if (defer) {
+		tail_append(&tail_quiet, &quiet);
+		tail_append(&tail_advance, advance);
+		tail_append(&tail_unlock, &unlock);
+	}
+	/* the alerts of the findings just written are claimed in the same
+	 * round trip, so they go out without another one */
+	struct claim_req *claim = nw && o ? o->claim : NULL;
+	if (db_record_batch(c, w, nw, !defer && quiet.len > 2 ? quiet.data : NULL, &qerr,
+			    !defer && advance->len > 2 ? advance->data : NULL,
+			    !defer && unlock.len > 2 ? unlock.data : NULL, claim) < 0) {
 		for (int k = 0; k < nw; k++)
 			free(w[k].err);
 		free(qerr);
 		rc = -1;
 		goto out;
 	}
+	t->claimed = claim && claim->res;
 	if (qerr) {
-		log_err("cannot record the pass's rule runs: %s", qerr);
+		log_err("cannot record the pass's bookkeeping: %s", qerr);
 		free(qerr);
+		cc_clear();
+	}
+	/* the cursors that moved: skipped (not busy), quiet, recorded */
+	for (int i = 0; i < n && cc_valid; i++) {
+		bool moved = !runs[i].failed && !runs[i].hits.busy;
+		for (int k = 0; moved && k < nw; k++)
+			if (w[k].r == rules[i])
+				moved = !w[k].err;
+		if (moved)
+			cc_set(rules[i]->id, runs[i].hits.xmin);
 	}
 	for (int k = 0; k < nw; k++)
 		if (recorded(c, w[k].r, w[k].started_us, (int)w[k].scanned, w[k].created, w[k].retriggered, w[k].alerts,
@@ -317,15 +447,31 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 
 	bool incr = o && o->incremental && !dry && !(o && o->since);
 	PGresult *cursors = NULL, *changed = NULL;
-	/* which tables changed since the oldest cursor: a rule none of whose
-	 * tables changed is skipped without a round trip */
-	if (!dry && db_pass_start(c, cfg->clock_interval_s, incr, &cursors, &changed) < 0) {
+	/* the previous pass's locks are released before this one takes any */
+	if (!dry && eval_flush(c) < 0) {
+		free(ridx);
+		return -1;
+	}
+	/* On a notification, the tables it named and the cursors this daemon
+	 * keeps say which rules to read; otherwise the database says which
+	 * tables changed since the oldest cursor. Either way a rule none of
+	 * whose tables changed is skipped without a round trip. */
+	bool fast = incr && o->notified && cc_valid;
+	for (int i = 0; fast && i < set->n; i++) { /* a rule it would run has no cursor yet: ask */
+		const struct qf_rule *r = &set->rules[i];
+		for (int k = 0; r->enabled && k < o->notified->n; k++)
+			if (strlist_has(&r->deps, o->notified->v[k]) && !cc_get(r->id))
+				fast = false;
+	}
+	if (!dry && !fast && db_pass_start(c, cfg->clock_interval_s, incr, &cursors, &changed) < 0) {
 		free(ridx);
 		return -1;
 	}
 	if (!cursors) {
 		PQclear(changed);
 		changed = NULL;
+	} else if (incr) {
+		cc_load(cursors);
 	}
 	const char *gxmin = changed && PQntuples(changed) ? PQgetvalue(changed, 0, 0) : NULL;
 	struct buf advance, ran, quiet;
@@ -333,6 +479,8 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	/* incremental runs go in one batch; full runs (first, clock-driven,
 	 * --once) one by one afterwards, so their cost delays no alert */
 	const struct qf_rule **batch = xcalloc((size_t)set->n + 1, sizeof *batch), **seq = xcalloc((size_t)set->n + 1, sizeof *seq);
+	/* copies: the cache they may come from moves during the pass */
+	char(*bcur)[32] = xcalloc((size_t)set->n + 1, sizeof *bcur), (*scur)[32] = xcalloc((size_t)set->n + 1, sizeof *scur);
 	const char **bcursor = xcalloc((size_t)set->n + 1, sizeof *bcursor), **scursor = xcalloc((size_t)set->n + 1, sizeof *scursor);
 	bool *sclock = xcalloc((size_t)set->n + 1, sizeof *sclock);
 
@@ -343,7 +491,7 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 	buf_puts(&ran, "[");
 	buf_puts(&quiet, "[");
 	memset(t, 0, sizeof *t);
-	if (!dry && !cursors)
+	if (!dry && !cursors && !fast)
 		goto lost_or_nothing;
 	for (int i = 0; i < set->n; i++) {
 		const struct qf_rule *r = &set->rules[i];
@@ -364,6 +512,20 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 				 * reconciliation now and then), run in full on the clock */
 				clock_due = (r->clock || r->changed_aware) && PQgetvalue(cursors, k, 2)[0] == 't';
 			}
+		if (fast) {
+			/* the clock work waits for the next timed pass */
+			cursor = cc_get(r->id);
+			clock_due = false;
+			bool touched = false;
+			for (int k = 0; k < o->notified->n && !touched; k++)
+				touched = strlist_has(&r->deps, o->notified->v[k]);
+			if (!touched) {
+				t->skipped++;
+				if (o->on_rule)
+					o->on_rule(o->arg, r->id, 0, false, true);
+				continue;
+			}
+		}
 		if (!dry) {
 			json_t *id = json_string(r->id);
 			char *txt = json_dumps(id, JSON_ENCODE_ANY);
@@ -381,6 +543,7 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 				t->skipped++;
 				buf_printf(&advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance.len > 1 ? "," : "",
 					   r->id, gxmin);
+				cc_set(r->id, gxmin);
 				if (o && o->on_rule)
 					o->on_rule(o->arg, r->id, 0, false, true);
 				continue;
@@ -388,21 +551,33 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 		}
 		if (incr && cursor && !clock_due && r->compiled_delta) {
 			batch[nbatch] = r;
-			bcursor[nbatch++] = cursor;
+			snprintf(bcur[nbatch], sizeof bcur[nbatch], "%s", cursor);
+			bcursor[nbatch] = bcur[nbatch];
+			nbatch++;
 		} else {
 			seq[nseq] = r;
-			scursor[nseq] = incr ? cursor : NULL;
+			if (incr && cursor)
+				snprintf(scur[nseq], sizeof scur[nseq], "%s", cursor);
+			scursor[nseq] = incr && cursor ? scur[nseq] : NULL;
 			sclock[nseq++] = incr ? clock_due : true;
 		}
 	}
 	if (nbatch && run_batch(c, cfg, batch, bcursor, nbatch, o, now, ridx, &advance, t) < 0)
 		goto lost;
+	if (nseq && eval_flush(c) < 0)
+		goto lost;
 	for (int i = 0; i < nseq; i++) {
 		const struct qf_rule *r = seq[i];
 		int64_t t0 = now_real_us();
 		bool locked = false;
+		char moved[32] = "";
+		long alerts_before = t->alerts;
 		int rc_eval = run_rule(c, cfg, r, o, now, since, scursor[i], sclock[i], dry, ridx, &advance, &quiet, t,
-				       &locked);
+				       &locked, moved);
+		if (incr && *moved && cc_valid)
+			cc_set(r->id, moved);
+		if (t->alerts != alerts_before)
+			t->claimed = false; /* queued after the batch's claim */
 		if (locked && db_ok(c))
 			db_rule_unlock(c, r->id);
 		if (o && o->on_rule)
@@ -419,6 +594,8 @@ lost_or_nothing:
 		free(seq);
 		free(bcursor);
 		free(scursor);
+		free(bcur);
+		free(scur);
 		free(sclock);
 		buf_free(&advance);
 		buf_free(&ran);
@@ -433,6 +610,8 @@ lost:
 	free(seq);
 	free(bcursor);
 	free(scursor);
+	free(bcur);
+	free(scur);
 	free(sclock);
 	buf_free(&advance);
 	buf_free(&ran);
@@ -444,6 +623,8 @@ done:
 	free(seq);
 	free(bcursor);
 	free(scursor);
+	free(bcur);
+	free(scur);
 	free(sclock);
 	PQclear(cursors);
 	PQclear(changed);
@@ -453,6 +634,7 @@ done:
 		if (db_record_quiet_runs(c, quiet.data, &qerr) < 0) {
 			log_err("cannot record the pass's rule runs: %s", qerr);
 			free(qerr);
+			cc_clear();
 			if (!db_ok(c)) {
 				buf_free(&quiet);
 				buf_free(&advance);

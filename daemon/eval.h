@@ -8,10 +8,13 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "db.h"
 #include "rule.h"
 
 struct eval_totals {
 	long rules, failed, skipped, delta, created, retriggered, alerts, escalated;
+	/* eval_opts.claim was made after every alert the pass queued */
+	bool claimed;
 };
 
 struct eval_opts {
@@ -24,6 +27,18 @@ struct eval_opts {
 	/* skip the clock work (escalation, reminders, notices, pruning): the
 	 * daemon does it on its timer, not on every notification */
 	bool no_housekeeping;
+	/* leave the pass's bookkeeping (quiet runs, skipped cursors, lock
+	 * releases) for eval_flush(), so the caller can send the alerts of
+	 * the pass first */
+	bool defer_tail;
+	/* tables named by change notifications: with cursors from an earlier
+	 * pass on this connection, only the rules reading them run, without
+	 * asking the database what changed (NULL: ask it) */
+	const struct strlist *notified;
+	/* when set, the alerts of the findings the pass writes are claimed in
+	 * the same round trip (claim->res: start them with
+	 * deliver_start_claimed) */
+	struct claim_req *claim;
 	/* called after each rule (metrics; the watchdog between long rules) */
 	void (*on_rule)(void *arg, const char *rule_id, double seconds, bool failed, bool skipped);
 	void *arg;
@@ -33,6 +48,13 @@ struct eval_opts {
  * totals->failed), -1 when the connection was lost. */
 int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
 	     struct eval_totals *t);
+
+/* Writes what a pass with defer_tail left (also done at the start of the
+ * next pass). Returns 0, or -1 when the connection was lost. */
+int eval_flush(PGconn *c);
+/* Forgets it: the connection it belonged to is gone, and with it the
+ * locks (the cursors stay behind, so the rules are read again). */
+void eval_discard(void);
 
 /* Raises every open finding not acknowledged within escalate_after days
  * one level (once per step), each rise a history event and an alert.

@@ -116,7 +116,7 @@ static PGconn *connect_checked(const struct qf_config *cfg)
 {
 	PGconn *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
 
-	if (c && db_check_schema(c) < 0)
+	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0))
 		db_close(&c);
 	return c;
 }
@@ -193,6 +193,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	struct deliverer *d = deliver_new(cfg);
 	PGconn *c = NULL;
 	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000, next_refresh = 0, next_housekeeping = 0;
+	/* passes on a notification run the rules of the tables it names; a
+	 * timed pass (every evaluation.interval, and after a connect or a
+	 * reload) asks the database what changed and runs the clock work */
+	int64_t next_timed = 0;
+	struct strlist notified = {0};
 	struct loop_ctx lc = {0};
 	uint64_t wd_usec = 0;
 	bool ever_connected = false;
@@ -244,13 +249,14 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				setenv("TZ", cfg->timezone, 1);
 				tzset();
 				deliver_set_config(d, cfg);
-				next_eval = 0;
+				next_eval = next_timed = 0;
 				log_notice("reloaded: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
 				sd_notify(0, "READY=1");
 			}
 			diag_free(&dg);
 		}
 		if (!db_ok(c) && now >= next_connect) {
+			eval_discard(); /* its locks went with the connection */
 			db_close(&c);
 			c = connect_checked(cfg);
 			if (!c) {
@@ -262,7 +268,8 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				next_connect = now + connect_backoff;
 			} else {
 				connect_backoff = 1000;
-				next_eval = 0; /* catch up on what changed while away */
+				deliver_wake(d);
+				next_eval = next_timed = 0; /* catch up on what changed while away */
 				next_refresh = 0;
 				if (ever_connected)
 					metrics_reconnect(lc.m);
@@ -277,13 +284,28 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			 * (escalation, reminders, notices, pruning) runs every
 			 * evaluation.interval */
 			bool hk = now_mono_ms() >= next_housekeeping;
+			bool timed = now_mono_ms() >= next_timed || !notified.n;
+			struct claim_req cq;
 			struct eval_opts eo = {.incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc,
-					       .no_housekeeping = !hk};
+					       .no_housekeeping = !hk, .defer_tail = true,
+					       .notified = timed ? NULL : &notified,
+					       .claim = deliver_claim_req(d, &cq) ? &cq : NULL};
 			if (hk)
 				next_housekeeping = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
-			if (eval_all(c, cfg, set, &eo, &t) < 0) {
+			if (timed)
+				next_timed = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
+			int rc_eval = eval_all(c, cfg, set, &eo, &t);
+			strlist_free(&notified);
+			if (rc_eval < 0) {
+				/* what it claimed stays leased to us and is retried when the lease ends */
+				PQclear(cq.res);
 				log_err("lost the database during evaluation; reconnecting");
 			} else {
+				if (t.claimed)
+					deliver_start_claimed(d, c, cq.res);
+				/* the clock work may have queued reminders and notices too */
+				if ((t.alerts && !t.claimed) || hk)
+					deliver_wake(d);
 				metrics_pass(lc.m, t.created, t.alerts);
 				pending_findings += t.created;
 				pending_alerts += t.alerts;
@@ -291,7 +313,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 					      " %d delivery(ies) in flight",
 					   set->n, cfg->nreceivers, pending_findings, pending_alerts, deliver_inflight(d));
 			}
-			next_eval = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
+			next_eval = next_timed;
 		}
 		if (db_ok(c) && now_mono_ms() >= next_refresh) {
 			metrics_refresh(lc.m, c);
@@ -299,13 +321,18 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		}
 		metrics_db(lc.m, db_ok(c));
 		watchdog_tick();
-		if (db_ok(c) && deliver_fill(d, c) < 0)
+		if (db_ok(c) && deliver_claim_due(d) && deliver_fill(d, c) < 0)
 			log_err("cannot claim alerts; retrying");
+		/* the pass's bookkeeping, once its alerts are on their way */
+		if (db_ok(c) && eval_flush(c) < 0)
+			log_err("lost the database while recording the pass; reconnecting");
 		int64_t wait = next_eval - now_mono_ms();
 		if (wait > 1000 || !db_ok(c))
 			wait = 1000;
 		if (watchdog_ms && next_watchdog - now_mono_ms() < wait)
 			wait = next_watchdog - now_mono_ms();
+		if (db_ok(c) && deliver_wait_ms(d) < wait)
+			wait = deliver_wait_ms(d);
 		/* one poll: signals, the database's notifications, transfers, timers */
 		struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
 					     {.fd = db_ok(c) ? PQsocket(c) : -1, .events = CURL_WAIT_POLLIN}};
@@ -313,13 +340,17 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		char drain[64];
 		while (read(wake_pipe[0], drain, sizeof drain) > 0)
 			;
-		if (db_ok(c) && db_notified(c))
+		if (db_ok(c) && db_notified(c, &notified))
 			next_eval = 0; /* a record committed: evaluate now */
 		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c) < 0)
 			log_err("cannot record delivery results; the alerts will be retried");
 	}
 
 	sd_notify(0, "STOPPING=1");
+	if (db_ok(c) && eval_flush(c) < 0)
+		log_warn("could not record the last pass; its rules are read again next start");
+	eval_discard();
+	strlist_free(&notified);
 	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(d));
 	int64_t until = now_mono_ms() + 10000;
 	while (deliver_inflight(d) && db_ok(c) && now_mono_ms() < until) {

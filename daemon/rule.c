@@ -1188,15 +1188,19 @@ static char *wrap(struct qf_rule *r, struct bound *b, struct diag *d)
 		     " FROM jsonb_each_text(r.evidence::jsonb) AS e(k, v))::text\n"
 		     "FROM (\n");
 	compile_inner(r, b, &o, d);
-	buf_puts(&o, "\n) AS r\nWHERE r.key IS NOT NULL");
 	/* a hit whose finding already has this evidence is no news: it stays
 	 * in the server, so a full pass costs memory only for what changed
-	 * (the dry run sets the flag false and sees every hit) */
+	 * (the dry run sets the flag false and sees every hit). One index
+	 * probe per hit (LATERAL ... LIMIT 1): a NOT EXISTS would let a
+	 * prepared statement's generic plan hash every finding of the rule,
+	 * a cost growing with its history. */
 	int known = add_value(r, NULL, BUILTIN_KNOWN);
 	int rid = add_value(r, r->id, BUILTIN_NONE);
 	buf_printf(&o,
-		   "\n  AND ($%d::boolean IS NOT TRUE OR NOT EXISTS (SELECT 1 FROM qf.finding o"
-		   " WHERE o.rule_id = $%d AND o.dedupe_key = r.key::text AND o.evidence_hash = md5(r.evidence::jsonb::text)))",
+		   "\n) AS r\nLEFT JOIN LATERAL (SELECT o.evidence_hash FROM qf.finding o"
+		   " WHERE $%d::boolean AND o.rule_id = $%d AND o.dedupe_key = r.key::text LIMIT 1) AS known ON true"
+		   "\nWHERE r.key IS NOT NULL"
+		   "\n  AND known.evidence_hash IS DISTINCT FROM md5(r.evidence::jsonb::text)",
 		   known, rid);
 	for (int i = 0; i < r->nexceptions; i++) {
 		const struct qf_exception *e = &r->exceptions[i];

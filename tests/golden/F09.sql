@@ -10,6 +10,7 @@ WHERE (
 created_by = approved_by OR approved_by = paid_by
 )
 ) AS r
+LEFT JOIN LATERAL (SELECT o.evidence_hash FROM qf.finding o WHERE $1::boolean AND o.rule_id = $2 AND o.dedupe_key = r.key::text LIMIT 1) AS known ON true
 WHERE r.key IS NOT NULL
-  AND ($1::boolean IS NOT TRUE OR NOT EXISTS (SELECT 1 FROM qf.finding o WHERE o.rule_id = $2 AND o.dedupe_key = r.key::text AND o.evidence_hash = md5(r.evidence::jsonb::text)))
+  AND known.evidence_hash IS DISTINCT FROM md5(r.evidence::jsonb::text)
 ORDER BY 1
