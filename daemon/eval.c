@@ -72,15 +72,15 @@ static void add_hit(struct buf *out, const struct qf_config *cfg, const struct q
 	free(en);
 }
 
-static void now_text(char out[40])
+void eval_now_text(char out[40], int64_t offset_us)
 {
-	struct timespec ts;
+	int64_t us = now_real_us() + offset_us;
+	time_t sec = (time_t)(us / 1000000);
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&sec, &tm);
 	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%06ldZ", ts.tv_nsec / 1000);
+	snprintf(out + n, 40 - n, ".%06lldZ", (long long)(us % 1000000));
 }
 
 /* What a rule's statement gave, sorted out: returns 2 when the rule was
@@ -441,7 +441,7 @@ int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *se
 {
 	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx);
 	char nowbuf[40];
-	const char *now = o && o->now ? o->now : (now_text(nowbuf), nowbuf);
+	const char *now = o && o->now ? o->now : (eval_now_text(nowbuf, 0), nowbuf);
 	const char *since = o && o->since ? o->since : "-infinity";
 	FILE *dry = o ? o->dry_run : NULL;
 

@@ -5,6 +5,7 @@
 #define QF_EVAL_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -48,6 +49,10 @@ struct eval_opts {
  * totals->failed), -1 when the connection was lost. */
 int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
 	     struct eval_totals *t);
+
+/* The rules' clock as text (UTC, microseconds): the real time plus
+ * offset_us (qingfengd --clock). */
+void eval_now_text(char out[40], int64_t offset_us);
 
 /* Writes what a pass with defer_tail left (also done at the start of the
  * next pass). Returns 0, or -1 when the connection was lost. */

@@ -27,6 +27,9 @@
 #define EX_TEMPFAIL_ 75
 
 static volatile sig_atomic_t stop_requested, reload_requested;
+/* --clock: how far the rules' clock is set from the real one (µs) */
+static int64_t clock_offset_us;
+static bool clock_set;
 static int wake_pipe[2] = {-1, -1};
 
 /* handlers only set flags and wake the poll (STYLE.md §3) */
@@ -67,9 +70,64 @@ static void usage(FILE *f)
 		   "  -n, --check        check the configuration and rules, then exit (0 or 78)\n"
 		   "      --once         run one evaluation and delivery pass, then exit\n"
 		   "      --incremental  with --once: only rules whose tables changed since their cursor\n"
+		   "      --clock TIME   the rules' clock starts at TIME (YYYY-MM-DD[ HH:MM[:SS]][Z|+HH:MM],\n"
+		   "                     local time in the configured time zone) and runs on: replays, demos\n"
 		   "  -v, --verbose      log debug messages\n"
 		   "  -V, --version      print the version\n"
 		   "  -h, --help         this text\n");
+}
+
+/* --clock's TIME: YYYY-MM-DD[(T| )HH:MM[:SS]][Z|(+|-)HH[:MM]], local time
+ * (TZ, the configured time zone) when no offset is given. Seconds since
+ * the epoch, or -1. */
+static int64_t parse_clock(const char *s)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, oh = 0, om = 0;
+	struct tm tm;
+	char sign = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return -1;
+	s += n;
+	if (*s == 'T' || *s == ' ') {
+		n = 0;
+		if (sscanf(s + 1, "%2d:%2d%n", &h, &mi, &n) != 2)
+			return -1;
+		s += 1 + n;
+		if (*s == ':') {
+			n = 0;
+			if (sscanf(s + 1, "%2d%n", &sec, &n) != 1)
+				return -1;
+			s += 1 + n;
+		}
+	}
+	if (*s == 'Z') {
+		sign = '+';
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s;
+		n = 0;
+		if (sscanf(s + 1, "%2d%n", &oh, &n) != 1)
+			return -1;
+		s += 1 + n;
+		if (*s == ':' && sscanf(s + 1, "%2d%n", &om, &n) == 1)
+			s += 1 + n;
+	}
+	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 14 || om > 59)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if (!sign) {
+		tm.tm_isdst = -1;
+		return (int64_t)mktime(&tm);
+	}
+	int64_t off = ((int64_t)oh * 3600 + om * 60) * (sign == '-' ? -1 : 1);
+	return (int64_t)timegm(&tm) - off;
 }
 
 /* Loads config and rules; NULL after printing every problem. */
@@ -124,7 +182,12 @@ static PGconn *connect_checked(const struct qf_config *cfg)
 static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremental)
 {
 	struct eval_totals t;
+	char nowbuf[40];
 	struct eval_opts o = {.incremental = incremental};
+	if (clock_set) {
+		eval_now_text(nowbuf, clock_offset_us);
+		o.now = nowbuf;
+	}
 	PGconn *c = connect_checked(cfg);
 	int rc = EX_OK_;
 
@@ -286,7 +349,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			bool hk = now_mono_ms() >= next_housekeeping;
 			bool timed = now_mono_ms() >= next_timed || !notified.n;
 			struct claim_req cq;
-			struct eval_opts eo = {.incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc,
+			char nowbuf[40];
+			if (clock_set)
+				eval_now_text(nowbuf, clock_offset_us);
+			struct eval_opts eo = {.now = clock_set ? nowbuf : NULL,
+					       .incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc,
 					       .no_housekeeping = !hk, .defer_tail = true,
 					       .notified = timed ? NULL : &notified,
 					       .claim = deliver_claim_req(d, &cq) ? &cq : NULL};
@@ -375,10 +442,10 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
 		{"once", no_argument, NULL, 'o'},	  {"verbose", no_argument, NULL, 'v'},
-		{"incremental", no_argument, NULL, 'i'},
+		{"incremental", no_argument, NULL, 'i'}, {"clock", required_argument, NULL, 'C'},
 		{"version", no_argument, NULL, 'V'},	  {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	const char *path = "/etc/qingfeng/qingfeng.conf";
+	const char *path = "/etc/qingfeng/qingfeng.conf", *clock_arg = NULL;
 	bool check = false, once = false, verbose = false, incremental = false;
 	int ch;
 
@@ -395,6 +462,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			incremental = true;
+			break;
+		case 'C':
+			clock_arg = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -444,6 +514,19 @@ int main(int argc, char **argv)
 	/* local time (maintenance windows) is the institute's, whatever the host's */
 	setenv("TZ", cfg->timezone, 1);
 	tzset();
+	if (clock_arg) {
+		int64_t at = parse_clock(clock_arg);
+		if (at < 0) {
+			fprintf(stderr, "qingfengd: --clock: '%s' is not a time (YYYY-MM-DD[ HH:MM[:SS]][Z|+HH:MM])\n",
+				clock_arg);
+			ruleset_free(&set);
+			config_free(cfg);
+			return EX_USAGE_;
+		}
+		clock_offset_us = at * 1000000 - now_real_us();
+		clock_set = true;
+		log_notice("the rules' clock starts at %s (%s)", clock_arg, cfg->timezone);
+	}
 	srandom((unsigned)(now_real_ms() ^ getpid()));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_err("cannot initialise libcurl");

@@ -17,7 +17,8 @@
 # Exits non-zero unless recall and precision are both 1.00 and every alert
 # arrived with a valid signature. Knobs: DEMO_SCALE (rows, default 20000),
 # DEMO_SEED (1), DEMO_RATE (plant rate, 0.01), DEMO_PACE (pauses between
-# commits: 1 is watchable, 0 none), DEMO_DB (database name, qf_demo).
+# commits: 1 is watchable, 0 none), DEMO_DB (database name, qf_demo),
+# DEMO_CLOCK (the rules' clock at the start, 2026-11-25 09:00).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${QF_BUILD:-$ROOT/build}
@@ -89,11 +90,12 @@ q -c "CREATE TABLE public.demo_truth AS SELECT DISTINCT rule_id, dedupe_key FROM
       DROP TABLE public.bench_truth"
 echo "ground truth: $(val "SELECT count(*) FROM demo_truth") planted risk points over $(val "SELECT count(DISTINCT rule_id) FROM demo_truth") of the 33 rules (${gen[*]#"$B/"})"
 echo "(a small institute: F05, Benford's law, looks at vendors with $BENFORD payments or more in a year, instead of 300)"
-today=$(TZ=Asia/Shanghai date +%F)
-if [[ $today < 2026-11-25 || $today > 2026-12-31 ]]; then
-  echo "${RED}note:${OFF} the generated records end on 2026-11-24 and the rules with time windows (D01, D04, D06-D09, T11)"
-  echo "      flag exactly the planted points on a clock between 2026-11-25 and 2026-12-31; today is $today"
-fi
+# The generated records end on 2026-11-24, and the rules with time windows
+# (D01, D04, D06-D09, T11) flag exactly the planted points on a clock
+# between 2026-11-25 and 2026-12-31: the daemon's rules run on a clock set
+# to the morning after (qingfengd --clock), whatever the date today.
+CLOCK=${DEMO_CLOCK:-2026-11-25 09:00}
+echo "the rules' clock: $CLOCK (Asia/Shanghai), the morning after the last generated record; it runs on from there"
 
 say "2. 接收端 receiver and 守护进程 qingfengd: a local webhook on 127.0.0.1 verifying HMAC signatures"
 "$B/qf-receiver" -q -P -s "$SECRET" -p "$work/port" -o "$work/alerts.jsonl" &
@@ -114,7 +116,7 @@ CONF
 "$B/qingfengd" -c "$work/qingfeng.conf" -n
 nrules=$("$B/qfctl" -c "$work/qingfeng.conf" rules list | wc -l)
 echo "the daemon's first pass over the reference data: the standing risk points (leaders' duties, key posts, relatives, vendors)"
-"$B/qingfengd" -c "$work/qingfeng.conf" 2>"$work/daemon.log" &
+"$B/qingfengd" -c "$work/qingfeng.conf" --clock "$CLOCK" 2>"$work/daemon.log" &
 dpid=$!
 pids+=("$dpid")
 wait_for 60 "(SELECT count(*) FROM qf.cursor WHERE name LIKE 'rule:%') >= $nrules AND $drained" ||
