@@ -1376,13 +1376,13 @@ static const char delta_check_sql[] =
 	/* the run starts once the lock is held: the runs of two daemons
 	 * recorded in qf.rule_run never overlap */
 	"       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
-	/* per table the newest change (a backward index scan): EXISTS over
-	 * (tbl = ANY, xid >=) would keep a plan made while the change log was
-	 * empty, a scan of the whole log */
+	/* an index range from the cursor (the session prefers indexes: a
+	 * plan made while the change log was empty would scan it whole);
+	 * not max(xid) per table, which the planner may read backwards
+	 * through the xid index, all of it for a table that did not change */
 	"  FROM (SELECT r.i, r.id, r.lock,"
-	"               EXISTS (SELECT 1 FROM unnest(r.deps) AS d(tbl)"
-	"                        WHERE (SELECT max(l.xid) FROM qf.change_log l WHERE l.tbl = d.tbl)"
-	"                              >= r.cursor::xid8) AS changed"
+	"               EXISTS (SELECT 1 FROM qf.change_log l"
+	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8) AS changed"
 	"          FROM jsonb_to_recordset($1::jsonb) AS r(i int, id text, deps text[], cursor text, lock boolean)) x"
 	" ORDER BY x.i";
 
