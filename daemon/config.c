@@ -365,7 +365,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	static const char *const rem_keys[] = {"red_every", NULL};
 	static const char *const esc_keys[] = {"after_days", NULL};
 	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
-	static const char *const eval_keys[] = {"interval", "clock_interval", NULL};
+	static const char *const eval_keys[] = {"interval", "clock_interval", "keep_runs", NULL};
 	static const char *const del_keys[] = {"max_attempts",  "max_age",       "backoff_initial",
 					       "backoff_max",   "max_in_flight", "once_deadline",
 					       "lease_margin",  NULL};
@@ -384,6 +384,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	cfg->log_level = 6;
 	cfg->eval_interval_s = 60;
 	cfg->clock_interval_s = 3600;
+	cfg->keep_runs_days = 90;
 	cfg->metrics_listen = xstrdup("127.0.0.1:9423");
 	cfg->escalate_after_days = 15;
 	cfg->remind_red_hours = 24;
@@ -456,6 +457,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 			cfg_check_keys(&cx, g, eval_keys, "evaluation");
 			cfg_int_range(&cx, g, "interval", 1, 86400, &cfg->eval_interval_s);
 			cfg_int_range(&cx, g, "clock_interval", 1, 86400, &cfg->clock_interval_s);
+			cfg_int_range(&cx, g, "keep_runs", 1, 36500, &cfg->keep_runs_days);
 		}
 	}
 	if ((g = config_setting_get_member(root, "escalation")) != NULL) {

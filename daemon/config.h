@@ -103,6 +103,7 @@ struct qf_config {
 	int log_level;
 	int eval_interval_s;
 	int clock_interval_s; /* clock-driven rules run at least this often */
+	int keep_runs_days;   /* qf.rule_run rows older than this are deleted */
 	char *metrics_listen;  /* "ADDR:PORT" for /metrics and /healthz; "" = off */
 	int escalate_after_days; /* an open, unacknowledged finding rises a level after this */
 	int remind_red_hours;    /* open red findings are re-sent this often; 0 = never */

@@ -586,6 +586,26 @@ void db_prune_changes(PGconn *c, const char *rule_ids_json, int n)
 	"   AND (s.department IS NULL OR s.department = " department ")"                                     \
 	" ORDER BY s.id LIMIT 1"
 
+long db_prune_runs(PGconn *c, int keep_days)
+{
+	char kd[16];
+	snprintf(kd, sizeof kd, "%d", keep_days);
+	const char *p[1] = {kd};
+	/* at most 10,000 rows a pass: a first prune of a long history must
+	 * not hold the loop (or the table) for long */
+	PGresult *r = PQexecParams(c,
+				   "DELETE FROM qf.rule_run WHERE id IN (SELECT id FROM qf.rule_run"
+				   " WHERE started_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT 10000)",
+				   1, NULL, p, NULL, NULL, 0);
+	long n = -1;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("cannot prune qf.rule_run: %s", PQresultErrorMessage(r));
+	else
+		n = atol(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
 /* One statement records a rule run's hits. An unchanged hit never reaches
  * the INSERT (so re-evaluation burns no ids); a new finding opens one level
  * higher when its subject is a repeat offender of this rule (>= 2 earlier

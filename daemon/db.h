@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 10
+#define QF_SCHEMA_VERSION 11
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
@@ -124,6 +124,9 @@ int db_pass_start(PGconn *c, int clock_interval_s, bool want_changed, PGresult *
 int db_record_quiet_runs(PGconn *c, const char *runs_json, char **err) QF_MUST_CHECK;
 /* Moves skipped rules' cursors forward: json [{"name":..,"position":..}] */
 void db_advance_cursors(PGconn *c, const char *json);
+/* Deletes up to 10,000 qf.rule_run rows that started more than keep_days
+ * ago; how many, or -1 (logged). */
+long db_prune_runs(PGconn *c, int keep_days);
 /* Deletes change_log rows every listed rule (json array of ids) has seen. */
 void db_prune_changes(PGconn *c, const char *rule_ids_json, int n);
 

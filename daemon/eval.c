@@ -649,8 +649,11 @@ done:
 	if (!dry && advance.len > 2)
 		db_advance_cursors(c, advance.data);
 	bool housekeeping = !dry && !(o && o->only) && !(o && o->no_housekeeping);
-	if (housekeeping)
+	if (housekeeping) {
 		db_prune_changes(c, ran.data, nran);
+		if (db_prune_runs(c, cfg->keep_runs_days) > 0)
+			log_debug("pruned rule runs older than %d days", cfg->keep_runs_days);
+	}
 	buf_free(&advance);
 	buf_free(&ran);
 	if (housekeeping) {

@@ -45,6 +45,15 @@ sleep 0.5
 after=$(sql "$DB" "SELECT count(*) FROM qf.rule_run WHERE rule_id IN ('X-DIV', 'X-SLOW', 'X-COL') AND error IS NOT NULL")
 is "$((after - before))" 3 "each failing rule's run in that pass is recorded with its error"
 kill -TERM $d; wait $d; is "$?" 0 "the daemon exits 0"
+
+# evaluation.keep_runs: the timed passes delete older qf.rule_run rows
+sql "$DB" "INSERT INTO qf.rule_run (rule_id, rule_version, started_at, finished_at, findings)
+           VALUES ('F09', 'old', now() - interval '40 days', now() - interval '40 days', 0),
+                  ('F09', 'recent', now() - interval '20 days', now() - interval '20 days', 0)"
+sed -i 's/^database = .*/&\nevaluation = { keep_runs = 30; };/' "$T_DIR/q.conf"
+"$QFD" -c "$T_DIR/q.conf" --once >>"$T_DIR/once.log" 2>&1
+is "$(sql "$DB" "SELECT string_agg(rule_version, ',') FROM qf.rule_run WHERE rule_version IN ('old', 'recent')")" "recent" \
+   "evaluation.keep_runs = 30: a run of 40 days ago is deleted, one of 20 days ago kept"
 log=$(cat "$T_DIR/daemon.log")
 like "$log" "rule X-DIV \(.*unsafe.conf:[0-9]+\): division by zero" "the batch names the failing rule"
 like "$log" "rule X-COL .*no_such_column" "and the rule the server would not prepare"
