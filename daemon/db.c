@@ -59,6 +59,9 @@ PGconn *db_connect(const char *conninfo, const char *appname, const char *timezo
 }
 
 static PGconn *prep_conn, *broken_conn;
+/* A one-off process (--once, qfctl) would prepare every statement to run
+ * it once: it sends them unnamed instead. */
+static bool use_prepared = true;
 static void prep_forget(void);
 
 void db_close(PGconn **c)
@@ -118,6 +121,8 @@ int db_engine_session(PGconn *c)
 	 * Every such statement reads a few rows by key, so the session
 	 * prefers indexes; a rule's statement turns this back on for its own
 	 * transaction (db_rule_hits). */
+	if (!use_prepared) /* custom plans, made with the tables as they are */
+		return 0;
 	if (!exec_cmd(c, "SET enable_seqscan = off", &err)) {
 		log_err("database: %s", err);
 		free(err);
@@ -148,9 +153,16 @@ static void prep_forget(void)
 	prep_conn = NULL;
 }
 
+void db_use_prepared(bool on)
+{
+	use_prepared = on;
+}
+
 /* Prepares sql as name on c unless that was done already. -1 with *err. */
 static int prepare_once(PGconn *c, const char *name, const char *sql, int nparams, char **err)
 {
+	if (!use_prepared)
+		return 0;
 	if (c != prep_conn) {
 		prep_forget();
 		prep_conn = c;
@@ -175,6 +187,8 @@ static int prepare_once(PGconn *c, const char *name, const char *sql, int nparam
 static PGresult *exec_prepared(PGconn *c, const char *name, const char *sql, int n, const char *const *values)
 {
 	char *err = NULL;
+	if (!use_prepared)
+		return PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
 	if (prepare_once(c, name, sql, n, &err) < 0) {
 		free(err);
 		/* the same statement unprepared yields the server's error as a result */
@@ -184,6 +198,14 @@ static PGresult *exec_prepared(PGconn *c, const char *name, const char *sql, int
 }
 
 static int pipe_lost(PGconn *c, const char *what);
+
+/* PQsendQueryPrepared, or the text unnamed (db_use_prepared) */
+static int send_stmt(PGconn *c, const char *name, const char *sql, int n, const char *const *values)
+{
+	if (!use_prepared)
+		return PQsendQueryParams(c, sql, n, NULL, values, NULL, NULL, 0);
+	return PQsendQueryPrepared(c, name, n, values, NULL, NULL, 0);
+}
 
 static void rule_stmt_name(const struct qf_rule *r, char out[64])
 {
@@ -506,9 +528,9 @@ int db_pass_start(PGconn *c, int clock_interval_s, bool want_changed, PGresult *
 		return db_ok(c) ? 0 : -1;
 	}
 	/* both in one round trip, each its own snapshot as before */
-	bool sent = PQenterPipelineMode(c) && PQsendQueryPrepared(c, "qf_cursors", 1, p, NULL, NULL, 0) &&
+	bool sent = PQenterPipelineMode(c) && send_stmt(c, "qf_cursors", cursors_sql, 1, p) &&
 		    PQpipelineSync(c) &&
-		    (!want_changed || (PQsendQueryPrepared(c, "qf_changed", 0, NULL, NULL, NULL, 0) && PQpipelineSync(c)));
+		    (!want_changed || (send_stmt(c, "qf_changed", changed_sql, 0, NULL) && PQpipelineSync(c)));
 	if (!sent)
 		return pipe_lost(c, "cannot send the pass's first queries");
 	for (int k = 0; k < (want_changed ? 4 : 2); k++)
@@ -1489,12 +1511,12 @@ int db_delta_batch(PGconn *c, struct delta_run *runs, int n, int timeout_ms, con
 		bool sent = PQenterPipelineMode(c);
 		sent = sent && PQsendQueryParams(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
 						 NULL, NULL, 0);
-		sent = sent && PQsendQueryPrepared(c, "qf_delta_check", 2, cp, NULL, NULL, 0);
+		sent = sent && send_stmt(c, "qf_delta_check", delta_check_sql, 2, cp);
 		for (int k = 0; k < m && sent; k++) {
 			const struct delta_run *dr = &runs[idx[k]];
 			const char **values = rule_bind_values(dr->r, now, "-infinity", dr->cursor, true);
 			rule_stmt_name(dr->r, name);
-			sent = PQsendQueryPrepared(c, name, dr->r->nvalues, values, NULL, NULL, 0);
+			sent = send_stmt(c, name, dr->r->compiled_delta, dr->r->nvalues, values);
 			free(values);
 		}
 		sent = sent && PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(c);
@@ -1623,15 +1645,15 @@ int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_js
 		struct record_values rv;
 		record_values_init(&rv, w[i].r, w[i].hits_json, w[i].started_us, w[i].scanned, w[i].cursor,
 				   w[i].clock_ran);
-		sent = PQsendQueryPrepared(c, "qf_record_hits", 13, rv.v, NULL, NULL, 0) && PQpipelineSync(c);
+		sent = send_stmt(c, "qf_record_hits", record_hits_sql, 13, rv.v) && PQpipelineSync(c);
 		record_values_free(&rv);
 	}
 	/* the claim sees the alerts just committed; the bookkeeping comes last */
 	if (sent && claim)
-		sent = PQsendQueryPrepared(c, "qf_claim", 5, cv, NULL, NULL, 0) && PQpipelineSync(c);
+		sent = send_stmt(c, "qf_claim", claim_sql, 5, cv) && PQpipelineSync(c);
 	for (int t = 0; t < 3 && sent; t++)
 		if (tail_json[t])
-			sent = PQsendQueryPrepared(c, tail_name[t], 1, &tail_json[t], NULL, NULL, 0) &&
+			sent = send_stmt(c, tail_name[t], tail_sql[t], 1, &tail_json[t]) &&
 			       PQpipelineSync(c);
 	if (!sent)
 		return pipe_lost(c, "cannot send the findings pipeline");

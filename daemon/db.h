@@ -18,6 +18,9 @@
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
 PGconn *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s);
 void db_close(PGconn **c);
+/* Whether the hot statements are prepared once per connection (the
+ * daemon, default) or sent unnamed each time (a one-off pass). */
+void db_use_prepared(bool on);
 /* Session settings of the daemon's connection (not qfctl's): its hot
  * statements prefer indexes. 0, or -1 (logged). */
 int db_engine_session(PGconn *c) QF_MUST_CHECK;

@@ -14,7 +14,8 @@
 
 struct eval_totals {
 	long rules, failed, skipped, delta, created, retriggered, alerts, escalated;
-	/* eval_opts.claim was made after every alert the pass queued */
+	/* eval_opts.claim was answered (claim->res) after every alert the
+	 * pass queued: none waits for another claim */
 	bool claimed;
 };
 

@@ -368,7 +368,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				PQclear(cq.res);
 				log_err("lost the database during evaluation; reconnecting");
 			} else {
-				if (t.claimed)
+				if (cq.res) /* what the pass claimed goes out now */
 					deliver_start_claimed(d, c, cq.res);
 				/* the clock work may have queued reminders and notices too */
 				if ((t.alerts && !t.claimed) || hk)
@@ -534,6 +534,7 @@ int main(int argc, char **argv)
 	}
 	int rc;
 	if (once) {
+		db_use_prepared(false); /* each statement runs once: preparing it is a round trip for nothing */
 		rc = run_once(cfg, &set, incremental);
 		ruleset_free(&set);
 		config_free(cfg);
