@@ -22,7 +22,8 @@ base="http://127.0.0.1:$port"
 
 pay B1; pay B2
 wait_for 10 '[ "$(sql "$DB" "SELECT count(*) FROM qf.alert WHERE state = '"'delivered'"'")" = 2 ]'; ok $? "two findings before the restart are delivered"
-sleep 5.5   # one metrics refresh
+# the database's gauges are refreshed every 5 s: wait for one after the deliveries
+wait_for 12 'get "$base/metrics" | grep -q "qingfeng_alerts{state=\"delivered\"} 2"'
 out=$(get "$base/metrics")
 is "$(printf '%s\n' "$out" | head -1)" 200 "/metrics answers 200"
 like "$out" "qingfeng_up 1" "qingfeng_up 1"
