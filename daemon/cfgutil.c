@@ -28,17 +28,39 @@ const char *cfg_file(struct cfgctx *cx, const config_setting_t *s)
 	return cx->files->v[cx->files->n++];
 }
 
+/* A diagnostic is one line (diag.h), but text quoted from a file may hold
+ * a newline: control characters are shown escaped, so nothing in a file
+ * can split a message or forge a FILE:LINE line. */
+static void put_one_line(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			buf_puts(b, "\\n");
+		else if (c == '\t')
+			buf_puts(b, "\\t");
+		else if (c < 0x20 || c == 0x7F)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_add(b, s + i, 1);
+	}
+}
+
 void cfg_error(struct cfgctx *cx, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[900];
+	struct buf b;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	buf_init(&b);
+	put_one_line(&b, msg, strlen(msg));
 	/* the root setting has line 0: point at the top of the file instead */
 	int line = s ? config_setting_source_line(s) : 0;
-	diag_error(cx->d, cfg_file(cx, s), line ? line : 1, "%s", msg);
+	diag_error(cx->d, cfg_file(cx, s), line ? line : 1, "%s", b.data ? b.data : "");
+	buf_free(&b);
 }
 
 void cfg_check_keys(struct cfgctx *cx, const config_setting_t *grp, const char *const *allowed, const char *what)

@@ -752,8 +752,14 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 				if (strlen(r->macros[i].name) == n && !strncmp(r->macros[i].name, p + 2, n))
 					found = i;
 			if (found < 0) {
-				diag_error(d, r->file, r->where_line, "rule %s: %s uses an unknown macro ${%.*s}", r->id,
-					   what, e ? (int)n : 20, p + 2);
+				/* quoted on one line (diag.h): the text may hold a newline */
+				char shown[64];
+				snprintf(shown, sizeof shown, "%.*s", e ? (int)n : 20, p + 2);
+				for (char *c = shown; *c; c++)
+					if ((unsigned char)*c < 0x20 || *c == 0x7F)
+						*c = '?';
+				diag_error(d, r->file, r->where_line, "rule %s: %s uses an unknown macro ${%s}", r->id, what,
+					   shown);
 				buf_free(&ex);
 				return NULL;
 			}
@@ -878,6 +884,10 @@ static bool template_ok(const struct qf_rule *r, const char *tmpl, struct diag *
 				 !strcmp(name, "stddev") || !strcmp(name, "z") || strlist_has(&r->group, name) ||
 				 (r->value_col && !strcmp(name, r->value_col));
 		if (!known) {
+			/* quoted on one line (diag.h): the name may hold a newline */
+			for (char *c = name; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7F)
+					*c = '?';
 			diag_error(d, r->file, r->line,
 				   "rule %s: message uses {%s}, which is neither a key nor an evidence column", r->id, name);
 			return false;

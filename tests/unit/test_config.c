@@ -100,5 +100,20 @@ int main(void)
 	free(p);
 	free(sf);
 	free(uf);
+
+	/* found by tests/fuzz/fuzz_config.c (regression inputs in tests/fuzz/regress/config/) */
+
+	/* a quoted value cannot split a diagnostic into two lines */
+	p = write_tmp("rules_dir = \"/r\";\nreceivers = ( { name = \"a\nx.conf:1: b\tc\"; format = \"json\"; url = \"http://x/\"; } );\n");
+	diag_init(&d);
+	cfg = config_load(p, &d);
+	ok(!cfg && d.errors == 1 && strstr(d.text.data, "receiver name 'a\\nx.conf:1: b\\tc' must be") &&
+	       !strchr(d.text.data, '\n')[1],
+	   "a newline in a quoted value is shown as \\n: one line per error");
+	diag_print(&d);
+	config_free(cfg);
+	diag_free(&d);
+	unlink(p);
+	free(p);
 	done_testing();
 }

@@ -148,6 +148,31 @@ int main(void)
 	ok(pairs == 24 && agree == 24, "capture keys: %d of %d tables agree with the migration", agree, pairs);
 	free(mig);
 
+	/* found by tests/fuzz/fuzz_rules.c (regression inputs in tests/fuzz/regress/rules/) */
+	static const char *const one_line[][2] = {
+		{ "where = \"true\"; message = { zh = \"{pay\nx.conf:1: forged}\"; en = \"x\"; };",
+		  "message uses {pay?x.conf:1: forged}, which is neither" },
+		{ "where = \"${no\nx.conf:1: forged}\"; message = { zh = \"x\"; en = \"x\"; };",
+		  "where uses an unknown macro ${no?x.conf:1: forged}" },
+	};
+	for (size_t i = 0; i < sizeof one_line / sizeof one_line[0]; i++) {
+		char text[1024];
+		snprintf(text, sizeof text,
+			 "engine_version = 2;\nrules = ( { id = \"X1\"; title = { zh = \"甲\"; en = \"a\"; };\n"
+			 "  supervision = \"financial\"; risk = \"technical\"; duty = \"primary\"; level = \"red\";\n"
+			 "  kind = \"match\"; table = \"records.payment\"; key = [\"payment_id\"]; %s } );\n",
+			 one_line[i][0]);
+		tmp = write_tmp(text);
+		diag_init(&d);
+		(void)(ruleset_load_file(&set, tmp, &d) == 0 && ruleset_finish(&set, NULL, &d) == 0);
+		ok(d.errors == 1 && strstr(d.text.data, one_line[i][1]) && !strchr(d.text.data, '\n')[1],
+		   "a newline quoted from a rule file stays on the error's one line (%zu)", i);
+		diag_print(&d);
+		ruleset_free(&set);
+		diag_free(&d);
+		unlink(tmp);
+		free(tmp);
+	}
 	/* rendering */
 	json_t *vars = json_pack("{s:s, s:s, s:n}", "payment_id", "P-1", "amount", "48000.00", "vendor_id");
 	char *m = rule_render("{{x}} {payment_id}: {amount} yuan, {vendor_id}, {unclosed", vars);
