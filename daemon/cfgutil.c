@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void cfg_ctx_init(struct cfgctx *cx, struct diag *d, const char *file, struct strlist *files)
 {
@@ -61,6 +62,100 @@ void cfg_error(struct cfgctx *cx, const config_setting_t *s, const char *fmt, ..
 	int line = s ? config_setting_source_line(s) : 0;
 	diag_error(cx->d, cfg_file(cx, s), line ? line : 1, "%s", b.data ? b.data : "");
 	buf_free(&b);
+}
+
+/* Checks what FILE's @include directives name, and recursively theirs,
+ * reading the text as libconfig 1.5's scanner does: an @include starts a
+ * line outside strings and comments, its path takes \\ and \" escapes and
+ * is opened as written (we set no include_dir). */
+static bool includes_ok(struct cfgctx *cx, const char *file, int depth)
+{
+	struct stat st;
+	size_t n;
+	char *text;
+	bool ok = true, bol = true;
+	int line = 1;
+
+	/* libconfig itself reports a file it cannot open, and nesting deeper
+	 * than 10 */
+	if (depth > 10 || stat(file, &st) < 0 || !S_ISREG(st.st_mode) || !(text = read_file(file, &n)))
+		return true;
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		if (bol) {
+			const char *q = p;
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (end - q > 9 && !memcmp(q, "@include", 8) && (q[8] == ' ' || q[8] == '\t')) {
+				for (q += 8; q < end && (*q == ' ' || *q == '\t'); q++)
+					;
+				if (q < end && *q == '"') {
+					struct buf path;
+					int at = line;
+					bool nul = false;
+					buf_init(&path);
+					for (q++; q < end && *q != '"'; q++) {
+						line += *q == '\n';
+						/* libconfig appends each run between escapes
+						 * as a C string: a NUL ends the run */
+						if (*q != '\\') {
+							nul |= !*q;
+							if (!nul)
+								buf_add(&path, q, 1);
+						} else if (q + 1 < end && (q[1] == '\\' || q[1] == '"')) {
+							buf_add(&path, ++q, 1);
+							nul = false;
+						}
+						/* any other backslash is dropped */
+					}
+					const char *inc = path.data ? path.data : "";
+					if (q < end && stat(inc, &st) == 0 && S_ISDIR(st.st_mode)) {
+						struct buf m;
+						buf_init(&m);
+						put_one_line(&m, inc, path.len);
+						diag_error(cx->d, file, at, "cannot include '%s': Is a directory", m.data);
+						buf_free(&m);
+						ok = false;
+					} else if (q < end) {
+						ok &= includes_ok(cx, inc, depth + 1);
+					}
+					buf_free(&path);
+					p = q < end ? q + 1 : end;
+					bol = false;
+					continue;
+				}
+			}
+		}
+		bol = false;
+		if (*p == '\n') {
+			line++;
+			bol = true;
+			p++;
+		} else if (*p == '"') { /* a string: \" does not end it */
+			for (p++; p < end && *p != '"'; p++) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				line += *p == '\n';
+			}
+			p += p < end;
+		} else if (*p == '/' && p + 1 < end && p[1] == '*') {
+			for (p += 2; p < end && !(*p == '*' && p + 1 < end && p[1] == '/'); p++)
+				line += *p == '\n';
+			p += p < end ? 2 : 0;
+		} else if (*p == '#' || (*p == '/' && p + 1 < end && p[1] == '/')) {
+			while (p < end && *p != '\n')
+				p++;
+		} else {
+			p++;
+		}
+	}
+	free(text);
+	return ok;
+}
+
+bool cfg_includes_ok(struct cfgctx *cx, const char *file)
+{
+	return includes_ok(cx, file, 0);
 }
 
 void cfg_check_keys(struct cfgctx *cx, const config_setting_t *grp, const char *const *allowed, const char *what)

@@ -18,6 +18,11 @@ struct cfgctx {
 };
 
 void cfg_ctx_init(struct cfgctx *cx, struct diag *d, const char *file, struct strlist *files);
+/* libconfig 1.5 opens a directory an @include names, and its scanner then
+ * exit()s the process ("input in flex scanner failed"). Call this before
+ * config_read_file(): false, with the problem in cx->d, when an @include
+ * of file, or of a file it includes, names a directory. */
+bool cfg_includes_ok(struct cfgctx *cx, const char *file);
 /* the (interned, long-lived) file a setting came from */
 const char *cfg_file(struct cfgctx *cx, const config_setting_t *s);
 void cfg_error(struct cfgctx *cx, const config_setting_t *s, const char *fmt, ...)

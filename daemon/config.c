@@ -398,6 +398,8 @@ struct qf_config *config_load(const char *file, struct diag *d)
 
 	config_init(&lc);
 	cfg_ctx_init(&cx, d, file, &cfg->files);
+	if (!cfg_includes_ok(&cx, file))
+		goto out; /* libconfig would exit() */
 	if (config_read_file(&lc, file) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			diag_error(d, file, 0, "cannot read configuration file: %s", strerror(errno ? errno : EIO));

@@ -482,6 +482,8 @@ int ruleset_load_file(struct qf_ruleset *set, const char *file, struct diag *d)
 
 	config_init(&lc);
 	cfg_ctx_init(&cx, d, file, &set->files);
+	if (!cfg_includes_ok(&cx, file))
+		goto out; /* libconfig would exit() */
 	if (config_read_file(&lc, file) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			diag_error(d, file, 0, "cannot read rule file: %s", strerror(errno ? errno : EIO));

@@ -102,6 +102,19 @@ int main(void)
 	free(uf);
 
 	/* found by tests/fuzz/fuzz_config.c (regression inputs in tests/fuzz/regress/config/) */
+	/* libconfig 1.5 exit()s on an @include of a directory: it is refused first */
+	p = write_tmp("rules_dir = \"/r\";\n/*\n@include \"/\"\n*/\nx = \"\n@include \\\"/\\\"\n\";\n"
+		      "   @include \"/t\\mp\"\n");
+	diag_init(&d);
+	cfg = config_load(p, &d);
+	snprintf(text, sizeof text, "%s:8: cannot include '/tmp': Is a directory\n", p);
+	ok(!cfg && d.errors == 1 && !strcmp(d.text.data, text),
+	   "@include of a directory: refused at its line, not in a comment or a string");
+	diag_print(&d);
+	config_free(cfg);
+	diag_free(&d);
+	unlink(p);
+	free(p);
 
 	/* a quoted value cannot split a diagnostic into two lines */
 	p = write_tmp("rules_dir = \"/r\";\nreceivers = ( { name = \"a\nx.conf:1: b\tc\"; format = \"json\"; url = \"http://x/\"; } );\n");

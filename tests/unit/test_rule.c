@@ -173,6 +173,16 @@ int main(void)
 		unlink(tmp);
 		free(tmp);
 	}
+
+	tmp = write_tmp("engine_version = 2;\n@include \"/\"\nrules = ();\n");
+	diag_init(&d);
+	ok(ruleset_load_file(&set, tmp, &d) < 0 && d.errors == 1 && strstr(d.text.data, ":2: cannot include '/': Is a directory"),
+	   "a rule file's @include of a directory is refused (libconfig would exit)");
+	ruleset_free(&set);
+	diag_free(&d);
+	unlink(tmp);
+	free(tmp);
+
 	/* rendering */
 	json_t *vars = json_pack("{s:s, s:s, s:n}", "payment_id", "P-1", "amount", "48000.00", "vendor_id");
 	char *m = rule_render("{{x}} {payment_id}: {amount} yuan, {vendor_id}, {unclosed", vars);
