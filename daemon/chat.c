@@ -195,6 +195,36 @@ static bool line_is_rule(const char *s, size_t i, size_t n)
 }
 
 /*
+ * Removes from s[0..n) (valid UTF-8) the characters record text never
+ * shows: C0 controls but tab and line ends, DEL, C1 controls, bidi
+ * embedding, override and isolate controls. Returns the new length. This
+ * happens before anything else looks at the text: put_data() decides by
+ * a character's neighbours, and a control between ':' and "//" or inside
+ * "www." would otherwise vanish only after the check and leave a working
+ * URL behind ("http:\x01//evil.example").
+ */
+static size_t drop_invisible(char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		size_t l = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		bool drop = (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F ||
+			    (c == 0xC2 && u[i + 1] < 0xA0) ||
+			    (c == 0xE2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xAA && u[i + 2] <= 0xAE) ||
+					   (u[i + 1] == 0x81 && u[i + 2] >= 0xA6 && u[i + 2] <= 0xA9)));
+		if (!drop) {
+			memmove(s + k, s + i, l);
+			k += l;
+		}
+		i += l;
+	}
+	return k;
+}
+
+/*
  * Appends record text s[0..n) to b as inert text for format f (see the
  * top of the file). max > 0 caps the input bytes (cut on a character
  * boundary, "…" appended). quote == NULL: one line, newlines become
@@ -211,6 +241,8 @@ static void put_data(struct buf *b, enum chat_format f, const char *s, size_t n,
 		m = utf8_cut(clean, m, max);
 		cut = true;
 	}
+	m = drop_invisible(clean, m);
+	clean[m] = '\0';
 	for (size_t i = 0; i < m;) {
 		unsigned char c = u[i];
 		bool line_start = quote && (i == 0 || u[i - 1] == '\n');
@@ -223,10 +255,7 @@ static void put_data(struct buf *b, enum chat_format f, const char *s, size_t n,
 		}
 		if (c >= 0x80) {
 			size_t l = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-			if (l == 2 && c == 0xC2 && u[i + 1] < 0xA0) {
-				i += 2; /* C1 control */
-				continue;
-			}
+			/* C1 and bidi controls are gone (drop_invisible) */
 			if (l == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) {
 				/* U+2028/U+2029 line and paragraph separators */
 				if (quote) {
@@ -236,12 +265,6 @@ static void put_data(struct buf *b, enum chat_format f, const char *s, size_t n,
 					buf_add(b, " ", 1);
 				}
 				i += 3;
-				continue;
-			}
-			if (l == 3 && c == 0xE2 &&
-			    ((u[i + 1] == 0x80 && u[i + 2] >= 0xAA && u[i + 2] <= 0xAE) ||
-			     (u[i + 1] == 0x81 && u[i + 2] >= 0xA6 && u[i + 2] <= 0xA9))) {
-				i += 3; /* bidi embedding, override and isolate controls */
 				continue;
 			}
 			buf_add(b, clean + i, l);

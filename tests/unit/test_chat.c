@@ -409,6 +409,9 @@ static const char INJECT[] = "Z0 @all Z1 @所有人 Z2 <@U1> Z3 <!channel> Z4 [x
 			     "Z9 <at id=all></at> Z10 https://evil.example/p Z11 www.evil.example "
 			     "Z12 <http://evil.example|click> Z13 ![i](http://evil.example/i.png) Z14 <!here> "
 			     "Z15 &lt;@U2&gt; Z16 \xE2\x80\xAEgnp.exe Z17 `code` Z18 ~~s~~ \\*x\\* __u__ "
+			     /* dropped controls must not join a URL back together (found by fuzz_render) */
+			     "Z19 http:\x01//evil.example Z20 w\xE2\x80\xAEww.evil.example Z21 https:\xC2\x85/\x7F/evil "
+			     "Z22 www\xE2\x81\xA6.evil.example "
 			     "<font color=\"info\">f</font>\n# heading\n---\n> quote\n===";
 
 static void test_injection(void)
