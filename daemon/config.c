@@ -232,8 +232,8 @@ static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct 
 		if (timeout <= 0 || timeout > 300)
 			cfg_error(cx, config_setting_get_member(s, "timeout"),
 				  "timeout must be between 0 and 300 seconds");
-		else
-			r->timeout_ms = (int)(timeout * 1000);
+		else /* at least 1 ms: 0 would be no timeout at all to libcurl */
+			r->timeout_ms = timeout * 1000 >= 1 ? (int)(timeout * 1000) : 1;
 	}
 	if (cfg_string(cx, s, "ca_file", false, &str)) {
 		if (access(str, R_OK) != 0)

@@ -128,5 +128,15 @@ int main(void)
 	diag_free(&d);
 	unlink(p);
 	free(p);
+
+	/* timeout 0.1 ms was 0 ms, which libcurl takes as no timeout at all */
+	p = write_tmp("rules_dir = \"/r\";\nreceivers = ( { name = \"a\"; format = \"json\"; url = \"http://x/\"; timeout = 0.0001; } );\n");
+	diag_init(&d);
+	cfg = config_load(p, &d);
+	ok(cfg && cfg->receivers[0].timeout_ms == 1, "a timeout under 1 ms is 1 ms, never 0 (no timeout)");
+	config_free(cfg);
+	diag_free(&d);
+	unlink(p);
+	free(p);
 	done_testing();
 }
