@@ -665,11 +665,39 @@ static bool bind_for_delta;
 /* Expands ${macro}, then replaces :name placeholders outside quotes with
  * $n; "::" casts are left alone. Returns the SQL text, or NULL after
  * reporting a problem. */
+/* The first $n outside quoted text of an author's SQL, or NULL. Such a
+ * $n would bind to whatever the engine numbered n (the known-hits flag,
+ * the rule id, a parameter): parameters are written :name. A $ inside a
+ * name (a$1) is part of the name. */
+static const char *positional(const char *s)
+{
+	char q = 0;
+
+	for (const char *p = s; *p; p++) {
+		unsigned char prev = p > s ? (unsigned char)p[-1] : ' ';
+		if (q)
+			q = *p == q ? 0 : q; /* a doubled quote closes and reopens */
+		else if (*p == '\'' || *p == '"')
+			q = *p;
+		else if (*p == '$' && p[1] >= '0' && p[1] <= '9' &&
+			 !((prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z') ||
+			   (prev >= '0' && prev <= '9') || prev == '_' || prev == '$' || prev >= 0x80))
+			return p;
+	}
+	return NULL;
+}
+
 static char *bind(struct qf_rule *r, const char *fragment, const char *what, struct diag *d)
 {
 	struct buf ex, out;
 	int depth = 0;
+	const char *pos = positional(fragment);
 
+	if (pos) {
+		diag_error(d, r->file, r->where_line, "rule %s: %s uses %.*s: write parameters as :name", r->id, what,
+			   1 + (int)strspn(pos + 1, "0123456789"), pos);
+		return NULL;
+	}
 	buf_init(&ex);
 	for (const char *p = fragment; *p; p++) {
 		/* ${incremental}: true in an incremental pass; ${cursor}: the xid8
@@ -762,6 +790,13 @@ static char *bind(struct qf_rule *r, const char *fragment, const char *what, str
 						*c = '?';
 				diag_error(d, r->file, r->where_line, "rule %s: %s uses an unknown macro ${%s}", r->id, what,
 					   shown);
+				buf_free(&ex);
+				return NULL;
+			}
+			if ((pos = positional(r->macros[found].expr)) != NULL) {
+				diag_error(d, r->file, r->where_line,
+					   "rule %s: %s: macro ${%s} uses %.*s: write parameters as :name", r->id, what,
+					   r->macros[found].name, 1 + (int)strspn(pos + 1, "0123456789"), pos);
 				buf_free(&ex);
 				return NULL;
 			}

@@ -173,6 +173,34 @@ int main(void)
 		unlink(tmp);
 		free(tmp);
 	}
+	/* a fragment's own $n would bind to the engine's n-th value */
+	static const char *const dollar[][2] = {
+		{ "where = \"amount > $9\";", "where uses $9: write parameters as :name" },
+		{ "where = \"${m}\";", "where: macro ${m} uses $12: write parameters as :name" },
+		{ "where = \"note = '$1' AND \\\"x$1\\\" IS NULL AND a$1 > 0 AND $$x$$ = 'y'\";", NULL },
+	};
+	for (size_t i = 0; i < sizeof dollar / sizeof dollar[0]; i++) {
+		char text[1024];
+		snprintf(text, sizeof text,
+			 "engine_version = 2;\nmacros = { m = \"amount > $12\"; };\n"
+			 "rules = ( { id = \"X1\"; title = { zh = \"甲\"; en = \"a\"; };\n"
+			 "  supervision = \"financial\"; risk = \"technical\"; duty = \"primary\"; level = \"red\";\n"
+			 "  kind = \"match\"; table = \"records.payment\"; key = [\"payment_id\"]; %s\n"
+			 "  message = { zh = \"x\"; en = \"x\"; }; } );\n",
+			 dollar[i][0]);
+		tmp = write_tmp(text);
+		diag_init(&d);
+		int rc = ruleset_load_file(&set, tmp, &d) == 0 && ruleset_finish(&set, NULL, &d) == 0 ? 0 : -1;
+		if (dollar[i][1])
+			ok(rc < 0 && d.errors == 1 && strstr(d.text.data, dollar[i][1]), "refused: %s", dollar[i][0]);
+		else
+			ok(rc == 0, "a $ in quotes, in a name or a dollar quote is not a parameter: %s", dollar[i][0]);
+		diag_print(&d);
+		ruleset_free(&set);
+		diag_free(&d);
+		unlink(tmp);
+		free(tmp);
+	}
 
 	tmp = write_tmp("engine_version = 2;\n@include \"/\"\nrules = ();\n");
 	diag_init(&d);
