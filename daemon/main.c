@@ -393,6 +393,14 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		/* the pass's bookkeeping, once its alerts are on their way */
 		if (db_ok(c) && eval_flush(c) < 0)
 			log_err("lost the database while recording the pass; reconnecting");
+		/* outcomes are recorded here, after a pass rather than before it:
+		 * a commit notified together with an answer is evaluated first */
+		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c) < 0)
+			log_err("cannot record delivery results; the alerts will be retried");
+		/* a notification that arrived while a pass read its results is
+		 * already in libpq's queue, not on the socket: poll would not wake */
+		if (db_ok(c) && db_notified(c, &notified))
+			next_eval = 0;
 		int64_t wait = next_eval - now_mono_ms();
 		if (wait > 1000 || !db_ok(c))
 			wait = 1000;
@@ -409,8 +417,6 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			;
 		if (db_ok(c) && db_notified(c, &notified))
 			next_eval = 0; /* a record committed: evaluate now */
-		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c) < 0)
-			log_err("cannot record delivery results; the alerts will be retried");
 	}
 
 	sd_notify(0, "STOPPING=1");
