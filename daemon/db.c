@@ -1465,6 +1465,7 @@ int db_delta_batch(PGconn *c, struct delta_run *runs, int n, int timeout_ms, con
 				goto out;
 			}
 			runs[i].failed = done[i] = true;
+			runs[i].hits.started_us = now_real_us();
 		}
 	}
 	if (prepare_once(c, "qf_delta_check", delta_check_sql, 2, &err) < 0) {
@@ -1472,6 +1473,7 @@ int db_delta_batch(PGconn *c, struct delta_run *runs, int n, int timeout_ms, con
 			if (!done[i]) {
 				runs[i].failed = done[i] = true;
 				runs[i].err = xstrdup(err);
+				runs[i].hits.started_us = now_real_us();
 			}
 		rc = db_ok(c) ? 0 : -1;
 		goto out;
@@ -1621,7 +1623,7 @@ int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_js
 		claim->res = NULL;
 	if (!n && !quiet_json && !advance_json && !unlock_json)
 		return 0;
-	if (prepare_once(c, "qf_record_hits", record_hits_sql, 13, &err) < 0)
+	if (n && prepare_once(c, "qf_record_hits", record_hits_sql, 13, &err) < 0)
 		goto prepare_failed;
 	for (int t = 0; t < 3; t++)
 		if (tail_json[t] && prepare_once(c, tail_name[t], tail_sql[t], 1, &err) < 0)
@@ -1691,11 +1693,10 @@ int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_js
 			static const char *what[3] = {"rule runs", "rule cursors", "rule locks"};
 			char *e = result_error(c, r);
 			if (tail_err && !*tail_err) {
-				*tail_err = xstrdup(what[i - n - 1]);
-				char *both = xmalloc(strlen(*tail_err) + strlen(e) + 3);
-				sprintf(both, "%s: %s", *tail_err, e);
-				free(*tail_err);
-				*tail_err = both;
+				struct buf why;
+				buf_init(&why);
+				buf_printf(&why, "%s: %s", what[i - n - 1], e);
+				*tail_err = buf_steal(&why);
 			} else {
 				log_warn("cannot record the %s: %s", what[i - n - 1], e);
 			}
