@@ -459,8 +459,6 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 
 static int64_t next_send_ms(const struct deliverer *d);
 
-static int64_t next_send_ms(const struct deliverer *d);
-
 bool deliver_claim_req(struct deliverer *d, struct claim_req *q)
 {
 	int room = d->cfg->max_in_flight - d->inflight;
