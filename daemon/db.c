@@ -1300,7 +1300,8 @@ PGresult *db_findings(PGconn *c, const char *const filter[10], int limit, bool j
 	char lim[16];
 	snprintf(lim, sizeof lim, "%d", limit);
 	const char *p[11];
-	memcpy(p, filter, sizeof(const char *) * 10);
+	for (int i = 0; i < 10; i++)
+		p[i] = filter[i];
 	p[10] = lim;
 	if (json) /* the data contract's objects, built by PostgreSQL: exact numerics */
 		return query(c,
