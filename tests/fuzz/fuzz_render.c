@@ -335,8 +335,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #define NEXT() (left ? (*pool[base + k % left] ? pool[base + k++ % left] : (k++, NULL)) : NULL)
 	for (int i = 0; i < n; i++) {
 		struct chat_alert *a = &al[i];
-		a->alert_id = alert_id + i;
-		a->finding_id = finding_id - i;
+		/* ids from the whole range: wrap around rather than overflow */
+		a->alert_id = (long long)((unsigned long long)alert_id + (unsigned)i);
+		a->finding_id = (long long)((unsigned long long)finding_id - (unsigned)i);
 		a->hit_count = hit + i;
 		a->event = NEXT();
 		a->rule_id = NEXT();
