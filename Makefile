@@ -33,7 +33,7 @@ COMMON_O  := $(COMMON:%=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all unit check demo deps clean install format lint bench
+.PHONY: all unit check demo deps clean install format lint bench fuzz soak
 
 all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver $(BUILD)/qf-latency $(BUILD)/qf-gen
 
@@ -80,13 +80,24 @@ demo: deps
 	$(MAKE) all
 	tools/pgtmp.sh tools/demo.sh
 
-# Benchmarks (bench/RESULTS.md has the figures); not timed tests
+# Benchmarks, not timed tests: bench/run.sh runs each against its own
+# throwaway cluster and writes the figures into bench/RESULTS.md.
+# BENCH=capture,deliver,latency,eval selects; QUICK=1 for small scales
 bench: deps
 	$(MAKE) all
-	tools/pgtmp.sh bench/capture.sh
-	tools/pgtmp.sh bench/deliver.sh
-	tools/pgtmp.sh bench/latency.sh
-	tools/pgtmp.sh bench/eval.sh
+	QF_BUILD=$(CURDIR)/$(BUILD) bench/run.sh
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS (default 600);
+# bench/FUZZ.md has the figures. tests/fuzz/run.sh builds them itself.
+fuzz: deps
+	tests/fuzz/run.sh
+
+# A long run (SOAK_MINUTES, default 30) with continuous ingest, the daemon
+# built with ASan and UBSan in $(BUILD)/san; bench/SOAK.md has the figures
+soak: deps
+	$(MAKE) all
+	$(MAKE) BUILD=$(BUILD)/san SAN=1 all
+	QF_BUILD=$(CURDIR)/$(BUILD) QF_SAN_BUILD=$(CURDIR)/$(BUILD)/san tools/pgtmp.sh bench/soak.sh
 
 # The installed qfctl finds the migrations where this installs them. The
 # configuration and the rules in SYSCONFDIR are an administrator's: they
