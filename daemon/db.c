@@ -811,13 +811,20 @@ static const char claim_sql[] =
 	"UPDATE qf.alert a"
 	"   SET claimed_by = $3, claimed_until = now() + make_interval(secs => $4::double precision),"
 	"       attempts = a.attempts + 1, last_attempt_at = now()"
-	" WHERE a.id IN (SELECT id FROM qf.alert"
-	"                 WHERE state = 'pending' AND next_attempt_at <= now()"
-	"                   AND (claimed_until IS NULL OR claimed_until < now())"
-	"                   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))"
-	"                 ORDER BY next_attempt_at, id"
-	"                 LIMIT $2::int"
-	"                 FOR UPDATE SKIP LOCKED)"
+	/* per receiver, in the order of alert_due_receiver (sql/012), so the
+	 * scan stops at the limit whatever the backlog; the alerts one
+	 * receiver's scan locked beyond the limit are free at commit */
+	" WHERE a.id IN (SELECT p.id"
+	"                  FROM jsonb_array_elements_text($1::jsonb) AS r(name),"
+	"                       LATERAL (SELECT id, next_attempt_at FROM qf.alert"
+	"                                 WHERE receiver = r.name AND state = 'pending'"
+	"                                   AND next_attempt_at <= now()"
+	"                                   AND (claimed_until IS NULL OR claimed_until < now())"
+	"                                 ORDER BY next_attempt_at, id"
+	"                                 LIMIT $2::int"
+	"                                 FOR UPDATE SKIP LOCKED) p"
+	"                 ORDER BY p.next_attempt_at, p.id"
+	"                 LIMIT $2::int)"
 	" RETURNING a.id, a.receiver, a.event, a.payload::text, a.attempts,"
 	"           coalesce(a.requeued_at, a.created_at) < now() - make_interval(secs => $5::double precision),"
 	"           jsonb_build_object('id', a.payload->'id', 'rule_id', a.payload->'rule_id',"
@@ -856,24 +863,47 @@ PGresult *db_claim_alerts(PGconn *c, const struct claim_req *q)
 	return r;
 }
 
-int db_alert_delivered(PGconn *c, int64_t id, const char *claimer, int status)
+/* One statement for every alert a turn of the loop saw delivered: a round
+ * trip per alert was the ceiling of delivery throughput. */
+static const char delivered_sql[] =
+	"UPDATE qf.alert a SET state = 'delivered', delivered_at = now(), last_status = u.status,"
+	"       last_error = NULL, claimed_by = NULL, claimed_until = NULL"
+	"  FROM unnest($1::bigint[], $3::int[]) AS u(id, status)"
+	" WHERE a.id = u.id AND a.claimed_by = $2"
+	" RETURNING a.id";
+
+int db_alerts_delivered(PGconn *c, const int64_t *ids, const int *status, int n, const char *claimer)
 {
-	char ids[32], st[16];
-	snprintf(ids, sizeof ids, "%lld", (long long)id);
-	snprintf(st, sizeof st, "%d", status);
-	const char *p[3] = {ids, claimer, st};
-	PGresult *r = PQexecParams(c,
-				   "UPDATE qf.alert SET state = 'delivered', delivered_at = now(), last_status = $3,"
-				   "       last_error = NULL, claimed_by = NULL, claimed_until = NULL"
-				   " WHERE id = $1 AND claimed_by = $2",
-				   3, NULL, p, NULL, NULL, 0);
-	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-	if (rc)
-		log_err("alert %lld: cannot mark delivered: %s", (long long)id, PQresultErrorMessage(r));
-	else if (atoi(PQcmdTuples(r)) == 0) /* our lease ran out and another took it: harmless */
-		log_warn("alert %lld: delivered, but its claim had expired; it may be delivered again",
-			 (long long)id);
+	struct buf bi, bs;
+	if (n <= 0)
+		return 0;
+	buf_init(&bi);
+	buf_init(&bs);
+	for (int i = 0; i < n; i++) {
+		buf_printf(&bi, "%s%lld", i ? "," : "{", (long long)ids[i]);
+		buf_printf(&bs, "%s%d", i ? "," : "{", status[i]);
+	}
+	buf_printf(&bi, "}");
+	buf_printf(&bs, "}");
+	const char *p[3] = {bi.data, claimer, bs.data};
+	PGresult *r = exec_prepared(c, "qf_delivered", delivered_sql, 3, p);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+	if (rc) {
+		log_err("cannot mark %d alert(s) delivered: %s", n, PQresultErrorMessage(r));
+	} else if (PQntuples(r) < n) {
+		/* our lease ran out and another daemon took the alert: harmless */
+		for (int i = 0; i < n; i++) {
+			bool seen = false;
+			for (int k = 0; k < PQntuples(r) && !seen; k++)
+				seen = strtoll(PQgetvalue(r, k, 0), NULL, 10) == ids[i];
+			if (!seen)
+				log_warn("alert %lld: delivered, but its claim had expired; it may be delivered again",
+					 (long long)ids[i]);
+		}
+	}
 	PQclear(r);
+	buf_free(&bi);
+	buf_free(&bs);
 	return rc;
 }
 

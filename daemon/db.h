@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 11
+#define QF_SCHEMA_VERSION 12
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
@@ -160,7 +160,8 @@ void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_us
 /* Claims alerts. Columns: id, receiver, event, payload, attempts,
  * too_old, minimal, evidence. NULL on error (logged). */
 PGresult *db_claim_alerts(PGconn *c, const struct claim_req *q);
-int db_alert_delivered(PGconn *c, int64_t id, const char *claimer, int status) QF_MUST_CHECK;
+/* Marks n claimed alerts delivered (HTTP status each) in one statement. */
+int db_alerts_delivered(PGconn *c, const int64_t *ids, const int *status, int n, const char *claimer) QF_MUST_CHECK;
 int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, const char *error, double retry_s,
 		    bool dead) QF_MUST_CHECK;
 /* Seconds until the next pending alert is due (<= 0: now), or -1 if none. */

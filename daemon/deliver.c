@@ -65,6 +65,10 @@ struct deliverer {
 	int64_t claim_at;
 	bool saturated;	   /* the last claim filled every free slot */
 	char *claim_names; /* the receivers of the last claim (JSON) */
+	/* alerts delivered in this turn of the loop, recorded together */
+	int64_t *done_ids;
+	int *done_status;
+	int ndone, done_cap;
 };
 
 static void states_reset(struct deliverer *d)
@@ -262,6 +266,8 @@ void deliver_free(struct deliverer *d)
 	curl_multi_cleanup(d->multi);
 	free(d->receivers_json);
 	free(d->claim_names);
+	free(d->done_ids);
+	free(d->done_status);
 	for (int i = 0; i < d->nrs; i++)
 		free(d->rs[i].sent);
 	free(d->rs);
@@ -631,10 +637,16 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 	if (ok) {
 		log_info("alert %lld%s: delivered to %s (HTTP %ld, attempt %d)", (long long)t->alert_id,
 			 t->nids > 1 ? " and others in one message" : "", t->rcv_name, status, t->attempts);
-		for (int k = 0; k < t->nids; k++)
-			if (db_alert_delivered(c, t->ids[k], d->claimer, (int)status) < 0)
-				rc = -1;
-		return rc;
+		for (int k = 0; k < t->nids; k++) {
+			if (d->ndone == d->done_cap) {
+				d->done_cap = d->done_cap ? 2 * d->done_cap : 64;
+				d->done_ids = xrealloc(d->done_ids, sizeof *d->done_ids * (size_t)d->done_cap);
+				d->done_status = xrealloc(d->done_status, sizeof *d->done_status * (size_t)d->done_cap);
+			}
+			d->done_ids[d->ndone] = t->ids[k];
+			d->done_status[d->ndone++] = (int)status;
+		}
+		return 0;
 	}
 	bool dead = !retryable || t->attempts >= d->cfg->max_attempts || t->too_old;
 	double retry = deliver_backoff_s(d->cfg, t->attempts, jitter());
@@ -678,6 +690,11 @@ int deliver_reap(struct deliverer *d, PGconn *c)
 		transfer_free(d, t);
 		done++;
 	}
+	/* on failure the claims expire and the alerts are sent again: at
+	 * least once, under the same Idempotency-Key */
+	if (db_alerts_delivered(c, d->done_ids, d->done_status, d->ndone, d->claimer) < 0)
+		rc = -1;
+	d->ndone = 0;
 	return rc < 0 ? -1 : done;
 }
 

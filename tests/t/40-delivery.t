@@ -85,6 +85,30 @@ like "$(sql "$DB" "SELECT state || ' ' || last_error FROM qf.alert")" "^pending 
 is "$(sql "$DB" "SELECT count(*) FROM qf.alert WHERE last_error LIKE '%TOPSECRET%' OR last_error LIKE '%s3cret%'")" 0 "last_error holds no secret"
 is "$(grep -c -e TOPSECRET -e s3cret "$T_DIR/once.log")" 0 "the log holds no secret"
 
+# --- outcomes recorded together: the alerts answered in one turn are marked
+# delivered in one statement; one whose claim another daemon took (its lease
+# ran out) while the request was in flight is left to that daemon, with a warning
+new_db batch
+receiver_start slowok -s s3cret -r 200@1500
+write_conf "$T_DIR/batch.conf" "$RECV_URL_slowok"
+for i in 1 2 3 4 5; do risky_payment "$DB" "PAY-B$i"; done
+: >"$T_DIR/once.log"
+run_once "$T_DIR/batch.conf" &
+opid=$!
+for _ in $(seq 1 100); do
+  [ "$(requests slowok)" -ge 5 ] && break
+  sleep 0.05
+done
+taken=$(sql "$DB" "UPDATE qf.alert SET claimed_by = 'other-daemon', claimed_until = now() + interval '1 hour' WHERE id = (SELECT min(id) FROM qf.alert) RETURNING id")
+wait $opid; is "$?" 0 "--once exits 0"
+is "$(requests slowok)" 5 "five requests in flight together"
+is "$(sql "$DB" "SELECT count(*) FROM qf.alert WHERE state = 'delivered' AND last_status = 200 AND claimed_by IS NULL")" 4 \
+   "the four still ours are delivered, status recorded, claims released"
+is "$(sql "$DB" "SELECT state || ' ' || claimed_by FROM qf.alert WHERE id = $taken")" "pending other-daemon" \
+   "the one another daemon took is left to it"
+like "$(cat "$T_DIR/once.log")" "alert $taken: delivered, but its claim had expired" "and the log names it"
+is "$(grep -c 'claim had expired' "$T_DIR/once.log")" 1 "only that one"
+
 # --- SIGKILL while the request is in flight: the lease expires, nothing is lost
 new_db kill
 receiver_start stuck -r hang
