@@ -81,4 +81,19 @@ is "$(keys F09)" "PAY-A,PAY-B,PAY-N" "a record committed while the daemon waits 
 ok $([ "$(requests rcv)" -gt "$before" ] && [ $ms -lt 5000 ] && echo 0 || echo 1) "and its alert arrives ${ms} ms after the commit (interval is 600 s)"
 kill -TERM $dpid; wait $dpid; is "$?" 0 "daemon exits 0"
 
+# --- an incremental pass reads without parallel workers (a worker's start
+# cost more than a delta's read); a full pass may use them
+new_db serial
+mkdir -p "$T_DIR/rules-serial"
+cp "$QF_ROOT"/rules/*.conf "$QF_ROOT/tests/conf/incremental/serial.conf" "$T_DIR/rules-serial/"
+RULES_DIR=$T_DIR/rules-serial write_conf "$T_DIR/s.conf" "$RECV_URL_rcv" "$(only_rules F09)"
+sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) VALUES ('PAY-S1', 's', 't')"
+"$QFD" -c "$T_DIR/s.conf" --once --incremental >"$T_DIR/once.log" 2>&1; is "$?" 0 "a first (full) pass exits 0"
+is "$(keys X-SERIAL)" "-" "the full pass ran with the server's parallel setting"
+sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) VALUES ('PAY-S2', 's', 't')"
+"$QFD" -c "$T_DIR/s.conf" --once --incremental >"$T_DIR/once.log" 2>&1
+like "$(cat "$T_DIR/once.log")" "on changed rows only" "the next pass is incremental"
+is "$(keys X-SERIAL)" "PAY-S2" "and read the changed row with max_parallel_workers_per_gather = 0"
+is "$(sql "$DB" "SHOW max_parallel_workers_per_gather")" "2" "a setting of the pass's transaction only"
+
 done_testing
