@@ -54,7 +54,7 @@ $(BUILD)/qf-receiver: tools/receiver.c | $(BUILD)/obj
 	  $(shell pkg-config --cflags --libs $(RECV_PKGS))
 
 $(BUILD)/qf-latency: bench/latency.c | $(BUILD)/obj
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ $(shell pkg-config --cflags --libs libpq)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ $(shell pkg-config --cflags --libs libpq) -lpthread
 
 $(BUILD)/qf-gen: bench/gen.c | $(BUILD)/obj
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(CFLAGS) $(SANFLAGS) $< -o $@ -lm

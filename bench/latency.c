@@ -4,12 +4,18 @@
  *
  * Commits COUNT risky payments ('L<i>', creator approves: F09), one per
  * transaction, RATE per second on a fixed schedule, and prints for each
- * "<payment_id> <commit time> <notify time>": the wall clock when COMMIT
- * returned, and when a second connection, LISTENing on the channel the
- * change capture notifies, received that commit's notification (the bare
- * commit → NOTIFY round trip the daemon's latency is compared with). */
+ * "<payment_id> <sent> <committed> <notified>": the wall clock when the
+ * INSERT (autocommit) was sent, when it returned committed, and when a
+ * second connection, LISTENing on the channel the change capture notifies,
+ * received that commit's notification. A thread of its own waits on that
+ * connection, so a notification is stamped when it arrives, not when the
+ * committing thread gets round to reading it: sent → notified is the bare
+ * commit → NOTIFY round trip the daemon's latency is compared with. */
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +28,37 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void drain(PGconn *l, double *notify_at, int *nseen, int count)
+struct listener {
+	PGconn *l;
+	double *notify_at;
+	int count;
+	atomic_int nseen;
+	atomic_bool stop;
+};
+
+/* Commits are made one at a time on one connection, so their notifications
+ * arrive in commit order: the n-th is the n-th commit's. */
+static void *listen_thread(void *arg)
 {
-	PGnotify *n;
-	PQconsumeInput(l);
-	while ((n = PQnotifies(l)) != NULL) {
-		if (*nseen < count)
-			notify_at[(*nseen)++] = now_s();
-		PQfreemem(n);
+	struct listener *ls = arg;
+	while (!atomic_load(&ls->stop) && atomic_load(&ls->nseen) < ls->count) {
+		struct pollfd p = {.fd = PQsocket(ls->l), .events = POLLIN};
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		double t = now_s();
+		PGnotify *n;
+		if (!PQconsumeInput(ls->l))
+			break;
+		while ((n = PQnotifies(ls->l)) != NULL) {
+			int k = atomic_load(&ls->nseen);
+			if (k < ls->count) {
+				ls->notify_at[k] = t;
+				atomic_store(&ls->nseen, k + 1);
+			}
+			PQfreemem(n);
+		}
 	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -46,16 +74,20 @@ int main(int argc, char **argv)
 		return 69;
 	}
 	PQclear(PQexec(l, "LISTEN qingfeng"));
-	double *commit_at = calloc((size_t)count, sizeof(double)), *notify_at = calloc((size_t)count, sizeof(double));
-	int nseen = 0;
+	double *sent_at = calloc((size_t)count, sizeof(double)), *commit_at = calloc((size_t)count, sizeof(double));
+	struct listener ls = {.l = l, .notify_at = calloc((size_t)count, sizeof(double)), .count = count};
+	pthread_t th;
+	if (pthread_create(&th, NULL, listen_thread, &ls) != 0) {
+		fprintf(stderr, "qf-latency: cannot start the listener thread\n");
+		return 71;
+	}
 	double start = now_s() + 0.2;
 	for (int i = 0; i < count; i++) {
 		double due = start + (double)i / rate;
-		while (now_s() < due) { /* wait for the schedule, reading notifications meanwhile */
-			struct pollfd p = {.fd = PQsocket(l), .events = POLLIN};
-			int ms = (int)((due - now_s()) * 1000);
-			poll(&p, 1, ms > 0 ? ms : 0);
-			drain(l, notify_at, &nseen, count);
+		double wait = due - now_s();
+		if (wait > 0) {
+			struct timespec ts = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
+			nanosleep(&ts, NULL);
 		}
 		char id[32], who[32];
 		snprintf(id, sizeof id, "L%d", i);
@@ -64,6 +96,7 @@ int main(int argc, char **argv)
 		 * new finding count that person's history (the escalation rules) */
 		snprintf(who, sizeof who, "PL%d", i % 700);
 		const char *params[2] = {id, who};
+		sent_at[i] = now_s();
 		PGresult *r = PQexecParams(c,
 					   "INSERT INTO records.payment (payment_id, department, amount, created_by, approved_by,"
 					   " paid_by) VALUES ($1, '财务处', 123.45, $2, $2, 'X')",
@@ -74,18 +107,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		PQclear(r);
-		drain(l, notify_at, &nseen, count);
 	}
 	double end = now_s() + 2;
-	while (nseen < count && now_s() < end) {
-		struct pollfd p = {.fd = PQsocket(l), .events = POLLIN};
-		poll(&p, 1, 100);
-		drain(l, notify_at, &nseen, count);
+	while (atomic_load(&ls.nseen) < count && now_s() < end) {
+		struct timespec ts = {.tv_nsec = 10000000};
+		nanosleep(&ts, NULL);
 	}
+	atomic_store(&ls.stop, true);
+	pthread_join(th, NULL);
+	int nseen = atomic_load(&ls.nseen);
 	for (int i = 0; i < count; i++)
-		printf("L%d %.6f %.6f\n", i, commit_at[i], i < nseen ? notify_at[i] : 0.0);
+		printf("L%d %.6f %.6f %.6f\n", i, sent_at[i], commit_at[i], i < nseen ? ls.notify_at[i] : 0.0);
+	free(sent_at);
 	free(commit_at);
-	free(notify_at);
+	free(ls.notify_at);
 	PQfinish(c);
 	PQfinish(l);
 	return 0;

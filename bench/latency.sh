@@ -2,8 +2,9 @@
 # Commit → webhook latency: the daemon (the whole 423 pack enabled) runs
 # against a database while bench/latency.c commits RATE risky payments a
 # second; the local receiver stamps each webhook's arrival. Reports p50,
-# p99 and max of commit → webhook beside the bare commit → NOTIFY round
-# trip measured in the same run, and the daemon's peak RSS.
+# p99 and max of commit → webhook (from the COMMIT's return) beside the
+# bare commit → NOTIFY round trip measured in the same run (from the
+# INSERT's sending, and from its return), and the daemon's peak RSS.
 # Run inside tools/pgtmp.sh (make bench does).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,18 +39,19 @@ kill -TERM $(pgrep -P $dpid qingfengd 2>/dev/null || echo $dpid) 2>/dev/null || 
 wait $dpid 2>/dev/null || true
 perl -MJSON::PP -e '
   my ($commits, $hooks, $rss, $rate) = @ARGV;
-  my (%c, %n); open(my $f, "<", $commits) or die;
-  while (<$f>) { my ($id, $tc, $tn) = split; $c{$id} = $tc; $n{$id} = $tn }
-  my (@lat, @rtt);
+  my (%s, %c, %n); open(my $f, "<", $commits) or die;
+  while (<$f>) { my ($id, $ts, $tc, $tn) = split; $s{$id} = $ts; $c{$id} = $tc; $n{$id} = $tn }
+  my (@lat, @rtt, @after);
   open(my $h, "<", $hooks) or die;
   while (<$h>) { my $r = JSON::PP->new->utf8->decode($_); my $b = JSON::PP->new->decode($r->{body});
                  next unless $b->{finding}{rule_id} eq "F09"; my $id = $b->{finding}{evidence}{payment_id};
                  push @lat, ($r->{t} - $c{$id}) * 1000 if exists $c{$id} }
-  for (keys %n) { push @rtt, ($n{$_} - $c{$_}) * 1000 if $n{$_} > 0 }
+  for (keys %n) { next unless $n{$_} > 0; push @rtt, ($n{$_} - $s{$_}) * 1000; push @after, ($n{$_} - $c{$_}) * 1000 }
   my $p = sub { my @s = sort { $a <=> $b } @{$_[0]}; return @s ? $s[int($_[1] * $#s + 0.5)] : -1 };
   printf "latency commit -> webhook at %d risky records/s: %d of %d delivered; p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
     $rate, scalar @lat, scalar keys %c, $p->(\@lat, .5), $p->(\@lat, .99), $p->(\@lat, 1);
-  printf "bare commit -> NOTIFY round trip: p50 %.2f ms, p99 %.2f ms\n", $p->(\@rtt, .5), $p->(\@rtt, .99);
+  printf "bare commit -> NOTIFY round trip: p50 %.2f ms, p99 %.2f ms (%d of %d notified); after the COMMIT returned: p50 %.2f ms, p99 %.2f ms\n",
+    $p->(\@rtt, .5), $p->(\@rtt, .99), scalar @rtt, scalar keys %c, $p->(\@after, .5), $p->(\@after, .99);
   printf "daemon peak RSS %.1f MB\n", (`cat $rss` + 0) / 1024;
   # RESULT lines for bench/run.sh: what, target, value, met
   my ($nl, $nc) = (scalar @lat, scalar keys %c);
@@ -59,8 +61,8 @@ perl -MJSON::PP -e '
     $rate, $p->(\@lat, .5), $seen, $all && $p->(\@lat, .5) <= 5 ? "yes" : "no";
   printf "RESULT\tlatency-p99\tcommit → webhook latency at %d risky records/s, whole pack enabled: p99\tp99 ≤ 25 ms (#5)\t%.1f ms (max %.1f ms)\t%s\n",
     $rate, $p->(\@lat, .99), $p->(\@lat, 1), $all && $p->(\@lat, .99) <= 25 ? "yes" : "no";
-  printf "RESULT\tlatency-notify\tbare commit → NOTIFY round trip, same run\treported beside the latency (#5)\tp50 %.2f ms, p99 %.2f ms\tn/a\n",
-    $p->(\@rtt, .5), $p->(\@rtt, .99);
+  printf "RESULT\tlatency-notify\tbare commit → NOTIFY round trip, same run: from the INSERT sent (after its COMMIT returned)\treported beside the latency (#5)\tp50 %.2f ms (%.2f), p99 %.2f ms (%.2f)\tn/a\n",
+    $p->(\@rtt, .5), $p->(\@after, .5), $p->(\@rtt, .99), $p->(\@after, .99);
   printf "RESULT\tlatency-rss\tdaemon peak RSS during that run\t≤ 20 MB (#5)\t%.1f MB\t%s\n",
     (`cat $rss` + 0) / 1024, (`cat $rss` + 0) / 1024 <= 20 ? "yes" : "no";
 ' "$work/commits" "$work/hooks.jsonl" "$work/rss" "$RATE"
