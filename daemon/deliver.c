@@ -670,7 +670,7 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 	return rc;
 }
 
-int deliver_reap(struct deliverer *d, PGconn *c)
+int deliver_reap(struct deliverer *d, PGconn *c, bool refill)
 {
 	int running, left, done = 0, rc = 0;
 	CURLMsg *m;
@@ -690,6 +690,11 @@ int deliver_reap(struct deliverer *d, PGconn *c)
 		transfer_free(d, t);
 		done++;
 	}
+	/* the next requests first: recording waits for nobody, the receiver
+	 * does (delivered alerts stay leased to us until recorded, so the
+	 * claim cannot take them again) */
+	if (refill && done && deliver_claim_due(d) && deliver_fill(d, c) < 0)
+		rc = -1;
 	/* on failure the claims expire and the alerts are sent again: at
 	 * least once, under the same Idempotency-Key */
 	if (db_alerts_delivered(c, d->done_ids, d->done_status, d->ndone, d->claimer) < 0)
@@ -734,7 +739,7 @@ int deliver_once(struct deliverer *d, PGconn *c, int deadline_s)
 			break;
 		}
 		deliver_wait(d, NULL, 0, left < 1000 ? (int)left : 1000);
-		if (deliver_reap(d, c) < 0)
+		if (deliver_reap(d, c, true) < 0)
 			return -1;
 	}
 	double due = db_next_due(c, d->receivers_json);

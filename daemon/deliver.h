@@ -38,9 +38,11 @@ bool deliver_claim_due(const struct deliverer *d);
 int deliver_wait_ms(const struct deliverer *d);
 /* Waits for transfer progress, one of the extra fds, or timeout_ms. */
 void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms);
-/* Drives transfers and records finished ones. Returns the number
- * finished, or -1 on a database error. */
-int deliver_reap(struct deliverer *d, PGconn *c) QF_MUST_CHECK;
+/* Drives transfers and records finished ones. With refill, the slots they
+ * free are claimed again (when a claim is due) before the outcomes are
+ * written, so new requests are in flight while the database records the
+ * old. Returns the number finished, or -1 on a database error. */
+int deliver_reap(struct deliverer *d, PGconn *c, bool refill) QF_MUST_CHECK;
 int deliver_inflight(const struct deliverer *d);
 /* Stops every transfer in flight and records it as a failed attempt to
  * retry at once (why goes to last_error). */

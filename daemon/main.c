@@ -395,7 +395,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			log_err("lost the database while recording the pass; reconnecting");
 		/* outcomes are recorded here, after a pass rather than before it:
 		 * a commit notified together with an answer is evaluated first */
-		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c) < 0)
+		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c, true) < 0)
 			log_err("cannot record delivery results; the alerts will be retried");
 		/* a notification that arrived while a pass read its results is
 		 * already in libpq's queue, not on the socket: poll would not wake */
@@ -428,7 +428,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	int64_t until = now_mono_ms() + 10000;
 	while (deliver_inflight(d) && db_ok(c) && now_mono_ms() < until) {
 		deliver_wait(d, NULL, 0, 200);
-		if (deliver_reap(d, c) < 0)
+		if (deliver_reap(d, c, false) < 0) /* stopping: no new claims */
 			break;
 	}
 	deliver_abort(d, db_ok(c) ? c : NULL, "daemon stopped before the receiver answered");
