@@ -568,12 +568,21 @@ static int64_t next_send_ms(const struct deliverer *d)
 	return best;
 }
 
-void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms)
+void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms, bool reap_next)
 {
 	int numfds;
 
 	if (timeout_ms < 0)
 		timeout_ms = 0;
+	/* A response curl has already read (in the perform that started the
+	 * next request, say) leaves nothing on its socket to wake the poll:
+	 * the finished transfer would wait out the whole timeout, a second
+	 * (seen under load: chat messages a second apart). Such a transfer is
+	 * no longer running, so go and reap it instead. */
+	int running = 0;
+	curl_multi_perform(d->multi, &running);
+	if (reap_next && running < d->inflight)
+		return;
 	curl_multi_poll(d->multi, extra, nextra, timeout_ms, &numfds);
 }
 
@@ -731,14 +740,14 @@ int deliver_once(struct deliverer *d, PGconn *c, int deadline_s)
 				wait_ms = (double)(next_send_ms(d) > 0 ? next_send_ms(d) : 50); /* rate-limited */
 			if (due < 0 || wait_ms >= (double)left)
 				break; /* nothing pending, or not due within this pass */
-			deliver_wait(d, NULL, 0, (int)wait_ms);
+			deliver_wait(d, NULL, 0, (int)wait_ms, true);
 			continue;
 		}
 		if (left <= 0) {
 			deliver_abort(d, c, "delivery pass deadline reached before the receiver answered");
 			break;
 		}
-		deliver_wait(d, NULL, 0, left < 1000 ? (int)left : 1000);
+		deliver_wait(d, NULL, 0, left < 1000 ? (int)left : 1000, true);
 		if (deliver_reap(d, c, true) < 0)
 			return -1;
 	}

@@ -36,8 +36,11 @@ int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res);
 void deliver_wake(struct deliverer *d);
 bool deliver_claim_due(const struct deliverer *d);
 int deliver_wait_ms(const struct deliverer *d);
-/* Waits for transfer progress, one of the extra fds, or timeout_ms. */
-void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms);
+/* Waits for transfer progress, one of the extra fds, or timeout_ms. With
+ * reap_next (the caller reaps next), returns at once when a transfer has
+ * already finished; without it (nothing can be recorded now, the database
+ * is away) it waits regardless, rather than spin. */
+void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextra, int timeout_ms, bool reap_next);
 /* Drives transfers and records finished ones. With refill, the slots they
  * free are claimed again (when a claim is due) before the outcomes are
  * written, so new requests are in flight while the database records the

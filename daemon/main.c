@@ -411,7 +411,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		/* one poll: signals, the database's notifications, transfers, timers */
 		struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
 					     {.fd = db_ok(c) ? PQsocket(c) : -1, .events = CURL_WAIT_POLLIN}};
-		deliver_wait(d, wfd, db_ok(c) ? 2 : 1, (int)wait);
+		deliver_wait(d, wfd, db_ok(c) ? 2 : 1, (int)wait, db_ok(c));
 		char drain[64];
 		while (read(wake_pipe[0], drain, sizeof drain) > 0)
 			;
@@ -427,7 +427,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(d));
 	int64_t until = now_mono_ms() + 10000;
 	while (deliver_inflight(d) && db_ok(c) && now_mono_ms() < until) {
-		deliver_wait(d, NULL, 0, 200);
+		deliver_wait(d, NULL, 0, 200, true);
 		if (deliver_reap(d, c, false) < 0) /* stopping: no new claims */
 			break;
 	}
