@@ -1256,7 +1256,14 @@ char *db_metrics_gauges(PGconn *c)
 		c,
 		"SELECT 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', count(*)::text"
 		"  FROM qf.finding GROUP BY level, status"
-		" UNION ALL SELECT 'qingfeng_alerts{state=\"' || state || '\"}', count(*)::text FROM qf.alert GROUP BY state"
+		/* delivered alerts are history: counting them read the whole
+		 * outbox (sql/014); every other state, 0 included, from the
+		 * partial index */
+		" UNION ALL SELECT 'qingfeng_alerts{state=\"' || v.s || '\"}', v.n::text"
+		"   FROM (SELECT count(*) FILTER (WHERE state = 'pending') AS p, count(*) FILTER (WHERE state = 'dead') AS d,"
+		"                count(*) FILTER (WHERE state = 'silenced') AS si"
+		"           FROM qf.alert WHERE state <> 'delivered') a,"
+		"        LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
 		" UNION ALL SELECT 'qingfeng_outbox_depth', count(*)::text FROM qf.alert WHERE state = 'pending'"
 		" UNION ALL SELECT 'qingfeng_oldest_pending_seconds',"
 		"        coalesce(round(extract(epoch FROM now() - min(created_at)), 3), 0)::text"

@@ -69,6 +69,8 @@ struct deliverer {
 	int64_t *done_ids;
 	int *done_status;
 	int ndone, done_cap;
+	deliver_observer observe;
+	void *observe_arg;
 };
 
 static void states_reset(struct deliverer *d)
@@ -211,6 +213,12 @@ int deliver_wait_ms(const struct deliverer *d)
 {
 	int64_t w = d->claim_at - now_mono_ms();
 	return w < 0 ? 0 : w > 1000 ? 1000 : (int)w;
+}
+
+void deliver_set_observer(struct deliverer *d, deliver_observer fn, void *arg)
+{
+	d->observe = fn;
+	d->observe_arg = arg;
 }
 
 void deliver_set_config(struct deliverer *d, const struct qf_config *cfg)
@@ -643,6 +651,9 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 			scrub_secret(err, t->rcv_secret);
 		}
 	}
+	bool dead = !ok && (!retryable || t->attempts >= d->cfg->max_attempts || t->too_old);
+	if (d->observe)
+		d->observe(d->observe_arg, t->rcv_name, ok ? DELIVER_OK : dead ? DELIVER_DEAD : DELIVER_RETRY, t->nids);
 	if (ok) {
 		log_info("alert %lld%s: delivered to %s (HTTP %ld, attempt %d)", (long long)t->alert_id,
 			 t->nids > 1 ? " and others in one message" : "", t->rcv_name, status, t->attempts);
@@ -657,7 +668,6 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 		}
 		return 0;
 	}
-	bool dead = !retryable || t->attempts >= d->cfg->max_attempts || t->too_old;
 	double retry = deliver_backoff_s(d->cfg, t->attempts, jitter());
 	curl_off_t after = 0;
 	if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)

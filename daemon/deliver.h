@@ -20,6 +20,13 @@ struct deliverer *deliver_new(const struct qf_config *cfg);
 void deliver_free(struct deliverer *d);
 void deliver_set_config(struct deliverer *d, const struct qf_config *cfg);
 
+/* What became of each request: delivered (the receiver accepted it), to
+ * be retried, or given up (dead); n is the number of alerts it carried.
+ * Called as each request finishes, before the outcome is recorded. */
+enum deliver_outcome { DELIVER_OK, DELIVER_RETRY, DELIVER_DEAD };
+typedef void (*deliver_observer)(void *arg, const char *receiver, enum deliver_outcome o, int n);
+void deliver_set_observer(struct deliverer *d, deliver_observer fn, void *arg);
+
 /* Claims due alerts into free slots and starts them. Returns the number
  * started, or -1 on a database error. */
 int deliver_fill(struct deliverer *d, PGconn *c) QF_MUST_CHECK;

@@ -243,6 +243,12 @@ static void on_rule(void *arg, const char *rule_id, double seconds, bool failed,
 	watchdog_tick();
 }
 
+static void on_delivery(void *arg, const char *receiver, enum deliver_outcome o, int n)
+{
+	struct loop_ctx *lc = arg;
+	metrics_delivery(lc->m, receiver, o == DELIVER_OK ? "delivered" : o == DELIVER_DEAD ? "dead" : "retry", n);
+}
+
 static void notify_reloading(void)
 {
 	struct timespec ts;
@@ -278,6 +284,9 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			return EX_UNAVAILABLE_;
 		}
 		log_notice("metrics on %s (port %d): /metrics, /healthz", cfg->metrics_listen, metrics_port(lc.m));
+		deliver_set_observer(d, on_delivery, &lc);
+		for (int i = 0; i < cfg->nreceivers; i++)
+			metrics_receiver(lc.m, cfg->receivers[i].name);
 	}
 
 	if (setup_signals() < 0) {
@@ -312,6 +321,8 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				setenv("TZ", cfg->timezone, 1);
 				tzset();
 				deliver_set_config(d, cfg);
+				for (int i = 0; i < cfg->nreceivers; i++)
+					metrics_receiver(lc.m, cfg->receivers[i].name);
 				next_eval = next_timed = 0;
 				log_notice("reloaded: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
 				sd_notify(0, "READY=1");

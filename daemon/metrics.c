@@ -13,12 +13,20 @@
 #include <sys/socket.h>
 
 #include "db.h"
+#include "log.h"
 #include "util.h"
 
 struct rule_stat {
 	char id[40];
 	unsigned long evals, failures, skipped;
 	double seconds, last;
+};
+
+static const char *const outcomes[] = {"delivered", "retry", "dead"};
+
+struct rcv_stat {
+	char name[64]; /* receiver names are [A-Za-z0-9_.-]{1,63}: safe as a label */
+	unsigned long n[3]; /* by outcomes[] */
 };
 
 struct metrics {
@@ -29,6 +37,8 @@ struct metrics {
 	unsigned long reconnects, passes, created, alerts_queued;
 	struct rule_stat *rules;
 	int nrules;
+	struct rcv_stat *rcvs;
+	int nrcvs;
 	char *gauges; /* Prometheus lines from the last metrics_refresh */
 };
 
@@ -61,6 +71,12 @@ static void render(struct metrics *m, struct buf *b)
 		buf_printf(b, "qingfeng_rule_duration_seconds_sum{rule=\"%s\"} %.6f\n", r->id, r->seconds);
 		buf_printf(b, "qingfeng_rule_duration_seconds_count{rule=\"%s\"} %lu\n", r->id, r->evals - r->skipped);
 	}
+	buf_puts(b, "# HELP qingfeng_deliveries_total Alerts sent by this daemon, by receiver and outcome of the attempt.\n"
+		    "# TYPE qingfeng_deliveries_total counter\n");
+	for (int i = 0; i < m->nrcvs; i++)
+		for (int k = 0; k < 3; k++)
+			buf_printf(b, "qingfeng_deliveries_total{receiver=\"%s\",outcome=\"%s\"} %lu\n", m->rcvs[i].name,
+				   outcomes[k], m->rcvs[i].n[k]);
 	if (m->gauges)
 		buf_puts(b, m->gauges);
 	pthread_mutex_unlock(&m->mu);
@@ -173,6 +189,7 @@ void metrics_stop(struct metrics *m)
 	MHD_stop_daemon(m->httpd);
 	pthread_mutex_destroy(&m->mu);
 	free(m->rules);
+	free(m->rcvs);
 	free(m->gauges);
 	free(m);
 }
@@ -236,13 +253,51 @@ void metrics_pass(struct metrics *m, long created, long alerts)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* under m->mu */
+static struct rcv_stat *rcv_stat(struct metrics *m, const char *receiver)
+{
+	for (int i = 0; i < m->nrcvs; i++)
+		if (!strcmp(m->rcvs[i].name, receiver))
+			return &m->rcvs[i];
+	m->rcvs = xrealloc(m->rcvs, sizeof *m->rcvs * (size_t)(m->nrcvs + 1));
+	struct rcv_stat *r = &m->rcvs[m->nrcvs++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->name, sizeof r->name, "%s", receiver);
+	return r;
+}
+
+void metrics_receiver(struct metrics *m, const char *receiver)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	rcv_stat(m, receiver);
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_delivery(struct metrics *m, const char *receiver, const char *outcome, int n)
+{
+	int k = 0;
+	while (k < 3 && strcmp(outcomes[k], outcome))
+		k++;
+	if (!m || n <= 0 || k == 3)
+		return;
+	pthread_mutex_lock(&m->mu);
+	rcv_stat(m, receiver)->n[k] += (unsigned long)n;
+	pthread_mutex_unlock(&m->mu);
+}
+
 void metrics_refresh(struct metrics *m, PGconn *c)
 {
 	if (!m)
 		return;
+	/* the loop waits for this query: its time is worth seeing
+	 * (bench/gauges.sh reads it) */
+	int64_t t0 = now_real_us();
 	char *text = db_metrics_gauges(c);
 	if (!text)
 		return;
+	log_debug("database gauges read in %.2f ms", (double)(now_real_us() - t0) / 1000.0);
 	pthread_mutex_lock(&m->mu);
 	free(m->gauges);
 	m->gauges = text;

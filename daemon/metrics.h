@@ -20,6 +20,11 @@ void metrics_db(struct metrics *m, bool connected);
 void metrics_reconnect(struct metrics *m);
 void metrics_rule(struct metrics *m, const char *rule_id, double seconds, bool failed, bool skipped);
 void metrics_pass(struct metrics *m, long created, long alerts);
+/* n alerts of a finished request to `receiver`; outcome "delivered",
+ * "retry" or "dead" */
+void metrics_delivery(struct metrics *m, const char *receiver, const char *outcome, int n);
+/* a configured receiver's counters, shown at 0 before its first request */
+void metrics_receiver(struct metrics *m, const char *receiver);
 /* refreshes the database gauges (findings, alerts, outbox, lag) */
 void metrics_refresh(struct metrics *m, PGconn *c);
 
