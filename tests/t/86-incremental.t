@@ -96,4 +96,34 @@ like "$(cat "$T_DIR/once.log")" "on changed rows only" "the next pass is increme
 is "$(keys X-SERIAL)" "PAY-S2" "and read the changed row with max_parallel_workers_per_gather = 0"
 is "$(sql "$DB" "SHOW max_parallel_workers_per_gather")" "2" "a setting of the pass's transaction only"
 
+# --- on analysed tables too, an incremental pass of a small delta runs its
+# rule statements' generic plans (prepared to be planned once): once
+# statistics exist the planner prices a custom plan lower and would re-plan
+# each statement at every execution. A large delta is planned for what it
+# holds. The plan the server ran, from auto_explain: a custom plan carries
+# the cursor's value, a generic one the parameter.
+new_db plans
+write_conf "$T_DIR/p.conf" "$RECV_URL_rcv" "$(only_rules F09)"
+sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) SELECT 'PP' || g, 'p' || g, 'q' FROM generate_series(1, 2000) g"
+"$QFD" -c "$T_DIR/p.conf" --once --incremental >"$T_DIR/once.log" 2>&1; is "$?" 0 "a first (full) pass exits 0"
+sql "$DB" "ANALYZE"
+sql "$DB" "ALTER DATABASE $DB SET session_preload_libraries = 'auto_explain'"
+sql "$DB" "ALTER DATABASE $DB SET auto_explain.log_min_duration = 0"
+sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) VALUES ('PP-X', 'x', 'x')"
+mark=$(wc -c <"$QF_PGLOG")
+"$QFD" -c "$T_DIR/p.conf" --once --incremental >"$T_DIR/once.log" 2>&1
+like "$(cat "$T_DIR/once.log")" "on changed rows only" "the pass after ANALYZE is incremental"
+is "$(keys F09)" "PP-X" "and flags the new record"
+# each auto_explain entry: its LOG line, then tab-indented query text and plan
+f09_plan() { tail -c +$((mark + 1)) "$QF_PGLOG" | perl -0777 -ne 'print "$1\n" while /\n\tQuery Text: (SELECT r\.key(?:(?!\n\S).)*?c\.xid >= \$3::xid8(?:(?!\n\S).)*)/sg'; }
+plan=$(f09_plan)
+like "$plan" "\\(xid >= \\\$3\\)" "its rule statement ran a generic plan: the cursor is a parameter"
+unlike "$plan" "'[0-9]+'::xid8" "not a plan made for the cursor's value"
+sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) SELECT 'PB' || g, 'b' || g, 'q' FROM generate_series(1, 300) g"
+sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) VALUES ('PP-Y', 'y', 'y')"
+mark=$(wc -c <"$QF_PGLOG")
+"$QFD" -c "$T_DIR/p.conf" --once --incremental >"$T_DIR/once.log" 2>&1
+is "$(keys F09)" "PP-X,PP-Y" "a delta of 301 keys: the next record is flagged"
+like "$(f09_plan)" "'[0-9]+'::xid8" "by a plan made for the cursor's value"
+
 done_testing
