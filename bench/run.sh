@@ -15,7 +15,7 @@
 #   bench/run.sh --render                rewrite the block from its stored data
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
-# (deliver); RATE, COUNT (latency); ALERTS (gauges); SCALES, ROUNDS_INCR,
+# (deliver); RATE, COUNT, SEED (latency); ALERTS (gauges); SCALES, ROUNDS_INCR,
 # INCREMENTAL_ONLY (eval); SOAK_* (soak). Any that differs from its default is written
 # beside the figures. QF_BUILD is the build to run (default build/),
 # RESULTS_MD the file to write (default bench/RESULTS.md).
@@ -65,7 +65,7 @@ settings() {
   case "$1" in
     capture) spec="ROWS=100000 ROUNDS=7" ;;
     deliver) spec="SIZES=20000_60000" ;;
-    latency) spec="RATE=200 COUNT=4000" ;;
+    latency) spec="RATE=200 COUNT=4000 SEED=20000" ;;
     gauges)  spec="ALERTS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
     soak)    spec="SOAK_MINUTES=30 SOAK_RATE=25 SOAK_WARMUP=" ;;
