@@ -82,7 +82,7 @@ demo: deps
 
 # Benchmarks, not timed tests: bench/run.sh runs each against its own
 # throwaway cluster and writes the figures into bench/RESULTS.md.
-# BENCH=capture,deliver,latency,gauges,eval selects; QUICK=1 for small scales
+# BENCH=capture,deliver,latency,gauges,eval,bulk selects; QUICK=1 for small scales
 bench: deps
 	$(MAKE) all
 	QF_BUILD=$(CURDIR)/$(BUILD) bench/run.sh

@@ -8,7 +8,7 @@
 #   bench/run.sh                         every benchmark, at the targets' scales
 #                                        (eval at 10M rows alone takes ~15 min)
 #   BENCH=capture,deliver bench/run.sh   a subset (capture, deliver, latency, gauges,
-#                                        eval; soak only when named); the
+#                                        eval, bulk; soak only when named); the
 #                                        other benchmarks' rows are kept
 #   QUICK=1 bench/run.sh                 small scales, a few minutes in all;
 #                                        the block says they are not the targets'
@@ -16,9 +16,10 @@
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
 # (deliver); RATE, COUNT, SEED (latency); ALERTS (gauges); SCALES, ROUNDS_INCR,
-# INCREMENTAL_ONLY (eval); SOAK_* (soak). Any that differs from its default is written
-# beside the figures. QF_BUILD is the build to run (default build/),
-# RESULTS_MD the file to write (default bench/RESULTS.md).
+# INCREMENTAL_ONLY (eval); BULK_SCALE, BULK_N (bulk); SOAK_* (soak). Any that
+# differs from its default is written beside the figures. QF_BUILD is the
+# build to run (default build/), RESULTS_MD the file to write (default
+# bench/RESULTS.md).
 #
 # A RESULT line is: RESULT <tab> id <tab> what <tab> target <tab> value
 # <tab> met (yes, no or n/a). A benchmark that exits non-zero, or prints no
@@ -28,8 +29,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export QF_BUILD=${QF_BUILD:-$ROOT/build}
 RESULTS_MD=${RESULTS_MD:-$ROOT/bench/RESULTS.md}
-ALL="capture deliver latency gauges eval"   # soak is not a default benchmark (make soak)
-KNOWN="capture deliver latency gauges eval soak"
+ALL="capture deliver latency gauges eval bulk"   # soak is not a default benchmark (make soak)
+KNOWN="capture deliver latency gauges eval bulk soak"
 
 render_only=0
 case "${1:-}" in
@@ -41,7 +42,7 @@ esac
 if [ "${QUICK:-}" = 1 ]; then
   export ROWS=${ROWS:-20000} ROUNDS=${ROUNDS:-3} SIZES=${SIZES:-2000 6000}
   export RATE=${RATE:-200} COUNT=${COUNT:-1000} SCALES=${SCALES:-100000} ROUNDS_INCR=${ROUNDS_INCR:-3}
-  export ALERTS=${ALERTS:-100000}
+  export ALERTS=${ALERTS:-100000} BULK_SCALE=${BULK_SCALE:-100000} BULK_N=${BULK_N:-5000}
   export SOAK_MINUTES=${SOAK_MINUTES:-3}
 fi
 
@@ -68,6 +69,7 @@ settings() {
     latency) spec="RATE=200 COUNT=4000 SEED=20000" ;;
     gauges)  spec="ALERTS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
+    bulk)    spec="BULK_SCALE=1000000 BULK_N=50000" ;;
     soak)    spec="SOAK_MINUTES=30 SOAK_RATE=25 SOAK_WARMUP=" ;;
   esac
   for kv in $spec; do
@@ -127,7 +129,7 @@ done
 perl -CSD -e '
   use strict; use warnings;
   my ($md, $new) = @ARGV;
-  my @order = qw(capture eval deliver latency gauges soak);
+  my @order = qw(capture eval bulk deliver latency gauges soak);
   local $/;
   open(my $f, "<:encoding(UTF-8)", $md) or die "bench/run.sh: $md: $!\n";
   my $text = <$f>; close $f;
