@@ -29,6 +29,10 @@ FID=$(a_finding)
 sql "$DB" "INSERT INTO qf.finding_event (finding_id, action) SELECT $FID, 'created' FROM generate_series(1, 30)"
 "$QFCTL" -d "dbname=$DB" migrate >/dev/null
 ok $? "upgrade: the new migrations apply over a chain"
+is "$(sql "$DB" "SELECT max(version) FROM qf.schema_migrations")" "$(ls "$QF_ROOT"/sql/[0-9][0-9][0-9]_*.sql | wc -l)" \
+   "upgrade: to the last migration"
+is "$(sql "$DB" "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'qf.finding_event'::regclass AND tgname = 'finding_event_head'")" 1 \
+   "upgrade: the per-statement head trigger is in place"
 sql "$DB" "INSERT INTO qf.finding_event (finding_id, action) SELECT $FID, 'reminded' FROM generate_series(1, 30)"
 is "$(contiguous)" yes "upgrade: new events continue the old numbering"
 is "$(sql "$DB" "SELECT count(*) FROM qf.verify_chain()")" 0 "upgrade: the whole chain verifies"
@@ -98,6 +102,13 @@ is "$(sql "$DB" "SELECT (SELECT max(seq) FROM qf.finding_event WHERE action IN (
 is "$(contiguous)" yes "concurrent: numbered without a gap"
 is "$(sql "$DB" "SELECT count(*) FROM qf.verify_chain()")" 0 "concurrent: the chain verifies"
 is "$(head_is_last)" t "concurrent: the head is the last event"
+
+# --- the triggers refuse any table but qf.finding_event, even for the owner
+like "$(psql_in -c "CREATE TEMP TABLE t (seq bigint, hash text)" \
+  -c "CREATE TRIGGER x AFTER INSERT ON t REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION qf.finding_event_head()" \
+  -c "INSERT INTO t VALUES (1000000000000, 'forged')" 2>&1)" "is the trigger of qf.finding_event only" \
+   "the head trigger on another table: refused"
+is "$(head_is_last)" t "and the head did not move"
 
 # --- status changes by people still go through the chain
 sql "$DB" "SELECT qf.set_finding_status($FID, 'acknowledged', 'checked')" >/dev/null

@@ -58,6 +58,20 @@ is "$(as qf_t_disc "SELECT string_agg(rule_id || ':' || department, ',' ORDER BY
 # an admin
 is "$(as qf_t_admin "SELECT count(*) FROM qf.finding")" 3 "an admin sees everything"
 
+# the chain's triggers run as the owner: no role may attach them to a table
+# of its own (the head trigger would then move the head anywhere), and the
+# engine cannot move the head by hand
+head=$(sql "$DB" "SELECT seq || ' ' || hash FROM qf.chain_head")
+forge="CREATE TEMP TABLE t (seq bigint, hash text);
+  CREATE TRIGGER x AFTER INSERT ON t REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION qf.finding_event_head();
+  INSERT INTO t VALUES (1000000000000, 'forged')"
+like "$(as qf_t_lab "$forge")" "permission denied for function (qf\.)?finding_event_head" "an auditor cannot attach the head trigger to a table of their own"
+like "$(as qf_t_engine "$forge")" "permission denied for function (qf\.)?finding_event_head" "nor can the engine"
+like "$(as qf_t_engine "CREATE TEMP TABLE t (LIKE qf.finding_event); CREATE TRIGGER x BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION qf.finding_event_chain()")" \
+     "permission denied for function (qf\.)?finding_event_chain" "nor the event trigger"
+like "$(as qf_t_engine "UPDATE qf.chain_head SET seq = 1000000000000")" "permission denied" "the engine cannot update the head"
+is "$(sql "$DB" "SELECT seq || ' ' || hash FROM qf.chain_head")" "$head" "the head is where it was"
+
 # the views follow the reader's scope
 is "$(as qf_t_lab "SELECT count(*) FROM qf.v_findings")" 1 "v_findings applies the reader's scope"
 is "$(as qf_t_admin "SELECT sum(findings) FROM qf.v_423_matrix")" 3 "v_423_matrix counts what the reader may see"
