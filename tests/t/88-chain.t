@@ -74,10 +74,12 @@ is "$(sql "$DB" "SELECT count(*) FROM qf.verify_chain()")" 0 "savepoint: the cha
 is "$(head_is_last)" t "savepoint: the head is the last event"
 
 # --- two writers at once: the second waits for the first's head lock and
-# links after its last event
+# links after its last event. A holds its transaction open until the test
+# has seen B wait (a row in public.go; at most 60 s), not for a fixed time.
+sql "$DB" "CREATE TABLE public.go (x int)"
 PGAPPNAME=chainA psql_in -c "BEGIN" \
   -c "INSERT INTO qf.finding_event (finding_id, action) SELECT $FID, 'created' FROM generate_series(1, 1000)" \
-  -c "SELECT pg_sleep(3)" \
+  -c "DO \$\$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END \$\$" \
   -c "INSERT INTO qf.finding_event (finding_id, action) VALUES ($FID, 'resolved')" -c "COMMIT" >/dev/null &
 A=$!; T_PIDS+=("$A")
 wait_for() { # wait_for SQL-CONDITION: up to 10 s
@@ -94,6 +96,7 @@ PGAPPNAME=chainB psql_in -c "INSERT INTO qf.finding_event (finding_id, action) S
 B=$!; T_PIDS+=("$B")
 wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainB' AND wait_event_type = 'Lock')"
 ok $? "writer B waits for A's lock on the head"
+sql "$DB" "INSERT INTO public.go VALUES (1)"
 wait "$A"; ok $? "writer A commits"
 wait "$B"; ok $? "writer B commits"
 is "$(sql "$DB" "SELECT (SELECT max(seq) FROM qf.finding_event WHERE action IN ('created', 'resolved') AND seq > 5006)
