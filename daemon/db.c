@@ -1257,11 +1257,13 @@ int db_set_status(PGconn *c, long long id, const char *status, const char *note,
 
 char *db_metrics_gauges(PGconn *c)
 {
-	/* label values come from CHECK-constrained vocabularies */
+	/* label values come from CHECK-constrained vocabularies; the
+	 * findings are counted by their writes (sql/016): counting them here
+	 * took 250-300 ms at a million */
 	PGresult *r = PQexec(
 		c,
-		"SELECT 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', count(*)::text"
-		"  FROM qf.finding GROUP BY level, status"
+		"SELECT 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', n::text"
+		"  FROM qf.finding_count WHERE n <> 0"
 		/* delivered alerts are history: counting them read the whole
 		 * outbox (sql/014); every other state, 0 included, from the
 		 * partial index */
