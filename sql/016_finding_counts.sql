@@ -16,6 +16,12 @@
 -- such transactions from holding one lock each and waiting for the other.
 -- A statement that changes no level or status (a re-hit, a reminder) takes
 -- neither lock.
+-- First, before any statement takes a snapshot: writers in progress finish
+-- and no new one starts until this migration commits, so the backfill at
+-- the end sees every finding the triggers will not count, whatever the
+-- database's default isolation level.
+LOCK TABLE qf.finding IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE qf.finding_count (
     level  text NOT NULL,
     status text NOT NULL,
@@ -70,8 +76,8 @@ CREATE TRIGGER finding_count_del AFTER DELETE ON qf.finding
 CREATE TRIGGER finding_count_trunc AFTER TRUNCATE ON qf.finding
     FOR EACH STATEMENT EXECUTE FUNCTION qf.finding_count_apply();
 
--- the triggers above already hold qf.finding against writes until this
--- migration commits, so nothing is counted twice or missed
+-- qf.finding is held against writes since the lock above, so nothing is
+-- counted twice or missed
 INSERT INTO qf.finding_count (level, status, n)
 SELECT level, status, count(*) FROM qf.finding GROUP BY level, status;
 

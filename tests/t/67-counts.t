@@ -8,14 +8,22 @@
 . "$(dirname "$0")/../lib.sh"
 
 psql_in() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+wait_for() { # wait_for SQL-CONDITION: up to 10 s
+  local i
+  for i in $(seq 100); do
+    [ "$(sql "$DB" "SELECT $1")" = t ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 # same: "same" when the kept counts equal a count of qf.finding, else both
 same() {
   sql "$DB" "WITH k AS (SELECT level, status, n FROM qf.finding_count WHERE n <> 0),
                   c AS (SELECT level, status, count(*) AS n FROM qf.finding GROUP BY level, status)
              SELECT CASE WHEN NOT EXISTS (SELECT * FROM k EXCEPT SELECT * FROM c)
                           AND NOT EXISTS (SELECT * FROM c EXCEPT SELECT * FROM k)
-                         THEN 'same' ELSE 'kept ' || (SELECT string_agg(level || '/' || status || '=' || n, ',' ORDER BY 1) FROM k)
-                                     || ' counted ' || (SELECT string_agg(level || '/' || status || '=' || n, ',' ORDER BY 1) FROM c) END"
+                         THEN 'same' ELSE 'kept ' || (SELECT string_agg(level || '/' || status || '=' || n, ',' ORDER BY level, status) FROM k)
+                                     || ' counted ' || (SELECT string_agg(level || '/' || status || '=' || n, ',' ORDER BY level, status) FROM c) END"
 }
 findings() { # findings N LEVEL [STATUS] [KEY-PREFIX]: N findings straight into the table
   sql "$DB" "INSERT INTO qf.finding (rule_id, dedupe_key, rule_version, title, level, supervision, risk, duty, evidence, evidence_hash, status)
@@ -32,10 +40,26 @@ DB=qf_${T_NAME}_up
 dropdb --if-exists "$DB" >/dev/null 2>&1; createdb "$DB"
 QF_SQL_DIR=$T_DIR/old-sql "$QFCTL" -d "dbname=$DB" migrate >/dev/null
 findings 7 yellow open a; findings 3 red resolved b; findings 2 orange dismissed c
-"$QFCTL" -d "dbname=$DB" migrate >/dev/null
-ok $? "upgrade: the migration applies over existing findings"
+# a writer is in the middle of a transaction when the migration starts, and
+# the database runs repeatable read: its finding must still be counted once
+sql "$DB" "ALTER DATABASE $DB SET default_transaction_isolation = 'repeatable read'; CREATE TABLE public.go (x int)"
+PGAPPNAME=upW psql_in -c "BEGIN ISOLATION LEVEL READ COMMITTED" \
+  -c "INSERT INTO qf.finding (rule_id, dedupe_key, rule_version, title, level, supervision, risk, duty, evidence, evidence_hash)
+      VALUES ('F01', 'w1', '1', 't', 'red', 'financial', 'technical', 'primary', '{}', 'x')" \
+  -c "DO \$\$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END \$\$" \
+  -c "COMMIT" >/dev/null &
+W=$!; T_PIDS+=("$W")
+wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'upW' AND wait_event = 'PgSleep')"
+ok $? "upgrade: a writer holds an uncommitted finding"
+"$QFCTL" -d "dbname=$DB" migrate >"$T_DIR/migrate.out" 2>&1 &
+M=$!; T_PIDS+=("$M")
+wait_for "EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'qf.finding'::regclass AND NOT granted)"
+ok $? "upgrade: the migration waits for that writer"
+sql "$DB" "INSERT INTO public.go VALUES (1)"
+wait "$W"; ok $? "upgrade: the writer commits"
+wait "$M"; ok $? "upgrade: the migration applies over existing findings ($(tr '\n' ' ' <"$T_DIR/migrate.out"))"
 is "$(sql "$DB" "SELECT string_agg(level || '/' || status || '=' || n, ',' ORDER BY level, status) FROM qf.finding_count")" \
-   "orange/dismissed=2,red/resolved=3,yellow/open=7" "upgrade: the existing findings are counted"
+   "orange/dismissed=2,red/open=1,red/resolved=3,yellow/open=7" "upgrade: the existing findings are counted, the writer's too"
 
 # --- the daemon's findings write
 new_db w
@@ -60,10 +84,11 @@ is "$(sql "$DB" "SELECT count(*) FILTER (WHERE level = 'red') || '/' || count(*)
    "an upsert raised three findings and inserted three"
 is "$(same)" same "upsert: the counts equal the findings"
 id=$(sql "$DB" "SELECT min(id) FROM qf.finding WHERE dedupe_key LIKE 'u%'")
-sql "$DB" "SELECT qf.set_finding_status($id, 'acknowledged', 'checked')" >/dev/null
-sql "$DB" "SELECT qf.set_finding_status($id, 'resolved', 'fixed')" >/dev/null
+sql "$DB" "SELECT qf.set_finding_status($id, 'acknowledged', 'checked')" >/dev/null; ok $? "a finding acknowledged"
+sql "$DB" "SELECT qf.set_finding_status($id, 'resolved', 'fixed')" >/dev/null; ok $? "then resolved"
 is "$(same)" same "status changes: the counts equal the findings"
-sql "$DB" "UPDATE qf.finding SET level = qf.level_up(level) WHERE status = 'open' AND level <> 'red'"
+is "$(sql "$DB" "WITH u AS (UPDATE qf.finding SET level = qf.level_up(level) WHERE status = 'open' AND level <> 'red' RETURNING 1)
+                  SELECT count(*) FROM u")" 5 "escalation raised the five open findings below red (the daemon's four, u2)"
 is "$(same)" same "escalation: the counts equal the findings"
 sql "$DB" "UPDATE qf.finding SET reminded_at = now()"
 is "$(same)" same "an update of neither level nor status changes nothing"
@@ -83,7 +108,8 @@ SQL
 is "$(sql "$DB" "SELECT string_agg(dedupe_key || ':' || status, ',') FROM qf.finding WHERE dedupe_key LIKE 'sp%'")" "sp1:open" \
    "savepoint: the rolled-back insert and update are gone"
 is "$(same)" same "savepoint: the counts equal the findings"
-sql "$DB" "DELETE FROM qf.finding f WHERE dedupe_key LIKE 'u%' AND NOT EXISTS (SELECT 1 FROM qf.finding_event e WHERE e.finding_id = f.id)"
+is "$(sql "$DB" "WITH d AS (DELETE FROM qf.finding f WHERE dedupe_key LIKE 'u%' AND NOT EXISTS (SELECT 1 FROM qf.finding_event e WHERE e.finding_id = f.id) RETURNING 1)
+                  SELECT count(*) FROM d")" 7 "seven findings deleted"
 is "$(same)" same "delete: the counts equal the findings"
 sql "$DB" "SET client_min_messages = warning; TRUNCATE qf.finding CASCADE"
 is "$(sql "$DB" "SELECT count(*) FROM qf.finding_count WHERE n <> 0")" 0 "truncate: every count is zero"
@@ -99,14 +125,6 @@ f1=$(sql "$DB" "SELECT id FROM qf.finding WHERE dedupe_key = 'd1'")
 f2=$(sql "$DB" "SELECT id FROM qf.finding WHERE dedupe_key = 'd2'")
 f3=$(sql "$DB" "SELECT id FROM qf.finding WHERE dedupe_key = 'd3'")
 sql "$DB" "CREATE TABLE public.go (x int)"
-wait_for() { # wait_for SQL-CONDITION: up to 10 s
-  local i
-  for i in $(seq 100); do
-    [ "$(sql "$DB" "SELECT $1")" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 PGAPPNAME=countA psql_in -c "BEGIN" -c "INSERT INTO qf.finding_event (finding_id, action) VALUES ($f1, 'reminded')" \
   -c "DO \$\$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END \$\$" \
   -c "UPDATE qf.finding SET status = 'acknowledged' WHERE id = $f2" -c "COMMIT" >"$T_DIR/a.out" 2>&1 &
@@ -130,7 +148,8 @@ like "$(psql_in -c "CREATE TEMP TABLE t (level text, status text)" \
   -c "CREATE TRIGGER x AFTER INSERT ON t REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION qf.finding_count_apply()" \
   -c "INSERT INTO t VALUES ('red', 'open')" 2>&1)" "is a trigger of qf.finding only" "the count trigger on another table: refused"
 is "$(sql "$DB" "SELECT has_function_privilege('qf_engine', 'qf.finding_count_apply()', 'EXECUTE')
-                     OR has_function_privilege('qf_auditor', 'qf.finding_count_apply()', 'EXECUTE')")" f \
-   "neither the engine nor an auditor may execute it"
+                     OR has_function_privilege('qf_auditor', 'qf.finding_count_apply()', 'EXECUTE')
+                     OR has_function_privilege('qf_admin', 'qf.finding_count_apply()', 'EXECUTE')")" f \
+   "no qingfeng role may execute it"
 
 done_testing
