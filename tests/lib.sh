@@ -57,6 +57,26 @@ trap t_cleanup EXIT
 # sql DB QUERY: one value or rows, unaligned, no headers
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
+# wait_for SECONDS SHELL-CONDITION: polls every 0.1 s; status 1 if it never held
+wait_for() {
+  local end=$(( $(date +%s) + $1 )); shift
+  while [ "$(date +%s)" -le $end ]; do eval "$@" && return 0; sleep 0.1; done
+  return 1
+}
+# wait_sql SQL-CONDITION: up to 10 s for the condition to be true in $DB
+wait_sql() {
+  local end=$(( $(date +%s) + 10 ))
+  while [ "$(date +%s)" -le $end ]; do [ "$(sql "$DB" "SELECT $1")" = t ] && return 0; sleep 0.1; done
+  return 1
+}
+# Lock-order tests hold a transaction open until the test has seen the
+# other writer wait, not for a fixed time: go_table creates public.go in
+# $DB, $HOLD_UNTIL_GO (a statement) waits until go_release puts a row in
+# it, at most 60 s.
+go_table() { sql "$DB" "CREATE TABLE public.go (x int)"; }
+go_release() { sql "$DB" "INSERT INTO public.go VALUES (1)"; }
+HOLD_UNTIL_GO='DO $$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END $$'
+
 # new_db NAME: a fresh migrated database; sets DB and CONNINFO
 new_db() {
   DB=qf_${T_NAME}_$1
@@ -64,6 +84,17 @@ new_db() {
   createdb "$DB" || return 1
   CONNINFO="host=$PGHOST port=${PGPORT:-5432} dbname=$DB"
   "$QFCTL" -d "$CONNINFO" migrate >/dev/null
+}
+
+# new_db_at NAME VERSION: as new_db, migrated only up to VERSION, the
+# database an upgrade starts from; a later plain migrate brings it up
+new_db_at() {
+  local d=$T_DIR/sql-upto-$2 f n
+  mkdir -p "$d"
+  for f in "$QF_ROOT"/sql/[0-9][0-9][0-9]_*.sql; do
+    n=$(basename "$f"); [ $((10#${n%%_*})) -le "$2" ] && cp "$f" "$d/"
+  done
+  QF_SQL_DIR=$d new_db "$1"
 }
 
 # receiver_start NAME [qf-receiver options]: sets RECV_URL_<NAME>, log file $T_DIR/NAME.jsonl

@@ -8,11 +8,6 @@ new_db daemon
 receiver_start rcv -s s3cret
 mkdir -p "$T_DIR/rules"; cp "$QF_ROOT/rules/"*.conf "$T_DIR/rules/"
 RULES_DIR=$T_DIR/rules write_conf "$T_DIR/qf.conf" "$RECV_URL_rcv" "evaluation = { interval = 1; };"
-wait_for() { # wait_for SECONDS SHELL-CONDITION
-  local end=$(( $(date +%s) + $1 )); shift
-  while [ "$(date +%s)" -le $end ]; do eval "$@" && return 0; sleep 0.1; done
-  return 1
-}
 
 "$QFD" -c "$T_DIR/qf.conf" 2>"$T_DIR/daemon.log" &
 dpid=$!

@@ -7,7 +7,6 @@
 
 get() { perl -MHTTP::Tiny -e 'my $r = HTTP::Tiny->new(timeout => 5)->get($ARGV[0]); print "$r->{status}\n$r->{content}"' "$1"; }
 pg() { $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" -l "$QF_PGLOG" -w -m fast "$@" >/dev/null; }
-wait_for() { local end=$(( $(date +%s) + $1 )); shift; while [ "$(date +%s)" -le $end ]; do eval "$@" && return 0; sleep 0.1; done; return 1; }
 pay() { sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) VALUES ('$1', '$1', '$1')"; }
 
 new_db metrics

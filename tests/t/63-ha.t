@@ -4,7 +4,6 @@
 # alert; kill one and the other delivers the rest.
 . "$(dirname "$0")/../lib.sh"
 
-wait_for() { local end=$(( $(date +%s) + $1 )); shift; while [ "$(date +%s)" -le $end ]; do eval "$@" && return 0; sleep 0.1; done; return 1; }
 new_db ha
 receiver_start rcv -s s3cret -r 200@150
 write_conf "$T_DIR/q.conf" "$RECV_URL_rcv" "$(only_rules F09 F03 F06)" "evaluation = { interval = 1; };"

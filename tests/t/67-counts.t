@@ -8,14 +8,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 psql_in() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-wait_for() { # wait_for SQL-CONDITION: up to 10 s
-  local i
-  for i in $(seq 100); do
-    [ "$(sql "$DB" "SELECT $1")" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 # same: "same" when the kept counts equal a count of qf.finding, else both
 same() {
   sql "$DB" "WITH k AS (SELECT level, status, n FROM qf.finding_count WHERE n <> 0),
@@ -32,30 +24,24 @@ findings() { # findings N LEVEL [STATUS] [KEY-PREFIX]: N findings straight into 
 }
 
 # --- upgrade: findings made before the counts existed are counted
-mkdir "$T_DIR/old-sql"
-for f in "$QF_ROOT"/sql/[0-9][0-9][0-9]_*.sql; do
-  n=$(basename "$f"); [ "${n%%_*}" -le 15 ] && cp "$f" "$T_DIR/old-sql/"
-done
-DB=qf_${T_NAME}_up
-dropdb --if-exists "$DB" >/dev/null 2>&1; createdb "$DB"
-QF_SQL_DIR=$T_DIR/old-sql "$QFCTL" -d "dbname=$DB" migrate >/dev/null
+new_db_at up 15
 findings 7 yellow open a; findings 3 red resolved b; findings 2 orange dismissed c
 # a writer is in the middle of a transaction when the migration starts, and
 # the database runs repeatable read: its finding must still be counted once
-sql "$DB" "ALTER DATABASE $DB SET default_transaction_isolation = 'repeatable read'; CREATE TABLE public.go (x int)"
+sql "$DB" "ALTER DATABASE $DB SET default_transaction_isolation = 'repeatable read'"; go_table
 PGAPPNAME=upW psql_in -c "BEGIN ISOLATION LEVEL READ COMMITTED" \
   -c "INSERT INTO qf.finding (rule_id, dedupe_key, rule_version, title, level, supervision, risk, duty, evidence, evidence_hash)
       VALUES ('F01', 'w1', '1', 't', 'red', 'financial', 'technical', 'primary', '{}', 'x')" \
-  -c "DO \$\$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END \$\$" \
+  -c "$HOLD_UNTIL_GO" \
   -c "COMMIT" >/dev/null &
 W=$!; T_PIDS+=("$W")
-wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'upW' AND wait_event = 'PgSleep')"
+wait_sql "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'upW' AND wait_event = 'PgSleep')"
 ok $? "upgrade: a writer holds an uncommitted finding"
 "$QFCTL" -d "dbname=$DB" migrate >"$T_DIR/migrate.out" 2>&1 &
 M=$!; T_PIDS+=("$M")
-wait_for "EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'qf.finding'::regclass AND NOT granted)"
+wait_sql "EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'qf.finding'::regclass AND NOT granted)"
 ok $? "upgrade: the migration waits for that writer"
-sql "$DB" "INSERT INTO public.go VALUES (1)"
+go_release
 wait "$W"; ok $? "upgrade: the writer commits"
 wait "$M"; ok $? "upgrade: the migration applies over existing findings ($(tr '\n' ' ' <"$T_DIR/migrate.out"))"
 is "$(sql "$DB" "SELECT string_agg(level || '/' || status || '=' || n, ',' ORDER BY level, status) FROM qf.finding_count")" \
@@ -124,18 +110,18 @@ findings 3 yellow open d
 f1=$(sql "$DB" "SELECT id FROM qf.finding WHERE dedupe_key = 'd1'")
 f2=$(sql "$DB" "SELECT id FROM qf.finding WHERE dedupe_key = 'd2'")
 f3=$(sql "$DB" "SELECT id FROM qf.finding WHERE dedupe_key = 'd3'")
-sql "$DB" "CREATE TABLE public.go (x int)"
+go_table
 PGAPPNAME=countA psql_in -c "BEGIN" -c "INSERT INTO qf.finding_event (finding_id, action) VALUES ($f1, 'reminded')" \
-  -c "DO \$\$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END \$\$" \
+  -c "$HOLD_UNTIL_GO" \
   -c "UPDATE qf.finding SET status = 'acknowledged' WHERE id = $f2" -c "COMMIT" >"$T_DIR/a.out" 2>&1 &
 A=$!; T_PIDS+=("$A")
-wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'countA' AND wait_event = 'PgSleep')"
+wait_sql "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'countA' AND wait_event = 'PgSleep')"
 ok $? "writer A holds the chain head"
 PGAPPNAME=countB psql_in -c "SELECT qf.set_finding_status($f3, 'acknowledged', 'checked')" >"$T_DIR/b.out" 2>&1 &
 B=$!; T_PIDS+=("$B")
-wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'countB' AND wait_event_type = 'Lock')"
+wait_sql "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'countB' AND wait_event_type = 'Lock')"
 ok $? "writer B waits for a lock"
-sql "$DB" "INSERT INTO public.go VALUES (1)"
+go_release
 wait "$A"; ok $? "writer A commits ($(tr '\n' ' ' <"$T_DIR/a.out"))"
 wait "$B"; ok $? "writer B commits ($(tr '\n' ' ' <"$T_DIR/b.out"))"
 is "$(sql "$DB" "SELECT string_agg(status, ',' ORDER BY dedupe_key) FROM qf.finding WHERE dedupe_key LIKE 'd%'")" \

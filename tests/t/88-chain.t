@@ -17,13 +17,7 @@ a_finding() {
 
 # --- upgrade: a chain written by the per-event trigger (migrations up to
 # 014) goes on under the per-statement one
-mkdir "$T_DIR/old-sql"
-for f in "$QF_ROOT"/sql/[0-9][0-9][0-9]_*.sql; do
-  n=$(basename "$f"); [ "${n%%_*}" -le 14 ] && cp "$f" "$T_DIR/old-sql/"
-done
-DB=qf_${T_NAME}_up
-dropdb --if-exists "$DB" >/dev/null 2>&1; createdb "$DB"
-QF_SQL_DIR=$T_DIR/old-sql "$QFCTL" -d "dbname=$DB" migrate >/dev/null
+new_db_at up 14
 is "$(sql "$DB" "SELECT max(version) FROM qf.schema_migrations")" 14 "upgrade: the old schema (014)"
 FID=$(a_finding)
 sql "$DB" "INSERT INTO qf.finding_event (finding_id, action) SELECT $FID, 'created' FROM generate_series(1, 30)"
@@ -75,28 +69,20 @@ is "$(head_is_last)" t "savepoint: the head is the last event"
 
 # --- two writers at once: the second waits for the first's head lock and
 # links after its last event. A holds its transaction open until the test
-# has seen B wait (a row in public.go; at most 60 s), not for a fixed time.
-sql "$DB" "CREATE TABLE public.go (x int)"
+# has seen B wait, not for a fixed time.
+go_table
 PGAPPNAME=chainA psql_in -c "BEGIN" \
   -c "INSERT INTO qf.finding_event (finding_id, action) SELECT $FID, 'created' FROM generate_series(1, 1000)" \
-  -c "DO \$\$ BEGIN FOR i IN 1 .. 1200 LOOP EXIT WHEN EXISTS (SELECT 1 FROM public.go); PERFORM pg_sleep(0.05); END LOOP; END \$\$" \
+  -c "$HOLD_UNTIL_GO" \
   -c "INSERT INTO qf.finding_event (finding_id, action) VALUES ($FID, 'resolved')" -c "COMMIT" >/dev/null &
 A=$!; T_PIDS+=("$A")
-wait_for() { # wait_for SQL-CONDITION: up to 10 s
-  local i
-  for i in $(seq 100); do
-    [ "$(sql "$DB" "SELECT $1")" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainA' AND wait_event = 'PgSleep')"
+wait_sql "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainA' AND wait_event = 'PgSleep')"
 ok $? "writer A holds the head, sleeping inside its transaction"
 PGAPPNAME=chainB psql_in -c "INSERT INTO qf.finding_event (finding_id, action) SELECT $FID, 'dismissed' FROM generate_series(1, 1000)" &
 B=$!; T_PIDS+=("$B")
-wait_for "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainB' AND wait_event_type = 'Lock')"
+wait_sql "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainB' AND wait_event_type = 'Lock')"
 ok $? "writer B waits for A's lock on the head"
-sql "$DB" "INSERT INTO public.go VALUES (1)"
+go_release
 wait "$A"; ok $? "writer A commits"
 wait "$B"; ok $? "writer B commits"
 is "$(sql "$DB" "SELECT (SELECT max(seq) FROM qf.finding_event WHERE action IN ('created', 'resolved') AND seq > 5006)
