@@ -17,10 +17,14 @@
  *     the clients' auto-linkers find no URL. (A bare domain such as
  *     "evil.example" may still be auto-linked by a client; it cannot carry
  *     link text that hides where it goes.)
- *   - control characters and bidi overrides are dropped; in one-line
+ *   - control characters are dropped; bidi controls and zero-width
+ *     characters become a visible U+FFFD (see neutralise()); in one-line
  *     fields newlines become spaces; in the message every line gets the
  *     format's quote prefix and a line of only - = _ * (a setext heading
  *     or rule) has its first character made full-width.
+ *   - text longer than its field's cap is cut on a character boundary and
+ *     ends with CHAT_FIELD_CUT_FMT, "…［cut N bytes］" (full-width
+ *     brackets: no markdown link or reference can start there).
  * Only struct chat_opts.mentions produce real mentions.
  */
 #include "chat.h"
@@ -194,55 +198,83 @@ static bool line_is_rule(const char *s, size_t i, size_t n)
 	return any;
 }
 
+/* Characters that change how the text around them is shown, or hide in
+ * it: bidi embeddings, overrides and isolates (U+202A..U+202E,
+ * U+2066..U+2069), marks (U+200E, U+200F, U+061C), and zero-width
+ * characters (U+200B..U+200D, U+2060, U+FEFF). */
+static bool is_hidden(const unsigned char *u, size_t l)
+{
+	if (l == 2)
+		return u[0] == 0xD8 && u[1] == 0x9C;
+	if (l != 3)
+		return false;
+	if (u[0] == 0xE2 && u[1] == 0x80)
+		return (u[2] >= 0x8B && u[2] <= 0x8F) || (u[2] >= 0xAA && u[2] <= 0xAE);
+	if (u[0] == 0xE2 && u[1] == 0x81)
+		return u[2] == 0xA0 || (u[2] >= 0xA6 && u[2] <= 0xA9);
+	return u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF;
+}
+
 /*
- * Removes from s[0..n) (valid UTF-8) the characters record text never
- * shows: C0 controls but tab and line ends, DEL, C1 controls, bidi
- * embedding, override and isolate controls. Returns the new length. This
- * happens before anything else looks at the text: put_data() decides by
- * a character's neighbours, and a control between ':' and "//" or inside
- * "www." would otherwise vanish only after the check and leave a working
- * URL behind ("http:\x01//evil.example").
+ * Appends s[0..n) (valid UTF-8) to b without the characters record text
+ * never shows as they are. C0 controls but tab and line ends, DEL and C1
+ * controls are dropped: they show nothing. Bidi controls and zero-width
+ * characters (is_hidden) become U+FFFD, visibly, rather than dropped:
+ * they make text read other than it is (an override turns "exe.gnp" into
+ * "png.exe"; a zero-width space makes "张\u200b三" look like the name
+ * 张三 while no search for 张三 finds it), and an alert about the
+ * integrity of records should show that a record holds one. Replacing
+ * also keeps its neighbours apart, where dropping it would join them
+ * ("w<U+202E>ww.evil" into "www.evil"); and it is as long as most of
+ * them (3 bytes), so the caps still hold. This happens before anything
+ * else looks at the text: put_data() decides by a character's
+ * neighbours, and a control between ':' and "//" must be gone before the
+ * check, not after it ("http:\x01//evil.example").
  */
-static size_t drop_invisible(char *s, size_t n)
+static void neutralise(struct buf *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t k = 0;
 
 	for (size_t i = 0; i < n;) {
 		unsigned char c = u[i];
 		size_t l = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-		bool drop = (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F ||
-			    (c == 0xC2 && u[i + 1] < 0xA0) ||
-			    (c == 0xE2 && ((u[i + 1] == 0x80 && u[i + 2] >= 0xAA && u[i + 2] <= 0xAE) ||
-					   (u[i + 1] == 0x81 && u[i + 2] >= 0xA6 && u[i + 2] <= 0xA9)));
-		if (!drop) {
-			memmove(s + k, s + i, l);
-			k += l;
-		}
+		if (l > n - i)
+			l = n - i; /* not reached: the text is valid UTF-8 */
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F || (c == 0xC2 && u[i + 1] < 0xA0))
+			; /* dropped */
+		else if (is_hidden(u + i, l))
+			buf_puts(b, "\xEF\xBF\xBD");
+		else
+			buf_add(b, s + i, l);
 		i += l;
 	}
-	return k;
 }
 
 /*
  * Appends record text s[0..n) to b as inert text for format f (see the
- * top of the file). max > 0 caps the input bytes (cut on a character
- * boundary, "…" appended). quote == NULL: one line, newlines become
- * spaces; otherwise every new line starts with quote.
+ * top of the file). max > 0 caps the bytes shown (cut on a character
+ * boundary, CHAT_FIELD_CUT_FMT appended: the reader knows the value goes
+ * on, and how far). quote == NULL: one line, newlines become spaces;
+ * otherwise every new line starts with quote.
  */
 static void put_data(struct buf *b, enum chat_format f, const char *s, size_t n, size_t max, const char *quote)
 {
-	char *clean = utf8_sanitize(s ? s : "", s ? n : 0);
-	const unsigned char *u = (const unsigned char *)clean;
-	size_t m = strlen(clean); /* sanitize turned NULs into U+FFFD */
-	bool cut = false;
+	char *raw = utf8_sanitize(s ? s : "", s ? n : 0);
+	struct buf nb;
+	size_t m, cut = 0;
 
+	buf_init(&nb);
+	neutralise(&nb, raw, strlen(raw)); /* sanitize turned NULs into U+FFFD */
+	free(raw);
+	char *clean = buf_steal(&nb);
+	const unsigned char *u = (const unsigned char *)clean;
+	m = strlen(clean);
 	if (max && m > max) {
-		m = utf8_cut(clean, m, max);
-		cut = true;
+		size_t k = utf8_cut(clean, m, max);
+		cut = m - k;
+		m = k;
+		clean[m] = '\0';
 	}
-	m = drop_invisible(clean, m);
-	clean[m] = '\0';
 	for (size_t i = 0; i < m;) {
 		unsigned char c = u[i];
 		bool line_start = quote && (i == 0 || u[i - 1] == '\n');
@@ -255,7 +287,7 @@ static void put_data(struct buf *b, enum chat_format f, const char *s, size_t n,
 		}
 		if (c >= 0x80) {
 			size_t l = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-			/* C1 and bidi controls are gone (drop_invisible) */
+			/* C1 controls are gone, bidi controls U+FFFD (neutralise) */
 			if (l == 3 && c == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) {
 				/* U+2028/U+2029 line and paragraph separators */
 				if (quote) {
@@ -341,7 +373,7 @@ static void put_data(struct buf *b, enum chat_format f, const char *s, size_t n,
 		i++;
 	}
 	if (cut)
-		buf_puts(b, "…");
+		buf_printf(b, CHAT_FIELD_CUT_FMT, cut);
 	free(clean);
 }
 

@@ -33,7 +33,8 @@ int chat_rate_per_second(enum chat_format f);
 
 /* One alert, built by the caller from the finding payload. Every string
  * may be NULL (shown as "-" or left out). All record text is data: it is
- * escaped and neutralised, never interpreted as markup, mention or link. */
+ * escaped and neutralised, never interpreted as markup, mention or link;
+ * bidi controls and zero-width characters in it are shown as U+FFFD. */
 struct chat_alert {
 	const char *event; /* "finding.new" | "finding.retriggered" | "finding.escalated" | "finding.reminder" */
 	long long alert_id, finding_id;
@@ -61,6 +62,9 @@ struct chat_opts {
 
 /* The visible marker appended where content was cut to the byte limit. */
 #define CHAT_CUT_MARKER "…（已截断 truncated）"
+/* What ends a field of record text cut to its cap (title 200 bytes, one
+ * evidence value 200, ...), with the bytes cut (printf format). */
+#define CHAT_FIELD_CUT_FMT "…［cut %zu bytes］"
 
 /* The request body for n >= 1 alerts. n == 1: one message. n > 1: ONE
  * digest message with a line per alert (finding id, rule, level, title,

@@ -34,6 +34,9 @@ struct transfer {
 	bool too_old;
 	/* copies: a reload may free the config while the request is in flight */
 	char *rcv_name, *rcv_url, *rcv_secret;
+	char *event;	/* json: for the headers of a resend */
+	char *fallback; /* the minimal body, sent at once should the full one get HTTP 413; NULL: none */
+	size_t full_len; /* bytes of the full body a 413 refused, when this is the minimal resend; else 0 */
 	struct buf resp;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -244,6 +247,8 @@ static void transfer_free(struct deliverer *d, struct transfer *t)
 	buf_free(&t->resp);
 	free(t->rcv_name);
 	free(t->rcv_url);
+	free(t->event);
+	free(t->fallback);
 	if (t->rcv_secret)
 		explicit_bzero(t->rcv_secret, strlen(t->rcv_secret));
 	free(t->rcv_secret);
@@ -315,12 +320,30 @@ static double jitter(void)
 
 static void launch(struct deliverer *d, struct transfer *t, const struct qf_receiver *rcv);
 
+/* The json format's headers for t->body, signed now. */
+static void json_headers(struct transfer *t)
+{
+	char hdr[160], sig[WEBHOOK_SIG_MAX];
+
+	curl_slist_free_all(t->headers);
+	t->headers = curl_slist_append(NULL, "Content-Type: application/json; charset=utf-8");
+	snprintf(hdr, sizeof hdr, "Idempotency-Key: %lld", (long long)t->alert_id);
+	t->headers = curl_slist_append(t->headers, hdr);
+	snprintf(hdr, sizeof hdr, "X-Qingfeng-Event: %s", t->event);
+	t->headers = curl_slist_append(t->headers, hdr);
+	if (t->rcv_secret) {
+		webhook_sign(t->rcv_secret, time(NULL), t->body, strlen(t->body), sig);
+		snprintf(hdr, sizeof hdr, "X-Qingfeng-Signature: %s", sig);
+		t->headers = curl_slist_append(t->headers, hdr);
+	}
+	t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+}
+
 static int start(struct deliverer *d, PGresult *res, int row)
 {
 	const char *name = PQgetvalue(res, row, 1);
 	const struct qf_receiver *rcv = config_receiver(d->cfg, name);
 	struct transfer *t;
-	char hdr[160], sig[WEBHOOK_SIG_MAX];
 	time_t now = time(NULL);
 
 	if (!rcv) /* cannot happen: claims are limited to our receivers */
@@ -338,25 +361,39 @@ static int start(struct deliverer *d, PGresult *res, int row)
 	t->rcv_url = xstrdup(rcv->url);
 	t->rcv_secret = rcv->secret ? xstrdup(rcv->secret) : NULL;
 	buf_init(&t->resp);
+	t->event = xstrdup(PQgetvalue(res, row, 2));
 	/* minimal detail: the finding without names, evidence or message */
-	const char *finding = PQgetvalue(res, row, rcv->detail == QF_DETAIL_MINIMAL ? 6 : 3);
-	t->body = webhook_json_body(PQgetvalue(res, row, 2), t->alert_id, finding, now);
-
-	t->headers = curl_slist_append(t->headers, "Content-Type: application/json; charset=utf-8");
-	snprintf(hdr, sizeof hdr, "Idempotency-Key: %lld", (long long)t->alert_id);
-	t->headers = curl_slist_append(t->headers, hdr);
-	snprintf(hdr, sizeof hdr, "X-Qingfeng-Event: %s", PQgetvalue(res, row, 2));
-	t->headers = curl_slist_append(t->headers, hdr);
-	if (rcv->secret) {
-		webhook_sign(rcv->secret, now, t->body, strlen(t->body), sig);
-		snprintf(hdr, sizeof hdr, "X-Qingfeng-Signature: %s", sig);
-		t->headers = curl_slist_append(t->headers, hdr);
+	bool minimal = rcv->detail == QF_DETAIL_MINIMAL;
+	const char *finding_min = PQgetvalue(res, row, 6);
+	t->body = webhook_json_body(t->event, t->alert_id, PQgetvalue(res, row, minimal ? 6 : 3), now);
+	if (!minimal && strlen(t->body) > WEBHOOK_BODY_MAX) {
+		/* thousands of evidence values: no cut of each keeps the whole
+		 * within the limit, but the minimal form always fits */
+		log_warn("alert %lld: the finding is over %d bytes even with its texts cut to %d bytes: %s gets the "
+			 "minimal form",
+			 (long long)t->alert_id, WEBHOOK_BODY_MAX, WEBHOOK_FIELD_MIN, rcv->name);
+		free(t->body);
+		t->body = webhook_json_body(t->event, t->alert_id, finding_min, now);
+		minimal = true;
 	}
-	t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+	if (!minimal)
+		t->fallback = webhook_json_body(t->event, t->alert_id, finding_min, now);
+	json_headers(t);
 	t->url = xstrdup(rcv->url);
 	launch(d, t, rcv);
 	log_debug("alert %lld: sending to %s (attempt %d)", (long long)t->alert_id, t->rcv_name, t->attempts);
 	return 0;
+}
+
+/* Starts t's easy handle and counts it in flight. */
+static void add_transfer(struct deliverer *d, struct transfer *t)
+{
+	curl_multi_add_handle(d->multi, t->easy);
+	t->next = d->list;
+	d->list = t;
+	d->inflight++;
+	if (t->rcv >= 0 && t->rcv < d->nrs)
+		d->rs[t->rcv].inflight++;
 }
 
 /* Creates the easy handle for a prepared transfer and starts it. */
@@ -382,12 +419,7 @@ static void launch(struct deliverer *d, struct transfer *t, const struct qf_rece
 	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
 	if (rcv->ca_file)
 		curl_easy_setopt(t->easy, CURLOPT_CAINFO, rcv->ca_file);
-	curl_multi_add_handle(d->multi, t->easy);
-	t->next = d->list;
-	d->list = t;
-	d->inflight++;
-	if (t->rcv >= 0 && t->rcv < d->nrs)
-		d->rs[t->rcv].inflight++;
+	add_transfer(d, t);
 }
 
 /* One request to a chat receiver for the alerts claimed for it in rows
@@ -436,6 +468,19 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 	char *body = chat_render(f, al, n, &o, &included);
 	if (included < 1)
 		included = 1;
+	/* the same alerts in minimal form, should the full message get HTTP
+	 * 413; its lines are shorter, so it covers them all */
+	char *fallback = NULL;
+	if (!o.minimal) {
+		struct chat_opts om = o;
+		int inc_min = 0;
+		om.minimal = true;
+		fallback = chat_render(f, al, included, &om, &inc_min);
+		if (inc_min != included) {
+			free(fallback);
+			fallback = NULL;
+		}
+	}
 	for (int k = included; k < n; k++)
 		if (db_alert_release(c, al[k].alert_id, d->claimer) < 0)
 			log_warn("alert %lld: its claim will expire instead", (long long)al[k].alert_id);
@@ -458,6 +503,7 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 	t->rcv_secret = rcv->secret ? xstrdup(rcv->secret) : NULL;
 	buf_init(&t->resp);
 	t->body = body;
+	t->fallback = fallback;
 	t->url = chat_url(f, rcv->url, rcv->secret, now_real_ms());
 	t->headers = curl_slist_append(t->headers, "Content-Type: application/json; charset=utf-8");
 	t->headers = curl_slist_append(t->headers, "Expect:");
@@ -594,6 +640,27 @@ void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextr
 	curl_multi_poll(d->multi, extra, nextra, timeout_ms, &numfds);
 }
 
+/* Stars in s every credential of t's receiver: those of its configured
+ * URL and secret, and those of the URL requested (DingTalk's adds a sign,
+ * good for an hour). */
+static void scrub(const struct transfer *t, char *s)
+{
+	scrub_receiver(s, t->rcv_url, t->rcv_secret);
+	if (t->url && t->rcv_url && strcmp(t->url, t->rcv_url) != 0)
+		scrub_receiver(s, t->url, NULL);
+}
+
+/* The receiver's answer (what we kept of it) as valid UTF-8, its
+ * receiver's credentials starred: a proxy's error page may echo the
+ * request line, tokens and all. Caller frees. */
+static char *answer_scrubbed(const struct transfer *t)
+{
+	char *s = utf8_sanitize(t->resp.data ? t->resp.data : "", t->resp.len);
+
+	scrub(t, s);
+	return s;
+}
+
 /* A short, secret-free description of a failed attempt. */
 static char *describe(const struct transfer *t, CURLcode code, long status)
 {
@@ -605,7 +672,9 @@ static char *describe(const struct transfer *t, CURLcode code, long status)
 		if (t->errbuf[0])
 			buf_printf(&b, ": %s", t->errbuf);
 	} else {
-		char *body = utf8_sanitize(t->resp.data ? t->resp.data : "", t->resp.len);
+		/* scrubbed before the cut: a token cut in two would match no
+		 * more, and its first half would stay */
+		char *body = answer_scrubbed(t);
 		size_t cut = utf8_cut(body, strlen(body), 200);
 		for (size_t i = 0; i < cut; i++) /* one line in logs */
 			if ((unsigned char)body[i] < 0x20)
@@ -614,11 +683,41 @@ static char *describe(const struct transfer *t, CURLcode code, long status)
 		free(body);
 	}
 	char *s = buf_steal(&b);
-	scrub_secret(s, t->rcv_url);
-	scrub_secret(s, t->rcv_secret);
+	scrub(t, s);
 	return s;
 }
 
+/*
+ * HTTP 413: the receiver (or a proxy before it) refuses the body's size.
+ * Going dead would lose the alert for a limit the minimal form (rule,
+ * level, department, finding id; small for any receiver that takes alerts
+ * at all) is under, so that is sent at once, in the same attempt and
+ * lease, instead. The outcome of that request decides the alert's.
+ */
+static void resend_minimal(struct deliverer *d, struct transfer *t, const char *err)
+{
+	t->full_len = strlen(t->body);
+	log_warn("alert %lld%s: %s refused %zu bytes (%s): sending the minimal form (%zu bytes) at once",
+		 (long long)t->alert_id, t->nids > 1 ? " and others" : "", t->rcv_name, t->full_len, err,
+		 strlen(t->fallback));
+	curl_multi_remove_handle(d->multi, t->easy);
+	free(t->body);
+	t->body = t->fallback;
+	t->fallback = NULL;
+	if (t->format == QF_FMT_JSON)
+		json_headers(t);
+	buf_reset(&t->resp);
+	t->errbuf[0] = '\0';
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+	add_transfer(d, t);
+	if (t->format != QF_FMT_JSON && t->rcv >= 0 && t->rcv < d->nrs)
+		note_send(d, t->rcv, now_mono_ms()); /* the robot counts it */
+}
+
+/* Records the outcome of t's request: 0, -1 when it could not be
+ * recorded, or 1 when t was sent again (HTTP 413) and is in flight. */
 static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode code)
 {
 	long status = 0;
@@ -636,9 +735,9 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 	} else {
 		/* chat APIs answer 200 even on failure: their code decides */
 		char why[300] = "";
+		enum chat_format f = (enum chat_format)(t->format - 1);
 		enum chat_verdict v = code != CURLE_OK ? CHAT_RETRY
-					: chat_classify((enum chat_format)(t->format - 1), status,
-							t->resp.data ? t->resp.data : "", t->resp.len, why, sizeof why);
+					: chat_classify(f, status, t->resp.data ? t->resp.data : "", t->resp.len, NULL, 0);
 		ok = v == CHAT_OK;
 		retryable = v == CHAT_RETRY;
 		if (ok) {
@@ -646,17 +745,41 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 		} else if (code != CURLE_OK) {
 			err = describe(t, code, status);
 		} else {
+			/* the verdict from the answer as sent, the reason from
+			 * the answer scrubbed: the excerpt it quotes is cut short,
+			 * and a token cut in two would no longer be found */
+			char *clean = answer_scrubbed(t);
+			chat_classify(f, status, clean, strlen(clean), why, sizeof why);
+			free(clean);
 			err = xstrdup(why);
-			scrub_secret(err, t->rcv_url);
-			scrub_secret(err, t->rcv_secret);
+			scrub(t, err);
 		}
+	}
+	if (!ok && code == CURLE_OK && status == 413 && t->fallback) {
+		resend_minimal(d, t, err);
+		free(err);
+		return 1;
+	}
+	if (!ok && t->full_len) {
+		char *e = err;
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%s (the minimal form, after HTTP 413 for the full one of %zu bytes)", e, t->full_len);
+		err = buf_steal(&b);
+		free(e);
 	}
 	bool dead = !ok && (!retryable || t->attempts >= d->cfg->max_attempts || t->too_old);
 	if (d->observe)
 		d->observe(d->observe_arg, t->rcv_name, ok ? DELIVER_OK : dead ? DELIVER_DEAD : DELIVER_RETRY, t->nids);
 	if (ok) {
-		log_info("alert %lld%s: delivered to %s (HTTP %ld, attempt %d)", (long long)t->alert_id,
-			 t->nids > 1 ? " and others in one message" : "", t->rcv_name, status, t->attempts);
+		if (t->full_len) /* the receiver has less than it should: say so louder */
+			log_warn("alert %lld%s: delivered to %s (HTTP %ld, attempt %d) in the minimal form, after HTTP "
+				 "413 for the full one of %zu bytes",
+				 (long long)t->alert_id, t->nids > 1 ? " and others in one message" : "", t->rcv_name,
+				 status, t->attempts, t->full_len);
+		else
+			log_info("alert %lld%s: delivered to %s (HTTP %ld, attempt %d)", (long long)t->alert_id,
+				 t->nids > 1 ? " and others in one message" : "", t->rcv_name, status, t->attempts);
 		for (int k = 0; k < t->nids; k++) {
 			if (d->ndone == d->done_cap) {
 				d->done_cap = d->done_cap ? 2 * d->done_cap : 64;
@@ -692,6 +815,7 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 int deliver_reap(struct deliverer *d, PGconn *c, bool refill)
 {
 	int running, left, done = 0, rc = 0;
+	bool resent = false;
 	CURLMsg *m;
 
 	curl_multi_perform(d->multi, &running);
@@ -704,11 +828,18 @@ int deliver_reap(struct deliverer *d, PGconn *c, bool refill)
 		unlink_transfer(d, t);
 		if (d->saturated) /* a slot is free for what the last claim left behind */
 			d->claim_at = 0;
-		if (finish(d, c, t, code) < 0)
+		int fr = finish(d, c, t, code);
+		if (fr < 0)
 			rc = -1; /* the lease expires and the alert is retried */
+		if (fr == 1) { /* in flight again, in its minimal form */
+			resent = true;
+			continue;
+		}
 		transfer_free(d, t);
 		done++;
 	}
+	if (resent)
+		curl_multi_perform(d->multi, &running);
 	/* the next requests first: recording waits for nobody, the receiver
 	 * does (delivered alerts stay leased to us until recorded, so the
 	 * claim cannot take them again) */

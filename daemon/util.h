@@ -42,4 +42,21 @@ char *read_file(const char *path, size_t *len);
  * secrets out of error texts that came from libraries. */
 void scrub_secret(char *s, const char *needle);
 
+/* Parts of a receiver URL at least this long are scrubbed on their own:
+ * shorter ones carry little secret and turn up in ordinary text. */
+#define SCRUB_MIN 6
+
+/*
+ * Replaces in s (in place, with '*'s) everything of a receiver's
+ * configuration that may be a credential, wherever it appears in text the
+ * receiver or a library sent back: the whole url; its userinfo; every path
+ * segment, query value and fragment of at least SCRUB_MIN bytes (tokens
+ * live there: DingTalk access_token=, WeCom key=, Feishu /hook/<token>,
+ * Slack /services/T../B../<token>) but the chat vendors' public path words
+ * (webhook, services, ...); and secret. Each as written, percent-decoded
+ * and percent-encoded, longest first, so a token that contains another is
+ * scrubbed whole. url and secret may be NULL.
+ */
+void scrub_receiver(char *s, const char *url, const char *secret);
+
 #endif

@@ -14,6 +14,11 @@
  * with Retry-After). The -r script still applies on top: a scripted status
  * other than 200 is answered as before, without asking the "vendor".
  *
+ * -m caps the bodies it takes (413 beyond), as a proxy's client_max_body_size
+ * does; -E makes its scripted error answers echo the request's path and
+ * query, as a proxy's error page does ("no route for /hook/TOKEN?key=K"),
+ * so tests can check that such echoes never reach qingfeng's logs.
+ *
  * Threading model: libmicrohttpd thread-per-connection, so a delayed or
  * hanging answer simply sleeps in its own connection thread without
  * blocking anybody else.  Every sleep polls a shutdown flag, which is what
@@ -48,7 +53,7 @@
 #include <openssl/hmac.h>
 
 #define PROG "qf-receiver"
-#define MAX_BODY ((size_t)1 << 20) /* larger bodies get 413 */
+#define MAX_BODY ((size_t)1 << 20) /* larger bodies get 413 (-m: less) */
 #define STATUS_HANG (-1)           /* script element "hang" */
 #define MAX_DELAY_MS 3600000L      /* an hour is already absurd for a test */
 #define POLL_MS 50                 /* how often sleepers look at the stop flag */
@@ -99,6 +104,8 @@ struct receiver {
 	size_t nsteps;
 	bool pretty, quiet;
 	bool color; /* -P on a terminal, unless NO_COLOR is set */
+	bool echo;  /* -E: scripted error answers echo the request line */
+	size_t max_body;
 	FILE *log;
 	enum emulation emulate;
 
@@ -148,6 +155,11 @@ static void usage(FILE *f)
 		"  -r, --responses LIST     answer script, e.g. 500,200 or hang,200 or 200@10;\n"
 		"                           429~3 answers 429 with Retry-After: 3;\n"
 		"                           the last element repeats (default 200)\n"
+		"  -m, --max-body BYTES     answer 413 to bodies larger than BYTES (default and\n"
+		"                           most 1048576)\n"
+		"  -E, --echo               scripted error answers (not the emulated vendor's)\n"
+		"                           echo the request's path and query in a text body,\n"
+		"                           as a proxy's error page does\n"
 		"  -o, --log FILE           append one JSON line per received request\n"
 		"                           (with --emulate also \"vendor_code\", the code answered)\n"
 		"  -P, --pretty             print each alert to stdout in a line or two (level,\n"
@@ -372,14 +384,17 @@ static void parse_args(struct receiver *rx, int argc, char **argv)
 		{ "pretty", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "emulate", required_argument, NULL, 'e' },
+		{ "max-body", required_argument, NULL, 'm' },
+		{ "echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:0", *responses = "200";
 	const char *log_path = NULL, *emulate = NULL;
+	unsigned long max_body = MAX_BODY;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "l:p:s:r:o:Pqe:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:p:s:r:o:Pqe:m:Eh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
 		case 'p': rx->port_file = optarg; break;
@@ -392,12 +407,18 @@ static void parse_args(struct receiver *rx, int argc, char **argv)
 			break;
 		case 'q': rx->quiet = true; break;
 		case 'e': emulate = optarg; break;
+		case 'm':
+			if (!parse_ulong(optarg, strlen(optarg), 1, MAX_BODY, &max_body))
+				die_usage("--max-body wants 1..%zu bytes, got '%s'", MAX_BODY, optarg);
+			break;
+		case 'E': rx->echo = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
 	if (optind < argc)
 		die_usage("unexpected argument '%s'", argv[optind]);
+	rx->max_body = max_body;
 	if (emulate) {
 		for (int i = EMU_DINGTALK; i <= EMU_SLACK && !rx->emulate; i++)
 			if (!strcmp(emulate, EMU_NAMES[i]))
@@ -530,6 +551,52 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind,
 		put_urlenc(q->path, value);
 	}
 	return MHD_YES;
+}
+
+/* MHD's decoded arguments as " (k: v, k2: v2)": a proxy's page may show
+ * them decoded as well */
+static enum MHD_Result decoded_iter(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct query_ctx *q = cls;
+
+	(void)kind;
+	fprintf(q->path, "%s%s: %s", q->first ? " (" : ", ", key, value ? value : "");
+	q->first = false;
+	return MHD_YES;
+}
+
+/* -E: the text of a proxy's "no route" page, echoing the request line
+ * (path and query re-encoded, then the arguments decoded). Caller frees. */
+static char *echo_text(struct MHD_Connection *c, const char *url)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *query = json_object();
+
+	if (!f || !query) {
+		if (f)
+			fclose(f);
+		json_decref(query);
+		free(text);
+		return NULL;
+	}
+	struct query_ctx q = { query, f, true };
+	fputs("no route for ", f);
+	fputs(url, f);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_iter, &q);
+	q.first = true;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, decoded_iter, &q);
+	if (!q.first)
+		fputc(')', f);
+	fputc('\n', f);
+	json_decref(query);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 static void write_log(struct receiver *rx, struct MHD_Connection *c,
@@ -1260,6 +1327,11 @@ static enum MHD_Result finish(struct receiver *rx, struct MHD_Connection *c,
 		ret = hang(rx, c);
 	} else if (!r->too_large && r->step->delay_ms > 0 && !sleep_ms(rx, r->step->delay_ms)) {
 		ret = MHD_NO; /* shutting down */
+	} else if (!vendor && rx->echo && status >= 300) {
+		struct vendor_answer ea = {.status = status, .ctype = "text/plain; charset=utf-8"};
+		ea.body = echo_text(c, url);
+		ret = ea.body ? respond_vendor(c, &ea) : MHD_NO;
+		free(ea.body);
 	} else if (!vendor && r->step->retry_after > 0) {
 		struct vendor_answer ra = {.status = status, .ctype = "application/json",
 					   .retry_after = r->step->retry_after};
@@ -1274,10 +1346,10 @@ static enum MHD_Result finish(struct receiver *rx, struct MHD_Connection *c,
 	return ret;
 }
 
-static bool append_body(struct request *r, const char *data, size_t n)
+static bool append_body(const struct receiver *rx, struct request *r, const char *data, size_t n)
 {
 	r->total += n;
-	if (r->too_large || r->len + n > MAX_BODY) {
+	if (r->too_large || r->len + n > rx->max_body) {
 		/* Keep draining so we can still answer 413 on a sane connection. */
 		r->too_large = true;
 		free(r->body);
@@ -1289,8 +1361,8 @@ static bool append_body(struct request *r, const char *data, size_t n)
 		size_t cap = r->cap ? r->cap : 4096;
 		while (cap < r->len + n)
 			cap *= 2;
-		if (cap > MAX_BODY)
-			cap = MAX_BODY;
+		if (cap > rx->max_body)
+			cap = rx->max_body;
 		char *nb = realloc(r->body, cap);
 		if (!nb)
 			return false;
@@ -1347,7 +1419,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			errno = 0;
 			char *end;
 			unsigned long long v = strtoull(cl, &end, 10);
-			if (end != cl && !*end && (errno == ERANGE || v > MAX_BODY)) {
+			if (end != cl && !*end && (errno == ERANGE || v > rx->max_body)) {
 				r->too_large = true;
 				r->total = v;
 				return finish(rx, c, r, url, method);
@@ -1361,7 +1433,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		if (r->answered)
 			return MHD_YES; /* already answered (413); drop the rest */
-		return append_body(r, upload_data, n) ? MHD_YES : MHD_NO;
+		return append_body(rx, r, upload_data, n) ? MHD_YES : MHD_NO;
 	}
 	if (r->answered)
 		return MHD_YES;

@@ -10,7 +10,7 @@
  *   - valid UTF-8 and JSON (no duplicate keys) of the format's shape;
  *   - within chat_byte_limit(): the whole body, or wecom's markdown.content;
  *   - free of record text that acts: no "://", no word-initial "www.", no
- *     control, C1, bidi or line-separator characters, no mention but the
+ *     control, C1, bidi, zero-width or line-separator characters, no mention but the
  *     configured valid ones (dingtalk '@' and atMobiles, wecom/slack "<@",
  *     feishu "<at"), no other markup tag;
  *   - honest about a digest: 1 <= included <= n, and "… and K more" names
@@ -18,7 +18,9 @@
  *   - minimal: the same bytes whatever the subject, status, hit count,
  *     message and evidence (it must not carry them).
  * webhook_json_body: parses, carries the event, alert id and finding
- * unchanged, sent_at as RFC 3339 UTC. chat_classify: the verdict rules of
+ * unchanged but for string values over the cap (their first bytes and
+ * the cut marker), within WEBHOOK_BODY_MAX unless every cut is down to
+ * WEBHOOK_FIELD_MIN, sent_at as RFC 3339 UTC. chat_classify: the verdict rules of
  * chat.h, a short valid UTF-8 reason without long token-like runs.
  */
 #include <jansson.h>
@@ -102,12 +104,14 @@ static void check_inert(const char *s, size_t n, bool one_line, const char *wher
 				   s + i);
 		if (c == 0xC2 && i + 1 < n)
 			FUZZ_CHECK(u[i + 1] >= 0xA0, "%s: a C1 control at %zu", where, i);
-		if (c == 0xE2 && i + 2 < n) {
+		if ((c == 0xE2 || c == 0xEF) && i + 2 < n) {
 			unsigned cp = (c & 0x0F) << 12 | (u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F);
 			FUZZ_CHECK(!(cp >= 0x202A && cp <= 0x202E) && !(cp >= 0x2066 && cp <= 0x2069) && cp != 0x2028 &&
-					   cp != 0x2029,
-				   "%s: U+%04X (bidi control or line separator) at %zu", where, cp, i);
+					   cp != 0x2029 && !(cp >= 0x200B && cp <= 0x200F) && cp != 0x2060 && cp != 0xFEFF,
+				   "%s: U+%04X (bidi control, zero-width or line separator) at %zu", where, cp, i);
 		}
+		if (c == 0xD8 && i + 1 < n)
+			FUZZ_CHECK(u[i + 1] != 0x9C, "%s: U+061C (arabic letter mark) at %zu", where, i);
 	}
 }
 
@@ -227,6 +231,52 @@ static void check_body(enum chat_format f, const char *body, int n, int inc, con
 	json_decref(j);
 }
 
+/* got is orig, or for a string its first bytes and WEBHOOK_CUT_FMT for the
+ * rest: *longest gets the most bytes kept of a cut one. A string over
+ * WEBHOOK_FIELD_MAX is always cut, one within WEBHOOK_FIELD_MIN never. */
+static bool same_or_cut(json_t *orig, json_t *got, size_t *longest)
+{
+	if (json_is_string(orig) && json_is_string(got)) {
+		const char *o = json_string_value(orig), *g = json_string_value(got);
+		size_t on = json_string_length(orig), gn = json_string_length(got);
+		const char *m = NULL;
+		char want[64];
+		if (json_equal(orig, got))
+			return on <= WEBHOOK_FIELD_MAX;
+		for (const char *p = g; (p = memmem(p, gn - (size_t)(p - g), "…[cut ", 8)) != NULL; p++)
+			m = p; /* the last one: the kept text may hold a marker of its own */
+		if (!m)
+			return false;
+		size_t k = (size_t)(m - g);
+		snprintf(want, sizeof want, WEBHOOK_CUT_FMT, on - k);
+		if (on <= WEBHOOK_FIELD_MIN || k > WEBHOOK_FIELD_MAX || k > on || memcmp(o, g, k) ||
+		    strlen(want) != gn - k || memcmp(want, m, gn - k) || !oracle_utf8(g, k))
+			return false;
+		if (k > *longest)
+			*longest = k;
+		return true;
+	}
+	if (json_is_object(orig) && json_is_object(got)) {
+		const char *key;
+		json_t *v;
+		if (json_object_size(orig) != json_object_size(got))
+			return false;
+		json_object_foreach (orig, key, v)
+			if (!same_or_cut(v, json_object_get(got, key), longest))
+				return false;
+		return true;
+	}
+	if (json_is_array(orig) && json_is_array(got)) {
+		if (json_array_size(orig) != json_array_size(got))
+			return false;
+		for (size_t i = 0; i < json_array_size(orig); i++)
+			if (!same_or_cut(json_array_get(orig, i), json_array_get(got, i), longest))
+				return false;
+		return true;
+	}
+	return json_equal(orig, got);
+}
+
 /* The json webhook body for one alert. */
 static void check_webhook(const struct chat_alert *al, const char *finding_json, time_t sent_at)
 {
@@ -247,7 +297,11 @@ static void check_webhook(const struct chat_alert *al, const char *finding_json,
 			   json_integer_value(json_object_get(j, "alert_id")) == al->alert_id,
 		   "webhook: alert_id");
 	json_t *fj = json_loads(finding_json, JSON_DECODE_ANY, NULL);
-	FUZZ_CHECK(json_equal(json_object_get(j, "finding"), fj), "webhook: the finding changed on its way");
+	size_t longest = 0;
+	FUZZ_CHECK(same_or_cut(fj, json_object_get(j, "finding"), &longest),
+		   "webhook: the finding changed on its way, more than a cut of its long strings");
+	FUZZ_CHECK(strlen(body) <= WEBHOOK_BODY_MAX || longest <= WEBHOOK_FIELD_MIN,
+		   "webhook: a body of %zu bytes with strings kept to %zu bytes", strlen(body), longest);
 	json_decref(fj);
 	gmtime_r(&sent_at, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);

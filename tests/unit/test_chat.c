@@ -509,6 +509,129 @@ static void test_injection(void)
 	}
 }
 
+/* every bidi control and zero-width character the renderer must show as
+ * U+FFFD: name, UTF-8 */
+static const char *const HIDDEN[][2] = {
+	{ "U+061C", "\xD8\x9C" },     { "U+200B", "\xE2\x80\x8B" }, { "U+200C", "\xE2\x80\x8C" },
+	{ "U+200D", "\xE2\x80\x8D" }, { "U+200E", "\xE2\x80\x8E" }, { "U+200F", "\xE2\x80\x8F" },
+	{ "U+202A", "\xE2\x80\xAA" }, { "U+202B", "\xE2\x80\xAB" }, { "U+202C", "\xE2\x80\xAC" },
+	{ "U+202D", "\xE2\x80\xAD" }, { "U+202E", "\xE2\x80\xAE" }, { "U+2060", "\xE2\x81\xA0" },
+	{ "U+2066", "\xE2\x81\xA6" }, { "U+2067", "\xE2\x81\xA7" }, { "U+2068", "\xE2\x81\xA8" },
+	{ "U+2069", "\xE2\x81\xA9" }, { "U+FEFF", "\xEF\xBB\xBF" },
+};
+#define NHIDDEN (int)(sizeof HIDDEN / sizeof HIDDEN[0])
+#define FFFD "\xEF\xBF\xBD"
+
+/* Bidi controls and zero-width characters in record text: each shows as
+ * U+FFFD where it was, in every field, in every format, in one message
+ * and in a digest; nothing else around it changes. */
+static void test_hidden(void)
+{
+	for (int h = 0; h < NHIDDEN; h++) {
+		const char *c = HIDDEN[h][1];
+		char name[64], title[64], dept[64], subj[64], msg[64], ev[128];
+		char want_name[64], want_title[64], want_dept[64], want_msg[64], want_ev[64];
+
+		snprintf(name, sizeof name, "张%s三", c);
+		snprintf(title, sizeof title, "exe%s.gnp", c);
+		snprintf(dept, sizeof dept, "%s财务处", c);
+		snprintf(subj, sizeof subj, "P%s1001", c);
+		snprintf(msg, sizeof msg, "付款%s人", c);
+		snprintf(ev, sizeof ev, "{\"vendor%s\": \"V%s1\"}", c, c);
+		snprintf(want_name, sizeof want_name, "张" FFFD "三");
+		snprintf(want_title, sizeof want_title, "exe" FFFD ".gnp");
+		snprintf(want_dept, sizeof want_dept, FFFD "财务处");
+		snprintf(want_msg, sizeof want_msg, "付款" FFFD "人");
+		snprintf(want_ev, sizeof want_ev, "vendor" FFFD "=V" FFFD "1");
+		for (int i = 0; i < 4; i++) {
+			enum chat_format f = ALL[i];
+			struct chat_alert a = sample();
+			struct chat_opts o = opts(f);
+			a.title = title;
+			a.department = dept;
+			a.subject = name;
+			a.message = msg;
+			a.evidence_json = ev;
+			a.status = subj;
+			char *body = chat_render(f, &a, 1, &o, NULL);
+			char *text = shown(f, body);
+			struct chat_alert two[2] = { a, a };
+			two[1].subject = subj;
+			char *dbody = chat_render(f, two, 2, &o, NULL);
+			char *dtext = shown(f, dbody);
+			ok(text && !strstr(text, c) && dtext && !strstr(dtext, c) && strstr(text, want_name) && strstr(text, want_title) && strstr(text, want_dept) &&
+				   strstr(text, want_msg) && strstr(text, want_ev) && strstr(text, "P" FFFD "1001") &&
+				   dtext && strstr(dtext, want_title) && strstr(dtext, want_dept) &&
+				   strstr(dtext, "P" FFFD "1001"),
+			   "%s %s: none left, each shown as U+FFFD in subject, title, department, message, evidence, "
+			   "status and digest",
+			   chat_format_name(f), HIDDEN[h][0]);
+			free(dtext);
+			free(dbody);
+			free(text);
+			free(body);
+		}
+	}
+	/* a title (dingtalk markdown.title, feishu card header) is record text too */
+	struct chat_alert a = sample();
+	struct chat_opts o = opts(CHAT_FEISHU);
+	a.title = "\xE2\x80\xAE" "fdp.exe";
+	char *body = chat_render(CHAT_FEISHU, &a, 1, &o, NULL);
+	json_t *j = json_loads(body, 0, NULL);
+	const char *hdr = json_string_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(j, "card"), "header"), "title"), "content"));
+	ok(hdr && strstr(hdr, FFFD "fdp.exe") && !strstr(hdr, "\xE2\x80\xAE"), "feishu: the card header too (%s)",
+	   hdr ? hdr : "(none)");
+	json_decref(j);
+	free(body);
+	/* only those: U+2028 stays a line break, accents, CJK and emoji stay */
+	a = sample();
+	a.message = "a\xE2\x80\xA8" "b é ü 中文 😀\xE2\x80\x8B!";
+	o = opts(CHAT_SLACK);
+	body = chat_render(CHAT_SLACK, &a, 1, &o, NULL);
+	char *text = shown(CHAT_SLACK, body);
+	ok(text && strstr(text, "> a\n> b é ü 中文 😀" FFFD "!") && strstr(text, FFFD) == strrchr(text, '\xBD') - 2,
+	   "a zero-width space among other text: it alone is replaced");
+	free(text);
+	free(body);
+}
+
+/* A field longer than its cap ends with how much was cut. */
+static void test_field_cut(void)
+{
+	struct buf ev, title;
+	char want_ev[64], want_title[64];
+
+	buf_init(&ev);
+	buf_puts(&ev, "{\"payment_id\": \"P-1\", \"invoice_no\": \"");
+	for (int i = 0; i < 200000; i++)
+		buf_add(&ev, "x", 1);
+	buf_puts(&ev, "\", \"amount\": 48000.00}");
+	buf_init(&title);
+	for (int i = 0; i < 100; i++)
+		buf_puts(&title, "中"); /* 300 bytes: cut at 198, a character boundary */
+	snprintf(want_ev, sizeof want_ev, CHAT_FIELD_CUT_FMT, (size_t)(200000 - 200));
+	snprintf(want_title, sizeof want_title, CHAT_FIELD_CUT_FMT, (size_t)(300 - 198));
+	for (int i = 0; i < 4; i++) {
+		enum chat_format f = ALL[i];
+		const char *name = chat_format_name(f);
+		struct chat_alert a = sample();
+		struct chat_opts o = opts(f);
+		a.evidence_json = ev.data;
+		a.title = title.data;
+		char *body = chat_render(f, &a, 1, &o, NULL);
+		char *text = shown(f, body);
+		ok(text && within_limit(f, body) && strstr(text, want_ev) && strstr(text, "amount=48000.00"),
+		   "%s: a 200 KB evidence value: within the limit, it ends with '%s', the next one follows", name,
+		   want_ev);
+		ok(text && strstr(text, want_title), "%s: a 300-byte title ends with '%s'", name, want_title);
+		free(text);
+		free(body);
+	}
+	buf_free(&ev);
+	buf_free(&title);
+}
+
 static void test_minimal(void)
 {
 	struct chat_alert a = sample();
@@ -739,6 +862,8 @@ int main(void)
 	test_signing();
 	test_limits();
 	test_injection();
+	test_hidden();
+	test_field_cut();
 	test_minimal();
 	test_digest();
 	test_classify();
