@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -626,4 +627,16 @@ const struct qf_receiver *config_receiver(const struct qf_config *cfg, const cha
 		if (!strcmp(cfg->receivers[i].name, name))
 			return &cfg->receivers[i];
 	return NULL;
+}
+
+char *config_receivers_json(const struct qf_config *cfg)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < cfg->nreceivers; i++)
+		json_array_append_new(a, json_string(cfg->receivers[i].name));
+	char *text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!text) /* as xmalloc: only memory can be missing */
+		abort();
+	return text;
 }

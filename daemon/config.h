@@ -130,5 +130,7 @@ struct qf_config {
 struct qf_config *config_load(const char *file, struct diag *d);
 void config_free(struct qf_config *cfg);
 const struct qf_receiver *config_receiver(const struct qf_config *cfg, const char *name);
+/* The receivers' names as a JSON array, for SQL; caller frees. */
+char *config_receivers_json(const struct qf_config *cfg);
 
 #endif

@@ -4,11 +4,225 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+
+/* ---- waiting for the server ----
+ *
+ * Every statement of this file is sent asynchronously and its answer
+ * awaited here, in poll() on the connection's socket, never inside a
+ * blocking libpq call. A rule may run for up to statement_timeout (60 s by
+ * default) while systemd expects WATCHDOG=1 every WatchdogSec/2 (15 s)
+ * and SIGTERM expects an exit within TimeoutStopSec: the daemon's waiter
+ * (db_set_waiter) is called while the answer is awaited, so the watchdog
+ * says whether the loop is alive, whatever the length of the statement,
+ * and a stop request cancels the statement. */
+static struct db_waiter waiter;
+static bool have_waiter;
+static int64_t stop_seen_ms; /* when a wait first saw *waiter.stop, or 0 */
+static PGconn *broken_conn;
+/* why the connection in broken_conn was given up, when we gave it up */
+static const char *gave_up_why;
+static char gave_up_text[200];
+
+/* a statement still running this long after a stop request is cancelled:
+ * one that ends sooner (a delivery being recorded) keeps its work */
+#define STOP_GRACE_MS 1000
+/* the longest poll() between two looks at the waiter */
+#define POLL_MAX_MS 250
+
+void db_set_waiter(const struct db_waiter *w)
+{
+	have_waiter = w != NULL;
+	memset(&waiter, 0, sizeof waiter);
+	if (w)
+		waiter = *w;
+	stop_seen_ms = 0;
+}
+
+/* Cancels what c runs and gives the connection up (db_ok() false from
+ * now on): its open transaction rolls back, its session locks go with it,
+ * and the caller treats it as lost. why is logged at level. */
+static void give_up(PGconn *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void give_up(PGconn *c, int level, const char *fmt, ...)
+{
+	char errbuf[256];
+	PGcancel *cn = PQgetCancel(c);
+	va_list ap;
+
+	/* without the cancel the server would run the statement to its end
+	 * (pg_sleep does not notice a closed socket) */
+	if (!cn || !PQcancel(cn, errbuf, sizeof errbuf))
+		log_warn("database: cannot cancel the running statement: %s", cn ? errbuf : "no cancel handle");
+	PQfreeCancel(cn);
+	va_start(ap, fmt);
+	vsnprintf(gave_up_text, sizeof gave_up_text, fmt, ap);
+	va_end(ap);
+	log_msg(level, "database: %s", gave_up_text);
+	broken_conn = c;
+	gave_up_why = gave_up_text;
+}
+
+/* Calls the waiter: the watchdog, then the stop request and the silence
+ * of the server. Returns the ms until it wants calling again (at most
+ * POLL_MAX_MS), or -1 after giving c up. */
+static int wait_turn(PGconn *c, int64_t heard_ms)
+{
+	int64_t now = now_mono_ms(), t = POLL_MAX_MS;
+
+	if (!have_waiter)
+		return (int)t;
+	if (waiter.tick) {
+		int64_t next = waiter.tick(waiter.arg);
+		if (next >= 0 && next < t)
+			t = next;
+	}
+	if (waiter.stop && *waiter.stop) {
+		if (!stop_seen_ms)
+			stop_seen_ms = now;
+		if (now - stop_seen_ms >= STOP_GRACE_MS) {
+			give_up(c, QF_LOG_NOTICE, "stopping: the running statement was cancelled; its transaction rolls back");
+			return -1;
+		}
+		if (stop_seen_ms + STOP_GRACE_MS - now < t)
+			t = stop_seen_ms + STOP_GRACE_MS - now;
+	}
+	if (waiter.silent_ms > 0) {
+		if (now - heard_ms >= waiter.silent_ms) {
+			give_up(c, QF_LOG_ERR, "no answer from the database for %.1f s: statement cancelled, connection closed",
+				(double)waiter.silent_ms / 1000);
+			return -1;
+		}
+		if (heard_ms + waiter.silent_ms - now < t)
+			t = heard_ms + waiter.silent_ms - now;
+	}
+	return (int)(t > 0 ? t : 0);
+}
+
+/* Waits until PQgetResult(c) would not block: sends what is queued (the
+ * connection is non-blocking, so a large pipeline cannot stall us in a
+ * send either) and reads what arrives, calling the waiter between polls.
+ * false when c was given up (broken_conn): do not call PQgetResult, the
+ * caller treats the connection as lost. A connection that broke by itself
+ * returns true: PQgetResult says so. */
+static bool await(PGconn *c)
+{
+	int64_t heard = now_mono_ms();
+
+	if (c == broken_conn)
+		return false;
+	for (;;) {
+		int fl = PQflush(c); /* 1: more to send */
+		if (fl < 0 || (fl == 0 && !PQisBusy(c)))
+			return true;
+		int t = wait_turn(c, heard);
+		if (t < 0)
+			return false;
+		struct pollfd p = {.fd = PQsocket(c), .events = (short)(POLLIN | (fl ? POLLOUT : 0))};
+		if (p.fd < 0)
+			return true;
+		int n = poll(&p, 1, t);
+		if (n < 0 && errno != EINTR) {
+			log_err("database: poll: %s", strerror(errno));
+			give_up(c, QF_LOG_ERR, "cannot wait for the database");
+			return false;
+		}
+		if (n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) {
+			heard = now_mono_ms();
+			if (!PQconsumeInput(c))
+				return true;
+		} else if (n > 0 && (p.revents & POLLOUT)) {
+			heard = now_mono_ms(); /* the server reads what we send */
+		}
+	}
+}
+
+/* The answer to what was just sent: the last result, as PQexec gives it,
+ * awaited as above. NULL when nothing could be sent or c was given up
+ * (res_error() then says why). */
+static PGresult *finish(PGconn *c, bool sent)
+{
+	PGresult *last = NULL, *r;
+
+	if (!sent)
+		return NULL;
+	for (;;) {
+		if (!await(c)) {
+			PQclear(last);
+			return NULL;
+		}
+		if (!(r = PQgetResult(c)))
+			break;
+		PQclear(last);
+		last = r;
+		if (PQstatus(c) == CONNECTION_BAD)
+			break;
+	}
+	return last;
+}
+
+/* PQexec, PQexecParams, PQexecPrepared and PQprepare, awaited by await() */
+static PGresult *x_exec(PGconn *c, const char *sql)
+{
+	return c == broken_conn ? NULL : finish(c, PQsendQuery(c, sql));
+}
+
+static PGresult *x_params(PGconn *c, const char *sql, int n, const char *const *values)
+{
+	return c == broken_conn ? NULL : finish(c, PQsendQueryParams(c, sql, n, NULL, values, NULL, NULL, 0));
+}
+
+static PGresult *x_prepared(PGconn *c, const char *name, int n, const char *const *values)
+{
+	return c == broken_conn ? NULL : finish(c, PQsendQueryPrepared(c, name, n, values, NULL, NULL, 0));
+}
+
+static PGresult *x_prepare(PGconn *c, const char *name, const char *sql, int n)
+{
+	return c == broken_conn ? NULL : finish(c, PQsendPrepare(c, name, sql, n, NULL));
+}
+
+/* PQconnectdbParams, with the daemon's waiter between polls: a server
+ * that is slow to accept must not starve the watchdog nor hold up a stop.
+ * connect_timeout is applied to each address tried, as libpq does. */
+static PGconn *connect_polled(const char *const *keys, const char *const *vals, int connect_timeout_s)
+{
+	PGconn *c = PQconnectStartParams(keys, vals, 1);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int sock = -1;
+	int64_t since = now_mono_ms();
+
+	if (!c || PQstatus(c) == CONNECTION_BAD)
+		return c;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		if (PQsocket(c) != sock) { /* another address: its own timeout */
+			sock = PQsocket(c);
+			since = now_mono_ms();
+		}
+		int t = POLL_MAX_MS;
+		if (waiter.tick) {
+			int64_t next = waiter.tick(waiter.arg);
+			if (next >= 0 && next < t)
+				t = (int)next;
+		}
+		if ((waiter.stop && *waiter.stop) || now_mono_ms() - since >= (int64_t)connect_timeout_s * 1000) {
+			/* PQstatus stays CONNECTION_STARTED: the caller reports it */
+			return c;
+		}
+		struct pollfd p = {.fd = sock, .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+		int n = poll(&p, 1, t);
+		if (n < 0 && errno != EINTR)
+			return c;
+		if (n > 0)
+			st = PQconnectPoll(c);
+	}
+	return c;
+}
 
 /* notices (e.g. "relation already exists, skipping") are not errors */
 static void notice_to_log(void *arg, const char *msg)
@@ -44,21 +258,30 @@ PGconn *db_connect(const char *conninfo, const char *appname, const char *timezo
 	keys[n] = NULL;
 	vals[n] = NULL;
 
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PGconn *c = have_waiter ? connect_polled(keys, vals, connect_timeout_s) : PQconnectdbParams(keys, vals, 1);
 	if (!c) {
 		log_err("database: out of memory");
 		return NULL;
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
-		log_err("database: cannot connect: %.*s", (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+		const char *why = PQstatus(c) == CONNECTION_BAD ? PQerrorMessage(c)
+				  : waiter.stop && *waiter.stop ? "stopping"
+								  : "timeout expired";
+		log_err("database: cannot connect: %.*s", (int)strcspn(why, "\n"), why);
 		PQfinish(c);
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, notice_to_log, NULL);
+	/* every statement is sent and awaited by await(): a send never blocks */
+	if (PQsetnonblocking(c, 1) != 0) {
+		log_err("database: cannot make the connection non-blocking: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
 	return c;
 }
 
-static PGconn *prep_conn, *broken_conn;
+static PGconn *prep_conn;
 /* A one-off process (--once, qfctl) would prepare every statement to run
  * it once: it sends them unnamed instead. */
 static bool use_prepared = true;
@@ -68,8 +291,10 @@ void db_close(PGconn **c)
 {
 	if (*c && *c == prep_conn)
 		prep_forget();
-	if (*c && *c == broken_conn)
+	if (*c && *c == broken_conn) {
 		broken_conn = NULL;
+		gave_up_why = NULL;
+	}
 	if (*c)
 		PQfinish(*c);
 	*c = NULL;
@@ -89,14 +314,16 @@ static char *res_error(PGconn *c, PGresult *r)
 		m = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
 	if (!m || !*m)
 		m = PQerrorMessage(c);
-	char *s = xstrdup(m);
+	if ((!m || !*m) && c == broken_conn && gave_up_why)
+		m = gave_up_why;
+	char *s = xstrdup(m && *m ? m : "no answer from the database");
 	s[strcspn(s, "\n")] = '\0';
 	return s;
 }
 
 static bool exec_cmd(PGconn *c, const char *sql, char **err)
 {
-	PGresult *r = PQexec(c, sql);
+	PGresult *r = x_exec(c, sql);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok && err)
@@ -107,8 +334,8 @@ static bool exec_cmd(PGconn *c, const char *sql, char **err)
 
 static void rollback(PGconn *c)
 {
-	if (PQtransactionStatus(c) != PQTRANS_IDLE && PQtransactionStatus(c) != PQTRANS_UNKNOWN)
-		PQclear(PQexec(c, "ROLLBACK"));
+	if (c != broken_conn && PQtransactionStatus(c) != PQTRANS_IDLE && PQtransactionStatus(c) != PQTRANS_UNKNOWN)
+		PQclear(x_exec(c, "ROLLBACK"));
 }
 
 int db_engine_session(PGconn *c)
@@ -158,6 +385,18 @@ void db_use_prepared(bool on)
 	use_prepared = on;
 }
 
+int db_check_sql(PGconn *c, const char *sql, int nparams, char **err)
+{
+	/* the unnamed statement: replaced by the next one, nothing to forget */
+	PGresult *r = x_prepare(c, "", sql, nparams);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+
+	if (rc)
+		*err = res_error(c, r);
+	PQclear(r);
+	return rc;
+}
+
 /* Prepares sql as name on c unless that was done already. -1 with *err. */
 static int prepare_once(PGconn *c, const char *name, const char *sql, int nparams, char **err)
 {
@@ -170,7 +409,7 @@ static int prepare_once(PGconn *c, const char *name, const char *sql, int nparam
 	for (int i = 0; i < nprep; i++)
 		if (!strcmp(prep_names[i], name))
 			return 0;
-	PGresult *r = PQprepare(c, name, sql, nparams, NULL);
+	PGresult *r = x_prepare(c, name, sql, nparams);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -188,13 +427,13 @@ static PGresult *exec_prepared(PGconn *c, const char *name, const char *sql, int
 {
 	char *err = NULL;
 	if (!use_prepared)
-		return PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
+		return x_params(c, sql, n, values);
 	if (prepare_once(c, name, sql, n, &err) < 0) {
 		free(err);
 		/* the same statement unprepared yields the server's error as a result */
-		return PQexecParams(c, sql, n, NULL, values, NULL, NULL, 0);
+		return x_params(c, sql, n, values);
 	}
-	return PQexecPrepared(c, name, n, values, NULL, NULL, 0);
+	return x_prepared(c, name, n, values);
 }
 
 static int pipe_lost(PGconn *c, const char *what);
@@ -202,6 +441,8 @@ static int pipe_lost(PGconn *c, const char *what);
 /* PQsendQueryPrepared, or the text unnamed (db_use_prepared) */
 static int send_stmt(PGconn *c, const char *name, const char *sql, int n, const char *const *values)
 {
+	if (c == broken_conn)
+		return 0;
 	if (!use_prepared)
 		return PQsendQueryParams(c, sql, n, NULL, values, NULL, NULL, 0);
 	return PQsendQueryPrepared(c, name, n, values, NULL, NULL, 0);
@@ -217,6 +458,8 @@ static void rule_stmt_name(const struct qf_rule *r, char out[64])
 static PGresult *pipe_next(PGconn *c)
 {
 	for (int i = 0; i < 2; i++) {
+		if (!await(c))
+			return NULL;
 		PGresult *r = PQgetResult(c);
 		if (r)
 			return r;
@@ -233,6 +476,8 @@ static bool pipe_exit(PGconn *c)
 	for (int i = 0; i < 3; i++) {
 		if (PQexitPipelineMode(c))
 			return true;
+		if (!await(c))
+			return false;
 		PGresult *r = PQgetResult(c);
 		if (!r && PQstatus(c) != CONNECTION_OK)
 			return false;
@@ -244,7 +489,7 @@ static bool pipe_exit(PGconn *c)
 
 int db_check_schema(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT max(version) FROM qf.schema_migrations");
+	PGresult *r = x_exec(c, "SELECT max(version) FROM qf.schema_migrations");
 	int rc = -1;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -322,7 +567,7 @@ int db_migrate(PGconn *c, const char *sqldir)
 		fprintf(stderr, "qfctl: migrate: %s\n", err);
 		goto out;
 	}
-	applied = PQexec(c, "SELECT version, name, checksum FROM qf.schema_migrations ORDER BY version");
+	applied = x_exec(c, "SELECT version, name, checksum FROM qf.schema_migrations ORDER BY version");
 	if (PQresultStatus(applied) != PGRES_TUPLES_OK) {
 		err = res_error(c, applied);
 		fprintf(stderr, "qfctl: migrate: %s\n", err);
@@ -372,7 +617,7 @@ int db_migrate(PGconn *c, const char *sqldir)
 			fprintf(stderr, "qfctl: %s: %s\n", path, err);
 			goto out;
 		}
-		PGresult *r = PQexec(c, text);
+		PGresult *r = x_exec(c, text);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
 			err = res_error(c, r);
 			fprintf(stderr, "%s:%d: %s\n", path, line_of(text, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION)),
@@ -384,8 +629,8 @@ int db_migrate(PGconn *c, const char *sqldir)
 		}
 		PQclear(r);
 		free(text);
-		r = PQexecParams(c, "INSERT INTO qf.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", 3,
-				 NULL, params, NULL, NULL, 0);
+		r = x_params(c, "INSERT INTO qf.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+			     3, params);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK || !exec_cmd(c, "COMMIT", &err)) {
 			if (!err)
 				err = res_error(c, r);
@@ -403,7 +648,7 @@ int db_migrate(PGconn *c, const char *sqldir)
 	rc = 0;
 out:
 	PQclear(applied);
-	PQclear(PQexec(c, "SELECT pg_advisory_unlock(7254823)"));
+	PQclear(x_exec(c, "SELECT pg_advisory_unlock(7254823)"));
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -444,16 +689,16 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
 	const char *cp[6] = {deps.data, cursor, tbuf, r->id, lock ? "t" : "f", clock_due ? "t" : "f"};
 	/* a rule's own statement is planned as the planner sees fit (a full
 	 * pass scans): the daemon's session prefers indexes (db_engine_session) */
-	res = PQexecParams(c,
-			   "SELECT x.xmin, x.changed, set_config('statement_timeout', $3, true),"
-			   "       CASE WHEN NOT $5::boolean THEN true"
-			   "            WHEN x.changed OR $6::boolean"
-			   "            THEN pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $4, 0)) END,"
-			   "       set_config('enable_seqscan', 'on', true)"
-			   "  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
-			   "               $2::xid8 IS NULL OR EXISTS (SELECT 1 FROM qf.change_log"
-			   "                                    WHERE tbl = ANY($1::text[]) AND xid >= $2::xid8) AS changed) x",
-			   6, NULL, cp, NULL, NULL, 0);
+	res = x_params(c,
+		       "SELECT x.xmin, x.changed, set_config('statement_timeout', $3, true),"
+		       "       CASE WHEN NOT $5::boolean THEN true"
+		       "            WHEN x.changed OR $6::boolean"
+		       "            THEN pg_try_advisory_lock(hashtextextended('qingfeng rule ' || $4, 0)) END,"
+		       "       set_config('enable_seqscan', 'on', true)"
+		       "  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,"
+		       "               $2::xid8 IS NULL OR EXISTS (SELECT 1 FROM qf.change_log"
+		       "                                    WHERE tbl = ANY($1::text[]) AND xid >= $2::xid8) AS changed) x",
+		       6, cp);
 	buf_free(&deps);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto fail;
@@ -480,8 +725,8 @@ int db_rule_hits(PGconn *c, const struct qf_rule *r, int timeout_ms, const char 
 	 * takes the cursor as a parameter, NULL for a full pass */
 	const char **values = rule_bind_values(r, now, since, out->delta ? cursor : NULL, skip_known);
 	bool use_delta_stmt = out->delta && r->compiled_delta;
-	res = PQexecParams(c, use_delta_stmt ? r->compiled_delta : r->compiled,
-			   use_delta_stmt ? r->nvalues : r->nvalues_full, NULL, values, NULL, NULL, 0);
+	res = x_params(c, use_delta_stmt ? r->compiled_delta : r->compiled,
+		       use_delta_stmt ? r->nvalues : r->nvalues_full, values);
 	free(values);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		goto fail;
@@ -520,6 +765,8 @@ int db_pass_start(PGconn *c, int clock_interval_s, bool want_changed, PGresult *
 	PGresult *r[4] = {NULL, NULL, NULL, NULL};
 
 	*cursors = *changed = NULL;
+	if (c == broken_conn)
+		return -1;
 	snprintf(iv, sizeof iv, "%d", clock_interval_s);
 	if (prepare_once(c, "qf_cursors", cursors_sql, 1, &err) < 0 ||
 	    (want_changed && prepare_once(c, "qf_changed", changed_sql, 0, &err) < 0)) {
@@ -586,12 +833,12 @@ void db_prune_changes(PGconn *c, const char *rule_ids_json, int n)
 	const char *p[2] = {rule_ids_json, ns};
 	/* only once every enabled rule has a cursor: the oldest one bounds
 	 * what may still be needed */
-	PGresult *r = PQexecParams(c,
-				   "DELETE FROM qf.change_log WHERE xid < ("
-				   "  SELECT min(position)::text::xid8 FROM qf.cursor"
-				   "   WHERE name IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
-				   "  HAVING count(*) = $2::int)",
-				   2, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "DELETE FROM qf.change_log WHERE xid < ("
+			       "  SELECT min(position)::text::xid8 FROM qf.cursor"
+			       "   WHERE name IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
+			       "  HAVING count(*) = $2::int)",
+			       2, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_warn("cannot prune the change log: %s", PQresultErrorMessage(r));
 	PQclear(r);
@@ -615,10 +862,10 @@ long db_prune_runs(PGconn *c, int keep_days)
 	const char *p[1] = {kd};
 	/* at most 10,000 rows a pass: a first prune of a long history must
 	 * not hold the loop (or the table) for long */
-	PGresult *r = PQexecParams(c,
-				   "DELETE FROM qf.rule_run WHERE id IN (SELECT id FROM qf.rule_run"
-				   " WHERE started_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT 10000)",
-				   1, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "DELETE FROM qf.rule_run WHERE id IN (SELECT id FROM qf.rule_run"
+			       " WHERE started_at < now() - make_interval(days => $1::int) ORDER BY id LIMIT 10000)",
+			       1, p);
 	long n = -1;
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_warn("cannot prune qf.rule_run: %s", PQresultErrorMessage(r));
@@ -802,10 +1049,10 @@ void db_record_rule_error(PGconn *c, const struct qf_rule *r, int64_t started_us
 	char started[32];
 	us_to_text(started_us, started);
 	const char *p[4] = {r->id, r->version, started, error};
-	PGresult *res = PQexecParams(c,
-				     "INSERT INTO qf.rule_run (rule_id, rule_version, started_at, error)"
-				     " VALUES ($1, $2, to_timestamp($3::double precision), $4)",
-				     4, NULL, p, NULL, NULL, 0);
+	PGresult *res = x_params(c,
+				 "INSERT INTO qf.rule_run (rule_id, rule_version, started_at, error)"
+				 " VALUES ($1, $2, to_timestamp($3::double precision), $4)",
+				 4, p);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		log_warn("rule %s: cannot record the failed run: %s", r->id, PQresultErrorMessage(res));
 	PQclear(res);
@@ -921,12 +1168,12 @@ int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, cons
 	snprintf(st, sizeof st, "%d", status);
 	snprintf(retry, sizeof retry, "%.3f", retry_s);
 	const char *p[6] = {ids, claimer, status ? st : NULL, error, retry, dead ? "t" : "f"};
-	PGresult *r = PQexecParams(c,
-				   "UPDATE qf.alert SET state = CASE WHEN $6::boolean THEN 'dead' ELSE 'pending' END,"
-				   "       next_attempt_at = now() + make_interval(secs => $5::double precision),"
-				   "       last_status = $3, last_error = $4, claimed_by = NULL, claimed_until = NULL"
-				   " WHERE id = $1 AND claimed_by = $2",
-				   6, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "UPDATE qf.alert SET state = CASE WHEN $6::boolean THEN 'dead' ELSE 'pending' END,"
+			       "       next_attempt_at = now() + make_interval(secs => $5::double precision),"
+			       "       last_status = $3, last_error = $4, claimed_by = NULL, claimed_until = NULL"
+			       " WHERE id = $1 AND claimed_by = $2",
+			       6, p);
 	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
 	if (rc)
 		log_err("alert %lld: cannot record the failed attempt: %s", (long long)id, PQresultErrorMessage(r));
@@ -937,12 +1184,12 @@ int db_alert_failed(PGconn *c, int64_t id, const char *claimer, int status, cons
 double db_next_due(PGconn *c, const char *receivers_json)
 {
 	const char *p[1] = {receivers_json};
-	PGresult *r = PQexecParams(c,
-				   "SELECT extract(epoch FROM min(greatest(next_attempt_at,"
-				   "                                       coalesce(claimed_until, next_attempt_at))) - now())"
-				   "  FROM qf.alert WHERE state = 'pending'"
-				   "   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))",
-				   1, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "SELECT extract(epoch FROM min(greatest(next_attempt_at,"
+			       "                                       coalesce(claimed_until, next_attempt_at))) - now())"
+			       "  FROM qf.alert WHERE state = 'pending'"
+			       "   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))",
+			       1, p);
 	double v = -1;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0)) {
 		v = atof(PQgetvalue(r, 0, 0));
@@ -958,10 +1205,10 @@ double db_next_due(PGconn *c, const char *receivers_json)
 void db_release_claims(PGconn *c, const char *claimer)
 {
 	const char *p[1] = {claimer};
-	PGresult *r = PQexecParams(c,
-				   "UPDATE qf.alert SET claimed_by = NULL, claimed_until = NULL"
-				   " WHERE claimed_by = $1 AND state = 'pending'",
-				   1, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "UPDATE qf.alert SET claimed_by = NULL, claimed_until = NULL"
+			       " WHERE claimed_by = $1 AND state = 'pending'",
+			       1, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_warn("cannot release alert claims: %s", PQresultErrorMessage(r));
 	PQclear(r);
@@ -970,10 +1217,10 @@ void db_release_claims(PGconn *c, const char *claimer)
 int db_pending_count(PGconn *c, const char *receivers_json)
 {
 	const char *p[1] = {receivers_json};
-	PGresult *r = PQexecParams(c,
-				   "SELECT count(*) FROM qf.alert WHERE state = 'pending'"
-				   "   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))",
-				   1, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "SELECT count(*) FROM qf.alert WHERE state = 'pending'"
+			       "   AND receiver IN (SELECT jsonb_array_elements_text($1::jsonb))",
+			       1, p);
 	int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
 	PQclear(r);
 	return n;
@@ -989,7 +1236,7 @@ static PGresult *begin_update(PGconn *c, const char *sql, int value, char **err)
 
 	if (!exec_cmd(c, "BEGIN", err))
 		return NULL;
-	PGresult *r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c, sql, 1, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -1024,21 +1271,20 @@ int db_finding_events(PGconn *c, const char *routes_json, const char *action, co
 		      char **err)
 {
 	const char *p[4] = {routes_json, action, event, note};
-	PGresult *r = PQexecParams(
-		c,
-		"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, receivers text[])),"
-		" ev AS (INSERT INTO qf.finding_event (finding_id, action, level, note)"
-		"        SELECT f.id, $2, f.level, replace($4, '%level%', f.level)"
-		"          FROM qf.finding f JOIN x ON x.id = f.id ORDER BY f.id"
-		"        RETURNING id, finding_id)"
-		" INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload, state, silence_id, last_error)"
-		" SELECT ev.id, f.id, rcv.name, $3, qf.finding_payload(f),"
-		"        CASE WHEN s.id IS NULL THEN 'pending' ELSE 'silenced' END, s.id,"
-		"        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
-		"   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
-		"        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
-		"        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
-		4, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, receivers text[])),"
+			       " ev AS (INSERT INTO qf.finding_event (finding_id, action, level, note)"
+			       "        SELECT f.id, $2, f.level, replace($4, '%level%', f.level)"
+			       "          FROM qf.finding f JOIN x ON x.id = f.id ORDER BY f.id"
+			       "        RETURNING id, finding_id)"
+			       " INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload, state, silence_id, last_error)"
+			       " SELECT ev.id, f.id, rcv.name, $3, qf.finding_payload(f),"
+			       "        CASE WHEN s.id IS NULL THEN 'pending' ELSE 'silenced' END, s.id,"
+			       "        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
+			       "   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
+			       "        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
+			       "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
+			       4, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -1059,7 +1305,7 @@ PGresult *db_notices_begin(PGconn *c, char **err)
 		return NULL;
 	/* seq is assigned under the chain head's lock, held to commit, so
 	 * events become visible in seq order: a seq cursor skips nothing */
-	PGresult *r = PQexec(c,
+	PGresult *r = x_exec(c,
 			     "SELECT e.id, f.id, f.rule_id, f.level, f.department,"
 			     "       (SELECT max(seq) FROM qf.finding_event)"
 			     "  FROM qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
@@ -1078,17 +1324,16 @@ PGresult *db_notices_begin(PGconn *c, char **err)
 int db_notices_finish(PGconn *c, const char *routes_json, char **err)
 {
 	const char *p[1] = {routes_json};
-	PGresult *r = PQexecParams(
-		c,
-		"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id bigint, receivers text[])),"
-		" al AS (INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
-		"        SELECT e.id, f.id, rcv.name, 'finding.resolved', qf.finding_payload(f)"
-		"          FROM x JOIN qf.finding_event e ON e.id = x.event_id JOIN qf.finding f ON f.id = e.finding_id"
-		"               CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
-		"        ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"
-		" UPDATE qf.cursor SET position = coalesce((SELECT max(seq) FROM qf.finding_event), position),"
-		"        updated_at = now() WHERE name = 'notices'",
-		1, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id bigint, receivers text[])),"
+			       " al AS (INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
+			       "        SELECT e.id, f.id, rcv.name, 'finding.resolved', qf.finding_payload(f)"
+			       "          FROM x JOIN qf.finding_event e ON e.id = x.event_id JOIN qf.finding f ON f.id = e.finding_id"
+			       "               CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
+			       "        ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"
+			       " UPDATE qf.cursor SET position = coalesce((SELECT max(seq) FROM qf.finding_event), position),"
+			       "        updated_at = now() WHERE name = 'notices'",
+			       1, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -1140,11 +1385,11 @@ int db_alert_release(PGconn *c, int64_t id, const char *claimer)
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
 	const char *p[2] = {ids, claimer};
 	/* not sent after all (it did not fit a digest): the claim was no attempt */
-	PGresult *r = PQexecParams(c,
-				   "UPDATE qf.alert SET claimed_by = NULL, claimed_until = NULL,"
-				   "       attempts = greatest(attempts - 1, 0)"
-				   " WHERE id = $1 AND claimed_by = $2",
-				   2, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c,
+			       "UPDATE qf.alert SET claimed_by = NULL, claimed_until = NULL,"
+			       "       attempts = greatest(attempts - 1, 0)"
+			       " WHERE id = $1 AND claimed_by = $2",
+			       2, p);
 	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
 	if (rc)
 		log_err("alert %lld: cannot release its claim: %s", (long long)id, PQresultErrorMessage(r));
@@ -1156,7 +1401,7 @@ int db_alert_release(PGconn *c, int64_t id, const char *claimer)
 
 static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, char **err)
 {
-	PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+	PGresult *r = x_params(c, sql, n, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
 		*err = res_error(c, r);
 		PQclear(r);
@@ -1165,19 +1410,34 @@ static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, 
 	return r;
 }
 
-PGresult *db_alerts_list(PGconn *c, const char *state, int limit, char **err)
+PGresult *db_alerts_list(PGconn *c, const char *state, int limit, const char *receivers_json, char **err)
 {
 	char lim[16];
 	snprintf(lim, sizeof lim, "%d", limit);
-	const char *p[2] = {state, lim};
+	const char *p[3] = {state, lim, receivers_json};
+	/* an alert for a receiver the configuration no longer has waits for
+	 * ever, and nothing else would say so */
 	return query(c,
-		     "SELECT a.id, a.state, a.receiver, a.event, a.finding_id, f.rule_id, f.level, a.attempts,"
+		     "SELECT a.id,"
+		     "       CASE WHEN a.state = 'pending' AND $3::jsonb IS NOT NULL AND NOT $3::jsonb ? a.receiver"
+		     "            THEN 'pending (no such receiver)' ELSE a.state END,"
+		     "       a.receiver, a.event, a.finding_id, f.rule_id, f.level, a.attempts,"
 		     "       to_char(a.next_attempt_at, 'YYYY-MM-DD HH24:MI:SS'),"
 		     "       coalesce(to_char(a.delivered_at, 'YYYY-MM-DD HH24:MI:SS'), ''), coalesce(a.last_error, '')"
 		     "  FROM qf.alert a JOIN qf.finding f ON f.id = a.finding_id"
 		     " WHERE $1::text IS NULL OR a.state = $1"
 		     " ORDER BY a.id DESC LIMIT $2::int",
-		     2, p, err);
+		     3, p, err);
+}
+
+PGresult *db_orphaned_alerts(PGconn *c, const char *receivers_json, char **err)
+{
+	const char *p[1] = {receivers_json};
+	return query(c,
+		     "SELECT receiver, count(*)::text FROM qf.alert"
+		     " WHERE state = 'pending' AND receiver NOT IN (SELECT jsonb_array_elements_text($1::jsonb))"
+		     " GROUP BY receiver ORDER BY receiver",
+		     1, p, err);
 }
 
 long db_alerts_retry(PGconn *c, long long id, char **err)
@@ -1255,41 +1515,86 @@ int db_set_status(PGconn *c, long long id, const char *status, const char *note,
 	return 0;
 }
 
-char *db_metrics_gauges(PGconn *c)
-{
+/* the database gauges, in the order of the query's first column */
+static const struct {
+	const char *name, *help;
+} gauges[] = {
+	{"qingfeng_findings", "Findings by level and status."},
+	{"qingfeng_alerts", "Alerts in the outbox by state; delivered ones are counted by qingfeng_deliveries_total."},
+	{"qingfeng_outbox_depth", "Alerts waiting to be delivered."},
+	{"qingfeng_oldest_pending_seconds", "Age of the oldest alert waiting to be delivered."},
+	{"qingfeng_change_lag_seconds", "How long the oldest change not yet seen by every rule has waited."},
+	{"qingfeng_alerts_orphaned",
+	 "Pending alerts for a receiver that is not in the configuration: they wait until one of that name is."},
+};
+
+static const char gauges_sql[] =
 	/* label values come from CHECK-constrained vocabularies; the
 	 * findings are counted by their writes (sql/016): counting them here
 	 * took 250-300 ms at a million */
-	PGresult *r = PQexec(
-		c,
-		"SELECT 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', n::text"
-		"  FROM qf.finding_count WHERE n <> 0"
-		/* delivered alerts are history: counting them read the whole
-		 * outbox (sql/014); every other state, 0 included, from the
-		 * partial index */
-		" UNION ALL SELECT 'qingfeng_alerts{state=\"' || v.s || '\"}', v.n::text"
-		"   FROM (SELECT count(*) FILTER (WHERE state = 'pending') AS p, count(*) FILTER (WHERE state = 'dead') AS d,"
-		"                count(*) FILTER (WHERE state = 'silenced') AS si"
-		"           FROM qf.alert WHERE state <> 'delivered') a,"
-		"        LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
-		" UNION ALL SELECT 'qingfeng_outbox_depth', count(*)::text FROM qf.alert WHERE state = 'pending'"
-		" UNION ALL SELECT 'qingfeng_oldest_pending_seconds',"
-		"        coalesce(round(extract(epoch FROM now() - min(created_at)), 3), 0)::text"
-		"   FROM qf.alert WHERE state = 'pending'"
-		" UNION ALL SELECT 'qingfeng_change_lag_seconds',"
-		"        coalesce(round(extract(epoch FROM now() - min(changed_at)), 3), 0)::text FROM qf.change_log"
-		"  WHERE xid >= coalesce((SELECT min(position)::text::xid8 FROM qf.cursor WHERE name LIKE 'rule:%'), '0')");
+	"SELECT 0, 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', n::text, NULL::text"
+	"  FROM qf.finding_count WHERE n <> 0"
+	/* delivered alerts are history: counting them read the whole
+	 * outbox (sql/014); every other state, 0 included, from the
+	 * partial index */
+	" UNION ALL SELECT 1, 'qingfeng_alerts{state=\"' || v.s || '\"}', v.n::text, NULL"
+	"   FROM (SELECT count(*) FILTER (WHERE state = 'pending') AS p, count(*) FILTER (WHERE state = 'dead') AS d,"
+	"                count(*) FILTER (WHERE state = 'silenced') AS si"
+	"           FROM qf.alert WHERE state <> 'delivered') a,"
+	"        LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
+	" UNION ALL SELECT 2, 'qingfeng_outbox_depth', count(*)::text, NULL FROM qf.alert WHERE state = 'pending'"
+	" UNION ALL SELECT 3, 'qingfeng_oldest_pending_seconds',"
+	"        coalesce(round(extract(epoch FROM now() - min(created_at)), 3), 0)::text, NULL"
+	"   FROM qf.alert WHERE state = 'pending'"
+	" UNION ALL SELECT 4, 'qingfeng_change_lag_seconds',"
+	"        coalesce(round(extract(epoch FROM now() - min(changed_at)), 3), 0)::text, NULL FROM qf.change_log"
+	"  WHERE xid >= coalesce((SELECT min(position)::text::xid8 FROM qf.cursor WHERE name LIKE 'rule:%'), '0')"
+	/* a receiver renamed or removed leaves its alerts pending for ever:
+	 * the name is any text, escaped in C */
+	" UNION ALL SELECT 5, NULL, count(*)::text, receiver FROM qf.alert"
+	"  WHERE state = 'pending' AND receiver NOT IN (SELECT jsonb_array_elements_text($1::jsonb))"
+	"  GROUP BY receiver"
+	" ORDER BY 1, 2, 4";
+
+/* a label value in the text exposition format: \, " and newline escaped */
+static void label_value(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_add(b, v, 1);
+	}
+}
+
+char *db_metrics_gauges(PGconn *c, const char *receivers_json)
+{
+	const char *p[1] = {receivers_json ? receivers_json : "[]"};
+	PGresult *r = exec_prepared(c, "qf_gauges", gauges_sql, 1, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_warn("cannot read metrics: %s", PQresultErrorMessage(r));
 		PQclear(r);
 		return NULL;
 	}
+	/* each family's HELP and TYPE right before its samples (promtool
+	 * check metrics), also when it has none */
 	struct buf b;
+	int row = 0, nr = PQntuples(r);
 	buf_init(&b);
-	buf_puts(&b, "# TYPE qingfeng_findings gauge\n# TYPE qingfeng_alerts gauge\n# TYPE qingfeng_outbox_depth gauge\n"
-		     "# TYPE qingfeng_oldest_pending_seconds gauge\n# TYPE qingfeng_change_lag_seconds gauge\n");
-	for (int i = 0; i < PQntuples(r); i++)
-		buf_printf(&b, "%s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+	for (int f = 0; f < (int)(sizeof gauges / sizeof gauges[0]); f++) {
+		buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[f].name, gauges[f].help, gauges[f].name);
+		for (; row < nr && atoi(PQgetvalue(r, row, 0)) == f; row++) {
+			if (PQgetisnull(r, row, 3)) {
+				buf_printf(&b, "%s %s\n", PQgetvalue(r, row, 1), PQgetvalue(r, row, 2));
+				continue;
+			}
+			buf_printf(&b, "%s{receiver=\"", gauges[f].name);
+			label_value(&b, PQgetvalue(r, row, 3));
+			buf_printf(&b, "\"} %s\n", PQgetvalue(r, row, 2));
+		}
+	}
 	PQclear(r);
 	return buf_steal(&b);
 }
@@ -1297,8 +1602,7 @@ char *db_metrics_gauges(PGconn *c)
 void db_rule_unlock(PGconn *c, const char *rule_id)
 {
 	const char *p[1] = {rule_id};
-	PGresult *r = PQexecParams(c, "SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || $1, 0))", 1, NULL,
-				   p, NULL, NULL, 0);
+	PGresult *r = x_params(c, "SELECT pg_advisory_unlock(hashtextextended('qingfeng rule ' || $1, 0))", 1, p);
 	PQclear(r); /* a lost connection released it anyway */
 }
 
@@ -1499,6 +1803,8 @@ static const char delta_check_sql[] =
 
 static int pipe_lost(PGconn *c, const char *what)
 {
+	if (c == broken_conn) /* given up by await(), which said why */
+		return -1;
 	log_err("database: %s: %s", what, PQstatus(c) == CONNECTION_OK ? "pipeline out of step" : "connection lost");
 	broken_conn = c;
 	return -1;
@@ -1515,6 +1821,9 @@ int db_delta_batch(PGconn *c, struct delta_run *runs, int n, int timeout_ms, con
 {
 	char tbuf[16], name[64];
 	char *err = NULL;
+
+	if (c == broken_conn) /* given up (a stop, a silent server) earlier in the pass */
+		return -1;
 	bool *held = xcalloc((size_t)n, sizeof *held), *done = xcalloc((size_t)n, sizeof *done);
 	int *idx = xcalloc((size_t)n, sizeof *idx);
 	PGresult **res = xcalloc((size_t)n + 4, sizeof *res);
@@ -1692,6 +2001,8 @@ int db_record_batch(PGconn *c, struct record_run *w, int n, const char *quiet_js
 		claim->res = NULL;
 	if (!n && !quiet_json && !advance_json && !unlock_json)
 		return 0;
+	if (c == broken_conn)
+		return -1;
 	if (n && prepare_once(c, "qf_record_hits", record_hits_sql, 13, &err) < 0)
 		goto prepare_failed;
 	for (int t = 0; t < 3; t++)
@@ -1790,7 +2101,7 @@ prepare_failed:
 	/* nothing is written (the rules are read again next pass), but the
 	 * locks must not outlive the pass */
 	if (unlock_json)
-		PQclear(PQexecParams(c, unlock_sql, 1, NULL, &unlock_json, NULL, NULL, 0));
+		PQclear(x_params(c, unlock_sql, 1, &unlock_json));
 	for (int i = 0; i < n; i++)
 		w[i].err = xstrdup(err);
 	if (tail_err && (quiet_json || advance_json || unlock_json))

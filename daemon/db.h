@@ -5,6 +5,7 @@
 #define QF_DB_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,30 @@
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
 PGconn *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s);
 void db_close(PGconn **c);
+
+/* Every statement (and, with a waiter, every connect) is sent without
+ * blocking and its answer awaited in poll(). The daemon's waiter keeps its
+ * loop alive meanwhile: a rule may run for statement_timeout, longer than
+ * systemd waits for WATCHDOG=1. */
+struct db_waiter {
+	/* called at least every 250 ms while an answer is awaited (the
+	 * watchdog); returns the ms until it wants calling again, or -1 */
+	int64_t (*tick)(void *arg);
+	void *arg;
+	/* when *stop becomes non-zero, a statement still running a second
+	 * later is cancelled and the connection given up (db_ok() false): its
+	 * transaction rolls back, nothing half-done is kept. NULL: never. */
+	const volatile sig_atomic_t *stop;
+	/* a server that sends nothing for this long (ms) while a statement
+	 * runs is taken as hung: the statement is cancelled and the
+	 * connection given up. 0: wait for ever. */
+	int silent_ms;
+};
+/* Installs w (copied), or none (NULL, qfctl and --once: plain waits). */
+void db_set_waiter(const struct db_waiter *w);
+/* Has PostgreSQL parse and plan sql (an unnamed statement): 0, or -1 with
+ * the server's reason in *err (caller frees). */
+int db_check_sql(PGconn *c, const char *sql, int nparams, char **err) QF_MUST_CHECK;
 /* Whether the hot statements are prepared once per connection (the
  * daemon, default) or sent unnamed each time (a one-off pass). */
 void db_use_prepared(bool on);
@@ -172,8 +197,15 @@ int db_alert_release(PGconn *c, int64_t id, const char *claimer) QF_MUST_CHECK;
 /* pending alerts for the named receivers, -1 on error */
 int db_pending_count(PGconn *c, const char *receivers_json);
 
+/* Pending alerts whose receiver is not among receivers_json (a JSON array
+ * of the configured names): rows of (receiver, count), by receiver. They
+ * wait for a receiver of that name. NULL with *err (caller frees). */
+PGresult *db_orphaned_alerts(PGconn *c, const char *receivers_json, char **err);
+
 /* Operators (qfctl). Each returns NULL / -1 with *err (caller frees). */
-PGresult *db_alerts_list(PGconn *c, const char *state, int limit, char **err);
+/* With receivers_json (the configured names), a pending alert for any
+ * other receiver shows as "pending (no such receiver)". */
+PGresult *db_alerts_list(PGconn *c, const char *state, int limit, const char *receivers_json, char **err);
 /* re-queues alert id, or every dead alert when id <= 0; returns how many */
 long db_alerts_retry(PGconn *c, long long id, char **err);
 long long db_silence_add(PGconn *c, const char *rule, const char *subject, const char *dept, const char *from,
@@ -198,7 +230,9 @@ PGresult *db_audit_head(PGconn *c, char **err);
 PGresult *db_report_section(PGconn *c, int section, const char *from, const char *to, char **err);
 /* Releases the rule's session advisory lock (see struct rule_hits). */
 void db_rule_unlock(PGconn *c, const char *rule_id);
-/* Prometheus lines of the database gauges; caller frees. NULL on error. */
-char *db_metrics_gauges(PGconn *c);
+/* Prometheus lines of the database gauges, each family with its HELP and
+ * TYPE; pending alerts of receivers not in receivers_json are counted as
+ * qingfeng_alerts_orphaned. Caller frees. NULL on error. */
+char *db_metrics_gauges(PGconn *c, const char *receivers_json);
 
 #endif

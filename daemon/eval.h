@@ -41,7 +41,8 @@ struct eval_opts {
 	 * the same round trip (claim->res: start them with
 	 * deliver_start_claimed) */
 	struct claim_req *claim;
-	/* called after each rule (metrics; the watchdog between long rules) */
+	/* called after each rule (metrics, the watchdog); while a statement
+	 * runs, db.c's waiter (db_set_waiter) feeds the watchdog */
 	void (*on_rule)(void *arg, const char *rule_id, double seconds, bool failed, bool skipped);
 	void *arg;
 };

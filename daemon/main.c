@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,8 +147,30 @@ static struct qf_config *load_all(const char *path, struct qf_ruleset *set, stru
 	return cfg;
 }
 
-/* -n: when the database is reachable, let PostgreSQL parse and plan each
- * rule's statement, so a wrong column is caught before the daemon starts. */
+/* Has PostgreSQL parse and plan each rule's statements (the full one and
+ * the incremental one), so a wrong column is reported with the rule's id
+ * and file:line before the rules are used: by -n, and by a reload before
+ * it swaps the rule set. -1 with every problem in d (a connection lost on
+ * the way is one, against cfg_path: not every rule was checked). */
+static int check_rules_against(PGconn *c, const struct qf_ruleset *set, const char *cfg_path, struct diag *d)
+{
+	int before = d->errors;
+
+	for (int i = 0; i < set->n && db_ok(c); i++) {
+		const struct qf_rule *r = &set->rules[i];
+		char *err = NULL;
+		if (db_check_sql(c, r->compiled, r->nvalues_full, &err) == 0 && r->compiled_delta)
+			(void)!db_check_sql(c, r->compiled_delta, r->nvalues, &err);
+		if (err)
+			diag_error(d, r->file, r->where_line ? r->where_line : r->line, "rule %s: %s", r->id, err);
+		free(err);
+	}
+	if (!db_ok(c))
+		diag_error(d, cfg_path, 0, "lost the database while checking the rules' SQL");
+	return d->errors > before ? -1 : 0;
+}
+
+/* -n: when the database is reachable, the rules' SQL is checked against it */
 static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset *set, struct diag *d)
 {
 	PGconn *c = db_connect(cfg->conninfo, "qingfengd -n", cfg->timezone, 3);
@@ -156,18 +179,9 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
 		fprintf(stderr, "qingfengd: note: database not reachable, rule SQL not checked against it\n");
 		return 0;
 	}
-	for (int i = 0; i < set->n; i++) {
-		const struct qf_rule *r = &set->rules[i];
-		PGresult *res = PQprepare(c, "", r->compiled, r->nvalues, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-			diag_error(d, r->file, r->where_line ? r->where_line : r->line, "rule %s: %s", r->id,
-				   m ? m : "cannot prepare its SQL");
-		}
-		PQclear(res);
-	}
+	int rc = check_rules_against(c, set, cfg->path, d);
 	db_close(&c);
-	return d->errors ? -1 : 0;
+	return rc;
 }
 
 static PGconn *connect_checked(const struct qf_config *cfg)
@@ -217,17 +231,68 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 }
 
 
-/* systemd's watchdog: WATCHDOG=1 at half of WatchdogSec, from the loop
- * and between rules, so a long evaluation pass does not starve it */
+/* systemd's watchdog: WATCHDOG=1 at half of WatchdogSec, from the loop,
+ * between rules and, while a statement runs, from db.c's wait for its
+ * answer (db_set_waiter). So WatchdogSec (30 s in the shipped unit) and
+ * statement_timeout (60 s by default) do not constrain each other: the
+ * watchdog says whether the loop still turns, whatever the length of a
+ * statement. What a statement may hang on, a server that no longer
+ * answers, the daemon catches itself (waiter_silent_ms). Returns the ms
+ * until the next one is due, or -1 without a watchdog. */
 static int64_t watchdog_ms, next_watchdog;
 
-static void watchdog_tick(void)
+static int64_t watchdog_tick(void)
 {
 	int64_t now = now_mono_ms();
-	if (watchdog_ms && now >= next_watchdog) {
+	if (!watchdog_ms)
+		return -1;
+	if (now >= next_watchdog) {
 		sd_notify(0, "WATCHDOG=1");
 		next_watchdog = now + watchdog_ms;
 	}
+	return next_watchdog - now;
+}
+
+static int64_t wait_tick(void *arg)
+{
+	(void)arg;
+	return watchdog_tick();
+}
+
+/* A server that sends nothing for this long while a statement runs is
+ * taken as hung, and the connection given up. A rule's statement is cut
+ * by the server at statement_timeout; the daemon's writes are not, and a
+ * large one (a backfill's findings) may take as long as the read that
+ * found them: twice statement_timeout, and 5 s for the answer to travel. */
+static int waiter_silent_ms(const struct qf_config *cfg)
+{
+	return 2 * cfg->statement_timeout_ms + 5000;
+}
+
+static void set_waiter(const struct qf_config *cfg)
+{
+	struct db_waiter w = {.tick = wait_tick, .stop = &stop_requested, .silent_ms = waiter_silent_ms(cfg)};
+	db_set_waiter(&w);
+}
+
+/* Pending alerts for receivers the configuration does not name (renamed,
+ * removed) wait for ever and nothing else would say so: logged at start
+ * and after each reload. */
+static void log_orphans(PGconn *c, const char *receivers_json)
+{
+	char *err = NULL;
+	PGresult *r = db_orphaned_alerts(c, receivers_json, &err);
+
+	if (!r) {
+		log_warn("cannot count the alerts of unknown receivers: %s", err ? err : "failed");
+		free(err);
+		return;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		log_warn("receiver '%s' is not in the configuration: %s pending alert(s) wait for it until a receiver"
+			 " of that name is configured (qfctl alerts)",
+			 PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+	PQclear(r);
 }
 
 struct loop_ctx {
@@ -271,6 +336,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	uint64_t wd_usec = 0;
 	bool ever_connected = false;
 	long pending_findings = 0, pending_alerts = 0;
+	/* the configured receivers' names (SQL), and whether the alerts of
+	 * other receivers are still to be counted for the log (at start and
+	 * after each reload, once connected) */
+	char *rcv_json = config_receivers_json(cfg);
+	bool check_orphans = true;
 
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
 		watchdog_ms = (int64_t)(wd_usec / 2000);
@@ -281,6 +351,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			log_err("metrics on %s: %s", cfg->metrics_listen, err);
 			free(err);
 			deliver_free(d);
+			free(rcv_json);
 			return EX_UNAVAILABLE_;
 		}
 		log_notice("metrics on %s (port %d): /metrics, /healthz", cfg->metrics_listen, metrics_port(lc.m));
@@ -292,8 +363,14 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	if (setup_signals() < 0) {
 		log_err("cannot set up signals: %s", strerror(errno));
 		deliver_free(d);
+		free(rcv_json);
 		return EX_SOFTWARE_;
 	}
+	set_waiter(cfg);
+	if (watchdog_ms)
+		log_info("watchdog: WATCHDOG=1 every %lld ms, also while a statement runs (statement_timeout %d ms); a"
+			 " server silent for %d ms is given up",
+			 (long long)watchdog_ms, cfg->statement_timeout_ms, waiter_silent_ms(cfg));
 	sd_notifyf(0, "READY=1\nSTATUS=%d rule(s), %d receiver(s); connecting to the database", set->n,
 		   cfg->nreceivers);
 	log_notice("started: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
@@ -307,6 +384,15 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			diag_init(&dg);
 			notify_reloading();
 			struct qf_config *ncfg = load_all(path, &nset, &dg);
+			/* a rule PostgreSQL refuses (a wrong column) must not replace
+			 * one that works: checked before the swap, as -n does */
+			if (ncfg && db_ok(c) && check_rules_against(c, &nset, path, &dg) < 0) {
+				ruleset_free(&nset);
+				config_free(ncfg);
+				ncfg = NULL;
+			} else if (ncfg && !db_ok(c)) {
+				log_notice("reload: the database is not connected; the rules' SQL is checked when they run");
+			}
 			if (!ncfg) {
 				diag_log(&dg);
 				log_err("reload failed: keeping the running configuration and rules");
@@ -323,6 +409,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				deliver_set_config(d, cfg);
 				for (int i = 0; i < cfg->nreceivers; i++)
 					metrics_receiver(lc.m, cfg->receivers[i].name);
+				free(rcv_json);
+				rcv_json = config_receivers_json(cfg);
+				check_orphans = true;
+				next_refresh = 0; /* the orphaned alerts' gauge follows the receivers */
+				set_waiter(cfg);
 				next_eval = next_timed = 0;
 				log_notice("reloaded: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
 				sd_notify(0, "READY=1");
@@ -374,7 +465,12 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				next_timed = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
 			int rc_eval = eval_all(c, cfg, set, &eo, &t);
 			strlist_free(&notified);
-			if (rc_eval < 0) {
+			if (rc_eval < 0 && stop_requested) {
+				/* cancelled (db.c): nothing of the pass was kept, its
+				 * rules are read again at the next start */
+				PQclear(cq.res);
+				log_notice("stopping: the pass was cancelled; its rules are read again at the next start");
+			} else if (rc_eval < 0) {
 				/* what it claimed stays leased to us and is retried when the lease ends */
 				PQclear(cq.res);
 				log_err("lost the database during evaluation; reconnecting");
@@ -393,8 +489,12 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			}
 			next_eval = next_timed;
 		}
+		if (db_ok(c) && check_orphans) {
+			log_orphans(c, rcv_json);
+			check_orphans = false;
+		}
 		if (db_ok(c) && now_mono_ms() >= next_refresh) {
-			metrics_refresh(lc.m, c);
+			metrics_refresh(lc.m, c, rcv_json);
 			next_refresh = now_mono_ms() + 5000;
 		}
 		metrics_db(lc.m, db_ok(c));
@@ -431,6 +531,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	}
 
 	sd_notify(0, "STOPPING=1");
+	/* what is left is short (the last bookkeeping, recording answers in
+	 * flight) and runs to its end, but a server that does not answer
+	 * must not hold the stop up beyond systemd's TimeoutStopSec */
+	struct db_waiter sw = {.tick = wait_tick, .silent_ms = 5000};
+	db_set_waiter(&sw);
 	if (db_ok(c) && eval_flush(c) < 0)
 		log_warn("could not record the last pass; its rules are read again next start");
 	eval_discard();
@@ -448,6 +553,8 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	db_close(&c);
 	ruleset_free(set);
 	config_free(cfg);
+	free(rcv_json);
+	db_set_waiter(NULL);
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
 	log_notice("stopped");
@@ -503,6 +610,12 @@ int main(int argc, char **argv)
 		return EX_USAGE_;
 	}
 	log_init("qingfengd", verbose ? QF_LOG_DEBUG : QF_LOG_INFO);
+	/* before any secret is read (receiver secrets, URLs with tokens, the
+	 * conninfo's password): no core dump of them, and no other process of
+	 * our user may read our memory (/proc/PID/mem, environ, ptrace).
+	 * systemd's LimitCORE=0 says the same for the service. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		log_warn("cannot turn core dumps off: %s", strerror(errno));
 
 	struct qf_ruleset set;
 	struct diag d;

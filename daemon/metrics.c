@@ -51,9 +51,14 @@ static void render(struct metrics *m, struct buf *b)
 	buf_printf(b, "# HELP qingfeng_reconnects_total Database reconnections.\n# TYPE qingfeng_reconnects_total counter\n"
 		      "qingfeng_reconnects_total %lu\n",
 		   m->reconnects);
-	buf_printf(b, "# TYPE qingfeng_passes_total counter\nqingfeng_passes_total %lu\n", m->passes);
-	buf_printf(b, "# TYPE qingfeng_findings_created_total counter\nqingfeng_findings_created_total %lu\n", m->created);
-	buf_printf(b, "# TYPE qingfeng_alerts_queued_total counter\nqingfeng_alerts_queued_total %lu\n",
+	buf_printf(b, "# HELP qingfeng_passes_total Evaluation passes.\n# TYPE qingfeng_passes_total counter\n"
+		      "qingfeng_passes_total %lu\n",
+		   m->passes);
+	buf_printf(b, "# HELP qingfeng_findings_created_total Findings this daemon created.\n"
+		      "# TYPE qingfeng_findings_created_total counter\nqingfeng_findings_created_total %lu\n",
+		   m->created);
+	buf_printf(b, "# HELP qingfeng_alerts_queued_total Alerts this daemon queued in the outbox.\n"
+		      "# TYPE qingfeng_alerts_queued_total counter\nqingfeng_alerts_queued_total %lu\n",
 		   m->alerts_queued);
 	buf_puts(b, "# HELP qingfeng_rule_evaluations_total Rule evaluations by outcome.\n"
 		    "# TYPE qingfeng_rule_evaluations_total counter\n");
@@ -287,14 +292,14 @@ void metrics_delivery(struct metrics *m, const char *receiver, const char *outco
 	pthread_mutex_unlock(&m->mu);
 }
 
-void metrics_refresh(struct metrics *m, PGconn *c)
+void metrics_refresh(struct metrics *m, PGconn *c, const char *receivers_json)
 {
 	if (!m)
 		return;
 	/* the loop waits for this query: its time is worth seeing
 	 * (bench/gauges.sh reads it) */
 	int64_t t0 = now_real_us();
-	char *text = db_metrics_gauges(c);
+	char *text = db_metrics_gauges(c, receivers_json);
 	if (!text)
 		return;
 	log_debug("database gauges read in %.2f ms", (double)(now_real_us() - t0) / 1000.0);

@@ -25,7 +25,9 @@ void metrics_pass(struct metrics *m, long created, long alerts);
 void metrics_delivery(struct metrics *m, const char *receiver, const char *outcome, int n);
 /* a configured receiver's counters, shown at 0 before its first request */
 void metrics_receiver(struct metrics *m, const char *receiver);
-/* refreshes the database gauges (findings, alerts, outbox, lag) */
-void metrics_refresh(struct metrics *m, PGconn *c);
+/* refreshes the database gauges (findings, alerts, outbox, lag, and the
+ * pending alerts of receivers not among receivers_json, the configured
+ * names as a JSON array) */
+void metrics_refresh(struct metrics *m, PGconn *c, const char *receivers_json);
 
 #endif

@@ -207,7 +207,31 @@ static void print_table(PGresult *r, const char *const *heads)
 	free(w);
 }
 
-static int cmd_alerts(PGconn *c, int argc, char **argv)
+/* Pending alerts for receivers the configuration does not name wait for
+ * ever: says how many, on stderr, after the list. */
+static void orphans_note(PGconn *c, const char *receivers_json)
+{
+	char *err = NULL;
+	PGresult *r = db_orphaned_alerts(c, receivers_json, &err);
+	long total = 0;
+
+	if (!r) {
+		fprintf(stderr, "qfctl: cannot count alerts for unknown receivers: %s\n", err ? err : "failed");
+		free(err);
+		return;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		total += atol(PQgetvalue(r, i, 1));
+	if (total) {
+		fprintf(stderr, "qfctl: %ld pending alert(s) for receiver(s) not in the configuration:", total);
+		for (int i = 0; i < PQntuples(r); i++)
+			fprintf(stderr, "%s %s (%s)", i ? "," : "", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		fprintf(stderr, "; they wait until a receiver of that name is configured\n");
+	}
+	PQclear(r);
+}
+
+static int cmd_alerts(PGconn *c, const struct qf_config *cfg, int argc, char **argv)
 {
 	char *err = NULL;
 	int i = 1;
@@ -247,13 +271,20 @@ static int cmd_alerts(PGconn *c, int argc, char **argv)
 		fprintf(stderr, "qfctl: --state must be pending, delivered, dead or silenced\n");
 		return 64;
 	}
-	PGresult *r = db_alerts_list(c, state, limit > 0 ? limit : 100, &err);
-	if (!r)
+	/* with a configuration, alerts for receivers it does not name are marked */
+	char *rj = cfg ? config_receivers_json(cfg) : NULL;
+	PGresult *r = db_alerts_list(c, state, limit > 0 ? limit : 100, rj, &err);
+	if (!r) {
+		free(rj);
 		return fail("alerts", err);
+	}
 	static const char *const heads[] = {"ID", "STATE", "RECEIVER", "EVENT", "FINDING", "RULE", "LEVEL",
 					    "ATTEMPTS", "NEXT ATTEMPT", "DELIVERED", "LAST ERROR"};
 	print_table(r, heads);
 	PQclear(r);
+	if (rj && (!state || !strcmp(state, "pending")))
+		orphans_note(c, rj);
+	free(rj);
 	return 0;
 }
 
@@ -701,7 +732,7 @@ int main(int argc, char **argv)
 		else if (db_check_schema(c) < 0)
 			rc = 69;
 		else
-			rc = !strcmp(cmd, "alerts")     ? cmd_alerts(c, argc - optind, argv + optind)
+			rc = !strcmp(cmd, "alerts")     ? cmd_alerts(c, cfg, argc - optind, argv + optind)
 			     : !strcmp(cmd, "silence")  ? cmd_silence(c, argc - optind, argv + optind)
 			     : !strcmp(cmd, "audit")    ? cmd_audit(c, argc - optind, argv + optind)
 			     : !strcmp(cmd, "report")   ? cmd_report(c, argc - optind, argv + optind)

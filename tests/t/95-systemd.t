@@ -64,6 +64,7 @@ like "$(key ExecStart)" '^/usr/local/bin/qingfengd( |$)' "ExecStart runs qingfen
 like "$(key ExecReload)" 'kill -HUP \$MAINPID' "ExecReload sends SIGHUP"
 like "$(key DynamicUser)$(key User)" '.' "runs as its own user"
 is "$(key CapabilityBoundingSet)" "" "no capabilities"
+is "$(key LimitCORE)" 0 "LimitCORE=0: no core dumps (the daemon holds receiver secrets)"
 is "$(key RestrictAddressFamilies)" "AF_UNIX AF_INET AF_INET6" "unix sockets and IP only"
 is "$(printf '%s\n' "$svc" | grep -c '^IPAddressDeny=')" 0 "no IP deny list: webhook receivers may be anywhere"
 
