@@ -855,6 +855,21 @@ void db_prune_changes(PGconn *c, const char *rule_ids_json, int n)
 	"   AND (s.department IS NULL OR s.department = " department ")"                                     \
 	" ORDER BY s.id LIMIT 1"
 
+long db_scope_cleanup(PGconn *c)
+{
+	/* a scope row of a dropped role (a leaver) matches no one already
+	 * (sql/017 binds rows to role OIDs); removing it writes its
+	 * scope_revoked event, so the history says when it went */
+	PGresult *r = x_exec(c, "SELECT qf.auditor_scope_cleanup()");
+	long n = -1;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		log_warn("cannot remove the scopes of dropped roles: %s", PQresultErrorMessage(r));
+	else
+		n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
 long db_prune_runs(PGconn *c, int keep_days)
 {
 	char kd[16];
@@ -1445,16 +1460,13 @@ long db_alerts_retry(PGconn *c, long long id, char **err)
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", id);
 	const char *p[1] = {id > 0 ? ids : NULL};
-	/* a fresh budget: attempts and age count from now (requeued_at) */
-	PGresult *r = query(c,
-			    "UPDATE qf.alert SET state = 'pending', attempts = 0, requeued_at = now(),"
-			    "       next_attempt_at = now(), claimed_by = NULL, claimed_until = NULL"
-			    " WHERE CASE WHEN $1::bigint IS NULL THEN state = 'dead'"
-			    "            ELSE id = $1::bigint AND state IN ('dead', 'pending', 'silenced') END",
-			    1, p, err);
+	/* a fresh budget (attempts and age count from now), and a history
+	 * event per alert naming who sent it again: the function runs as the
+	 * owner, since no operator may update the outbox (sql/017) */
+	PGresult *r = query(c, "SELECT qf.alert_retry($1::bigint)", 1, p, err);
 	if (!r)
 		return -1;
-	long n = atol(PQcmdTuples(r));
+	long n = atol(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return n;
 }

@@ -155,6 +155,9 @@ void db_advance_cursors(PGconn *c, const char *json);
 /* Deletes up to 10,000 qf.rule_run rows that started more than keep_days
  * ago; how many, or -1 (logged). */
 long db_prune_runs(PGconn *c, int keep_days);
+/* Removes auditor scope rows of roles that no longer exist, each with its
+ * history event; how many, or -1 (logged). */
+long db_scope_cleanup(PGconn *c);
 /* Deletes change_log rows every listed rule (json array of ids) has seen. */
 void db_prune_changes(PGconn *c, const char *rule_ids_json, int n);
 

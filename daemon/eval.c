@@ -653,6 +653,9 @@ done:
 		db_prune_changes(c, ran.data, nran);
 		if (db_prune_runs(c, cfg->keep_runs_days) > 0)
 			log_debug("pruned rule runs older than %d days", cfg->keep_runs_days);
+		long gone = db_scope_cleanup(c);
+		if (gone > 0)
+			log_notice("removed %ld auditor scope row(s) of roles that no longer exist", gone);
 	}
 	buf_free(&advance);
 	buf_free(&ran);

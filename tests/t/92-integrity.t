@@ -127,6 +127,25 @@ like "$(as qf_i_admin "UPDATE qf.silence SET created_by = 'qf_i_lab', reason = '
 is "$(sql "$DB" "SELECT count(*) FROM qf.verify_chain()")" 0 "the chain verifies across findings' and control events"
 is "$("$QFCTL" -d "$CONNINFO" audit verify >/dev/null 2>&1; echo $?)" 0 "qfctl audit verify agrees"
 
+# --- qfctl and the daemon go through the functions ---
+sql "$DB" "UPDATE qf.alert SET state = 'dead' WHERE id = $a1"
+like "$(QF_SQL_DIR= "$QFCTL" -d "host=$PGHOST dbname=$DB user=qf_i_admin" alerts retry "$a1" 2>&1)" "1" \
+     "qfctl alerts retry works as an admin"
+is "$(sql "$DB" "SELECT actor || ' ' || action FROM qf.finding_event ORDER BY seq DESC LIMIT 1")" "qf_i_admin alert_requeued" \
+   "and the re-queue is in the history under the admin's name"
+sql postgres "SET client_min_messages = warning; DROP ROLE IF EXISTS qf_i_leaver2; CREATE ROLE qf_i_leaver2 IN ROLE qf_auditor"
+sql "$DB" "INSERT INTO qf.auditor_scope (role_name, department) VALUES ('qf_i_leaver2', '机械室')"
+sql postgres "DROP ROLE qf_i_leaver2"
+CONNINFO="host=$PGHOST dbname=$DB user=qf_i_engine" write_conf "$T_DIR/q.conf" "http://127.0.0.1:9/hook" "$(only_rules F09)"
+sed -i 's/once_deadline = [0-9]*/once_deadline = 1/' "$T_DIR/q.conf"
+run_once "$T_DIR/q.conf"; is "$?" 0 "qingfengd --once runs as the engine"
+is "$(sql "$DB" "SELECT count(*) FROM qf.auditor_scope WHERE role_name = 'qf_i_leaver2'")" 0 \
+   "its housekeeping removed the dropped role's scope row"
+is "$(sql "$DB" "SELECT actor || ' ' || action || ' ' || (note::jsonb #>> '{before,role}') FROM qf.finding_event
+                  WHERE finding_id IS NULL ORDER BY seq DESC LIMIT 1")" "qf_i_engine scope_revoked qf_i_leaver2" \
+   "with its revocation event"
+like "$(cat "$T_DIR/once.log")" "removed 1 auditor scope row" "and said so in the log"
+
 # --- upgrade from 16 ---
 new_db_at up 16
 sql postgres "SET client_min_messages = warning; DROP ROLE IF EXISTS qf_i_gone; CREATE ROLE qf_i_gone"
