@@ -1,6 +1,6 @@
 /* Load for the commit → webhook latency benchmark (bench/latency.sh).
  *
- *   qf-latency CONNINFO RATE COUNT
+ *   qf-latency CONNINFO RATE COUNT [VENDOR CASHIER]
  *
  * Commits COUNT risky payments ('L<i>', creator approves: F09), one per
  * transaction, RATE per second on a fixed schedule, and prints for each
@@ -10,7 +10,14 @@
  * received that commit's notification. A thread of its own waits on that
  * connection, so a notification is stamped when it arrives, not when the
  * committing thread gets round to reading it: sent → notified is the bare
- * commit → NOTIFY round trip the daemon's latency is compared with. */
+ * commit → NOTIFY round trip the daemon's latency is compared with.
+ *
+ * With VENDOR and CASHIER (bench/hotkey.sh), every payment goes to that one
+ * vendor and is paid by that one cashier, with its own invoice number and
+ * an amount that varies (so the window and statistical rules of the pack,
+ * F01 and F05 among them, have a hot key's whole history to read): the
+ * ledger of a real institute, where a few vendors and cashiers carry most
+ * of it. */
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -63,10 +70,11 @@ static void *listen_thread(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: qf-latency CONNINFO RATE COUNT\n");
+	if (argc != 4 && argc != 6) {
+		fprintf(stderr, "usage: qf-latency CONNINFO RATE COUNT [VENDOR CASHIER]\n");
 		return 64;
 	}
+	const char *vendor = argc == 6 ? argv[4] : NULL, *cashier = argc == 6 ? argv[5] : NULL;
 	int rate = atoi(argv[2]), count = atoi(argv[3]);
 	PGconn *c = PQconnectdb(argv[1]), *l = PQconnectdb(argv[1]);
 	if (PQstatus(c) != CONNECTION_OK || PQstatus(l) != CONNECTION_OK) {
@@ -95,12 +103,21 @@ int main(int argc, char **argv)
 		 * one person approving thousands of their own payments makes every
 		 * new finding count that person's history (the escalation rules) */
 		snprintf(who, sizeof who, "PL%d", i % 700);
-		const char *params[2] = {id, who};
+		char amount[32];
+		/* every first digit, few repeats: 100.00 … 99,999.00 */
+		snprintf(amount, sizeof amount, "%d.%02d", 100 + (int)(((long)i * 7919) % 99900), i % 100);
+		const char *params[5] = {id, who, vendor, cashier, amount};
 		sent_at[i] = now_s();
-		PGresult *r = PQexecParams(c,
-					   "INSERT INTO records.payment (payment_id, department, amount, created_by, approved_by,"
-					   " paid_by) VALUES ($1, '财务处', 123.45, $2, $2, 'X')",
-					   2, NULL, params, NULL, NULL, 0);
+		PGresult *r =
+			vendor ? PQexecParams(c,
+					      "INSERT INTO records.payment (payment_id, vendor_id, department, invoice_no, amount,"
+					      " created_by, approved_by, paid_by, paid_at, posted_at)"
+					      " VALUES ($1, $3, '财务处', 'INV-' || $1, $5::numeric, $2, $2, $4, now(), now())",
+					      5, NULL, params, NULL, NULL, 0)
+			       : PQexecParams(c,
+					      "INSERT INTO records.payment (payment_id, department, amount, created_by, approved_by,"
+					      " paid_by) VALUES ($1, '财务处', 123.45, $2, $2, 'X')",
+					      2, NULL, params, NULL, NULL, 0);
 		commit_at[i] = now_s(); /* autocommit: the INSERT returned after COMMIT */
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			fprintf(stderr, "qf-latency: %s", PQresultErrorMessage(r));

@@ -15,7 +15,7 @@
 #   bench/run.sh --render                rewrite the block from its stored data
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
-# (deliver); RATE, COUNT, SEED (latency); ALERTS, FINDINGS (gauges); SCALES,
+# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey); ALERTS, FINDINGS (gauges); SCALES,
 # ROUNDS_INCR, INCREMENTAL_ONLY (eval); BULK_SCALE, BULK_N (bulk); SOAK_*
 # (soak). Any that differs from its default is written beside the figures.
 # QF_BUILD is the build to run (default build/), RESULTS_MD the file to
@@ -29,8 +29,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export QF_BUILD=${QF_BUILD:-$ROOT/build}
 RESULTS_MD=${RESULTS_MD:-$ROOT/bench/RESULTS.md}
-ALL="capture deliver latency gauges eval bulk"   # soak is not a default benchmark (make soak)
-KNOWN="capture deliver latency gauges eval bulk soak"
+ALL="capture deliver latency hotkey gauges eval bulk"   # soak is not a default benchmark (make soak)
+KNOWN="capture deliver latency hotkey gauges eval bulk soak"
 
 render_only=0
 case "${1:-}" in
@@ -42,6 +42,7 @@ esac
 if [ "${QUICK:-}" = 1 ]; then
   export ROWS=${ROWS:-20000} ROUNDS=${ROUNDS:-3} SIZES=${SIZES:-2000 6000}
   export RATE=${RATE:-200} COUNT=${COUNT:-1000} SCALES=${SCALES:-100000} ROUNDS_INCR=${ROUNDS_INCR:-3}
+  export HISTORY=${HISTORY:-0 20000} IMPORT=${IMPORT:-5000}
   export ALERTS=${ALERTS:-100000} FINDINGS=${FINDINGS:-100000} BULK_SCALE=${BULK_SCALE:-100000} BULK_N=${BULK_N:-5000}
   export SOAK_MINUTES=${SOAK_MINUTES:-3}
 fi
@@ -67,6 +68,7 @@ settings() {
     capture) spec="ROWS=100000 ROUNDS=7" ;;
     deliver) spec="SIZES=20000_60000" ;;
     latency) spec="RATE=200 COUNT=4000 SEED=20000" ;;
+    hotkey)  spec="RATE=200 HOT_COUNT=400 HISTORY=0_20000_100000 IMPORT=50000" ;;
     gauges)  spec="ALERTS=1000000 FINDINGS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
     bulk)    spec="BULK_SCALE=1000000 BULK_N=50000" ;;
