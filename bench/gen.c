@@ -2,6 +2,7 @@
  *
  *   qf-gen [--scale N] [--seed S] [--plant-rate R] [--truth] [--progress]
  *          [--part all|reference|activity] [--stream] [--benford-min-n N|auto]
+ *          [--no-lab]
  *
  * Writes BEGIN; one COPY block per records table; COMMIT; to stdout, in
  * PostgreSQL text COPY format. --part writes only the reference tables
@@ -11,6 +12,9 @@
  * the activity tables as single-statement INSERTs and UPDATEs in the
  * records' own time order instead (for `make demo`). --benford-min-n plants
  * F05 for a smaller min_n than its 300 (the demo's institute is small).
+ * The optional tables of the lab-integrity rules (RULES-LAB.md: T12-T17,
+ * D10, F14) come after the others; --no-lab leaves them out, and the
+ * output is then that of the generator before them, byte for byte.
  * See bench/GEN.md.
  *
  * Build: gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g bench/gen.c -o /tmp/qf-gen -lm
@@ -40,6 +44,7 @@ static int opt_part = PART_ALL;
 static bool opt_stream = false;
 static uint64_t opt_benford = 300; /* F05's min_n */
 static bool opt_benford_given = false, opt_benford_auto = false;
+static bool opt_lab = true; /* the optional tables of RULES-LAB.md */
 
 /* ------------------------------------------------------------------ PRNG */
 /* xoshiro256** seeded through splitmix64; every stream is derived from
@@ -111,7 +116,9 @@ static double rnorm(rng_t *r)
 /* streams */
 enum {
 	S_PERSON = 1, S_RELATIVE, S_PARTY, S_COI, S_METHOD, S_SIGN, S_EQUIP, S_TASK, S_PO, S_PAY,
-	S_REIMB, S_LEAVE, S_DISC, S_GIFT, S_HOSP, S_COMPL, S_DUTY, S_RECEP, S_PLANT, S_MISC
+	S_REIMB, S_LEAVE, S_DISC, S_GIFT, S_HOSP, S_COMPL, S_DUTY, S_RECEP, S_PLANT, S_MISC,
+	/* the lab-integrity tables, after the others: the streams above keep their ids */
+	S_ACCR, S_STD, S_SUBC, S_SAMPL, S_RETAIN, S_ISSUE, S_DECL, S_FEE, S_INV, S_LAB
 };
 
 /* ------------------------------------------------------------------ output */
@@ -298,7 +305,8 @@ static void F_fixed(double v, int dec)
 static bool is_reference(const char *table)
 {
 	static const char *const ref[] = {"workday",	   "person",	  "relative",	 "counterparty", "coi_declaration",
-					  "duty_record", "method_norm", "equipment", "signatory",	   "leave"};
+					  "duty_record", "method_norm", "equipment", "signatory",	   "leave",
+					  "accreditation", "standard_status", "fee_schedule", "impartiality_declaration"};
 	for (int k = 0; k < NELEM(ref); k++)
 		if (!strcmp(table, ref[k]))
 			return true;
@@ -465,6 +473,15 @@ static const struct stable stables[] = {
 	{"hospitality", "hospitality_id", {{"held_at", "hospitality", NULL, "person_id host_party_id"}}},
 	{"complaint", "complaint_id", {{"received_at", "complaint", NULL, "person_id stage"}}},
 	{"reception", "reception_id", {{"held_at", "reception", NULL, "host_department guests accompanying"}}},
+	/* the lab-integrity tables (RULES-LAB.md) */
+	{"subcontract", "task_id, item", {{"sent_at", "subcontract", NULL, "item subcontractor_id"}}},
+	{"sampling", "sampling_id", {{"sampled_at", "sampling", NULL, "task_id"}}},
+	/* registered with the report (emit_retained sets the time), disposed of later */
+	{"retained_sample", "sample_id",
+	 {{"retain_until", "retained", "sample_id, task_id, retain_until", "task_id retain_until"},
+	  {"disposed_at", "retained.disposed", "disposed_at, disposed_by", "task_id disposed_by"}}},
+	{"report_issue", "task_id, version, issued_at", {{"issued_at", "report.issue", NULL, "version issued_by"}}},
+	{"task_invoice", "task_id", {{"invoiced_at", "invoice", NULL, "amount"}}},
 };
 
 static const struct stable *st_cur;
@@ -1066,12 +1083,14 @@ static void emit_person(void)
 enum {
 	P_T01, P_T02, P_T03, P_T04, P_T05, P_T06, P_T07, P_T08, P_T09, P_T10, P_T11,
 	P_F01, P_F02, P_F03, P_F04, P_F05, P_F06, P_F07, P_F08, P_F09, P_F10, P_F11, P_F12, P_F13,
-	P_D01, P_D02, P_D03, P_D04, P_D05, P_D06, P_D07, P_D08, P_D09, NRULES
+	P_D01, P_D02, P_D03, P_D04, P_D05, P_D06, P_D07, P_D08, P_D09,
+	P_T12, P_T13, P_T14, P_T15, P_T16, P_T17, P_D10, P_F14, NRULES
 };
 static const char *rule_ids[NRULES] = {
 	"T01", "T02", "T03", "T04", "T05", "T06", "T07", "T08", "T09", "T10", "T11",
 	"F01", "F02", "F03", "F04", "F05", "F06", "F07", "F08", "F09", "F10", "F11", "F12", "F13",
 	"D01", "D02", "D03", "D04", "D05", "D06", "D07", "D08", "D09",
+	"T12", "T13", "T14", "T15", "T16", "T17", "D10", "F14",
 };
 struct truth {
 	int rule;
@@ -1082,6 +1101,8 @@ static size_t ntruth, truth_cap;
 static uint64_t planted[NRULES];
 /* tables with per-row planting decisions */
 enum { TB_TASK = 1, TB_PAY, TB_PO, TB_REIMB, TB_DISC, TB_GIFT, TB_HOSP, TB_COMPL, TB_RECEP, TB_DUTY };
+/* the lab-integrity tables' (TB_DUTY + 1 and + 2 are D07's and D08's) */
+enum { TB_ACCR = 30, TB_STD, TB_SUBC, TB_SAMPL, TB_RETAIN, TB_ISSUE, TB_DECL, TB_INV };
 
 __attribute__((format(printf, 2, 3))) static void truth_add(int rule, const char *fmt, ...)
 {
@@ -2104,6 +2125,9 @@ static void gen_task(uint64_t i, struct task *t, bool plants)
 				*steps[j] = TS_NULL;
 }
 
+/* the lab-integrity tables look at every task as it is written (below) */
+static void lab_task(const struct task *t);
+
 static void emit_test_task(void)
 {
 	struct task t;
@@ -2144,6 +2168,8 @@ static void emit_test_task(void)
 		}
 		if (t.t11 && t.received > T11_NARROW)
 			t11_n++;
+		if (opt_lab)
+			lab_task(&t);
 	}
 	copy_end();
 	if (t11_client >= 0 && t11_n >= 10)
@@ -2878,6 +2904,9 @@ static void emit_reimbursement(void)
 }
 
 /* ------------------------------------------------------------------ fee discounts */
+/* F14 reads the discounts a client had when a test fee was invoiced (below) */
+static void lab_discount(int client, int pct, ts_t at);
+
 static void emit_fee_discount(void)
 {
 	rng_t r;
@@ -2914,6 +2943,8 @@ static void emit_fee_discount(void)
 		F_text(persons[rchance(&r, 0.7) ? dept_head[DEP_OFFICE] : leaders_lead[2 + rint_(&r, 3)]].id);
 		F_ts(at);
 		row_end();
+		if (opt_lab)
+			lab_discount(c, pc, at);
 	}
 	copy_end();
 	free(used);
@@ -3234,6 +3265,810 @@ static void plan_init(void)
 	}
 }
 
+/* ------------------------------------------------------------------ lab integrity (RULES-LAB.md) */
+/* The optional tables of the rules T12-T17, D10 and F14, generated after
+ * everything else from their own streams (S_ACCR ...), so the other tables
+ * are those of the same options without them. Clean, they make none of the
+ * 41 rules fire; planted, each rule fires on exactly its truth keys, and
+ * each has near misses at its boundaries: a task issued on the last day of
+ * a lab's accreditation, a task started the day before its method was
+ * withdrawn, a subcontract sent on the last day of the subcontractor's
+ * qualification, samples disposed of on their retention day, a second
+ * version issued at the instant of the amendment that covers it,
+ * declarations signed on the deadline day, invoices at the tolerance edge
+ * or exactly covered by the client's discount. One lab lists no
+ * accreditation and one method has no published fee: out of the scope of
+ * T12 and F14, whatever their tasks and invoices. */
+#define UNCOVERED_LAB (NLABS - 1)    /* lists no accreditation (T12 does not check it) */
+#define NOFEE_METHOD (NMETHODS - 1)  /* has no published fee (F14 does not check it) */
+#define NSUBC 7
+#define SUBC_LAPSED 5                /* qualified until the day one subcontract was sent */
+#define SUBC_UNKNOWN 6               /* no known qualification: only planted rows use it */
+struct subc {
+	char id[16], name[96], uscc[24], legal[40], phone[24], addr[128], bank[32];
+	ts_t created_at;
+	int created_by;
+	int valid_to; /* DAY_NULL: none known */
+};
+static struct subc subcs[NSUBC];
+static uint64_t subc_nm = UINT64_MAX; /* the subcontract sent on the day SUBC_LAPSED's qualification ends */
+/* T12: a (lab, method) out of scope after last_valid until valid_again */
+#define MAXGAPS 16
+static struct {
+	int lab, method, last_valid, valid_again;
+} gaps[MAXGAPS];
+static int ngaps;
+/* T13: methods withdrawn during the data */
+#define MAXWD 16
+static struct {
+	int method, on;
+} wds[MAXWD];
+static int nwds;
+/* the forced plant of each activity table: the first candidate at or after the middle */
+static uint64_t forced_subc = UINT64_MAX, forced_sampl = UINT64_MAX, forced_retain = UINT64_MAX,
+		forced_issue = UINT64_MAX, forced_inv = UINT64_MAX;
+static unsigned char *part; /* [person * 2 + year - 2025]: on an issued task that year (D10) */
+static int64_t fees[NMETHODS]; /* the published fee in cents, -1 = none */
+struct disc {
+	int client, pct;
+	ts_t at;
+};
+static struct disc *discs;
+static int ndiscs, disc_cap;
+
+static void lab_discount(int client, int pct, ts_t at)
+{
+	if (ndiscs == disc_cap) {
+		disc_cap = disc_cap ? disc_cap * 2 : 1024;
+		discs = realloc(discs, (size_t)disc_cap * sizeof *discs);
+		if (!discs) {
+			fprintf(stderr, "qf-gen: out of memory\n");
+			exit(71);
+		}
+	}
+	discs[ndiscs].client = client;
+	discs[ndiscs].pct = pct;
+	discs[ndiscs].at = at;
+	ndiscs++;
+}
+/* each client's discounts chained, once they are all known (emit_task_invoice) */
+static int *disc_first, *disc_next;
+static void disc_chain(void)
+{
+	disc_first = malloc(sizeof(int) * (size_t)(NPARTIES + 256));
+	disc_next = malloc(sizeof(int) * (size_t)(ndiscs + 1));
+	if (!disc_first || !disc_next) {
+		fprintf(stderr, "qf-gen: out of memory\n");
+		exit(71);
+	}
+	for (int c = 0; c < NPARTIES + 256; c++)
+		disc_first[c] = -1;
+	for (int k = ndiscs - 1; k >= 0; k--) {
+		disc_next[k] = disc_first[discs[k].client];
+		disc_first[discs[k].client] = k;
+	}
+}
+/* the largest discount of a client approved at or before at, -1 if none */
+static int max_discount(int client, ts_t at)
+{
+	int m = -1;
+	if (!disc_first)
+		return -1; /* lab_init: before the discounts are generated */
+	for (int k = disc_first[client]; k >= 0; k = disc_next[k])
+		if (discs[k].at <= at && discs[k].pct > m)
+			m = discs[k].pct;
+	return m;
+}
+
+/* planted on activity row i of table tb: with probability R, and the forced one */
+static bool lab_plant(int tb, uint64_t i, uint64_t forced)
+{
+	if (opt_plant <= 0)
+		return false;
+	if (i == forced)
+		return true;
+	rng_t r;
+	rng_init(&r, S_PLANT * 1000 + (uint64_t)tb, i);
+	return runif(&r) < opt_plant;
+}
+static int task_day_used(const struct task *t) { return ts_day(t->start != TS_NULL ? t->start : t->received); }
+
+/* a 64-digit content hash */
+static void hash64(rng_t *r, char *b)
+{
+	hexhash(r, b);
+	hexhash(r, b + 32);
+}
+
+/* the method code with another year: "GB/T 12345-2015" -> "GB/T 12345-2008" */
+static bool method_edition(int m, int year, char *b, size_t n)
+{
+	const char *code = methods[m].code, *dash = strrchr(code, '-');
+	if (!dash || strchr(dash, '('))
+		return false;
+	snprintf(b, n, "%.*s-%d", (int)(dash - code), code, year);
+	for (int k = 0; k < NMETHODS; k++)
+		if (!strcmp(methods[k].code, b))
+			return false;
+	return true;
+}
+
+/* --- subcontract: one item of 4 % of the tasks in testing, sent to another lab */
+struct subrow {
+	bool on, plant;
+	const char *item;
+	ts_t sent;
+	int subc;
+	bool disclosed;
+};
+static void subc_row(uint64_t i, const struct task *t, bool plant, struct subrow *s)
+{
+	memset(s, 0, sizeof *s);
+	if (t->start == TS_NULL || t->end == TS_NULL)
+		return;
+	rng_t r;
+	rng_init(&r, S_SUBC, i);
+	bool want = rchance(&r, 0.04);
+	int k0 = (int)rint_(&r, (uint32_t)lab_nitems[t->lab]);
+	double f = runif(&r);
+	int sc = (int)rint_(&r, SUBC_LAPSED);
+	bool lapsed_ok = rchance(&r, 0.3);
+	int variant = (int)rint_(&r, 3);
+	if (!want)
+		return;
+	/* an item the lab does not test for this task itself */
+	for (int k = 0; k < lab_nitems[t->lab] && !s->item; k++) {
+		int item = (k0 + k) % lab_nitems[t->lab];
+		bool used = false;
+		for (int j = 0; j < t->nres; j++)
+			used |= t->res[j].item == item;
+		if (!used)
+			s->item = lab_item[t->lab][item];
+	}
+	if (!s->item)
+		return;
+	s->on = true;
+	s->sent = t->start + (ts_t)((double)(t->end - t->start) * (0.05 + 0.35 * f));
+	s->disclosed = true;
+	s->subc = sc;
+	int lapse = subcs[SUBC_LAPSED].valid_to;
+	if (i == subc_nm || (lapse != DAY_NULL && ts_day(s->sent) <= lapse && lapsed_ok))
+		s->subc = SUBC_LAPSED;
+	if (!plant || i == subc_nm)
+		return;
+	/* not marked in the report (orange), or sent to a subcontractor not qualified that day (red) */
+	s->plant = true;
+	if (variant == 0)
+		s->disclosed = false;
+	else if (variant == 1 && lapse != DAY_NULL && ts_day(s->sent) > lapse)
+		s->subc = SUBC_LAPSED;
+	else
+		s->subc = SUBC_UNKNOWN;
+}
+
+/* --- sampling: 20 % of the tasks were sampled on site, by the lab's sample administrator and testers */
+struct samprow {
+	bool on, plant;
+	ts_t at;
+	int who[3], n;
+};
+static void sampl_row(uint64_t i, const struct task *t, bool plant, struct samprow *s)
+{
+	memset(s, 0, sizeof *s);
+	rng_t r;
+	rng_init(&r, S_SAMPL, i);
+	bool want = rchance(&r, 0.2);
+	int back = rrange(&r, 0, 2), sec = work_sec(&r);
+	const struct labstaff *ls = &labstaff[t->lab];
+	int k = (int)rint_(&r, (uint32_t)ls->ntest);
+	double u = runif(&r);
+	bool one = rchance(&r, 0.5);
+	if (!want)
+		return;
+	s->on = true;
+	/* on site, in working hours, on the day the sample came in or up to two workdays before */
+	int day = prev_workday(ts_day(t->received) - back);
+	s->at = mkts(day, sec);
+	if (day < DAY0 || s->at > t->received - 1800)
+		s->at = t->received - 1800;
+	int admin = ls->first + ls->n - 1, a = ls->testers[k], b = ls->testers[(k + 1) % ls->ntest];
+	s->who[s->n++] = admin;
+	s->who[s->n++] = a;
+	if (u < 0.2)
+		s->who[s->n++] = b;
+	else if (u < 0.25)
+		s->who[s->n++] = admin; /* named twice: still two people */
+	if (!plant)
+		return;
+	/* taken by one person (once, or named twice) */
+	s->plant = true;
+	s->n = one ? 1 : 2;
+	s->who[1] = admin;
+}
+
+/* --- retained samples: half the issued tasks' samples, kept 90-365 days after the report */
+struct retrow {
+	bool on, plant;
+	int until, by;
+	ts_t disposed;
+};
+static void retain_row(uint64_t i, const struct task *t, bool plant, struct retrow *s)
+{
+	memset(s, 0, sizeof *s);
+	if (t->issued == TS_NULL)
+		return;
+	rng_t r;
+	rng_init(&r, S_RETAIN, i);
+	static const int keep[] = {90, 90, 180, 365};
+	bool want = rchance(&r, 0.5);
+	int days = keep[rint_(&r, NELEM(keep))];
+	bool on_the_day = rchance(&r, 0.3);
+	int later = rrange(&r, 1, 10);
+	int sec = work_sec(&r);
+	int early = rrange(&r, 1, 30);
+	if (!want)
+		return;
+	const struct labstaff *ls = &labstaff[t->lab];
+	s->on = true;
+	s->until = ts_day(t->issued) + days;
+	s->by = ls->first + ls->n - 1;
+	/* disposed of on the first workday from the retention date on (the day itself, often) */
+	s->disposed = mkts(next_workday(s->until + (on_the_day ? 0 : later)), sec);
+	if (s->disposed > TS_END)
+		s->disposed = TS_NULL;
+	if (!plant)
+		return;
+	int d = prev_workday(s->until - early);
+	if (d <= ts_day(t->issued) || mkts(d, sec) > TS_END)
+		return;
+	s->plant = true;
+	s->disposed = mkts(d, sec);
+}
+
+/* --- report issues: every issued report, a copy now and then, the amended version after an amendment */
+struct issrow {
+	int n, version[2], by[2];
+	ts_t at[2];
+	char hash[2][72];
+	bool plant;
+};
+static void issue_row(uint64_t i, const struct task *t, bool plant, struct issrow *s)
+{
+	memset(s, 0, sizeof *s);
+	if (t->issued == TS_NULL)
+		return;
+	rng_t r;
+	rng_init(&r, S_ISSUE, i);
+	char h1[72], h2[72];
+	hash64(&r, h1);
+	hash64(&r, h2);
+	bool copy = rchance(&r, 0.03);
+	ts_t later = work_after(&r, t->issued, 1, 12);
+	bool at_once = rchance(&r, 0.5);
+	ts_t delay = 600 + (ts_t)rint_(&r, 7200);
+	bool same_version = rchance(&r, 0.5);
+	s->version[0] = 1;
+	memcpy(s->hash[0], h1, sizeof h1);
+	s->at[0] = t->issued;
+	s->by[0] = t->signer;
+	s->n = 1;
+	bool amended = t->amended && t->amended_at <= TS_END;
+	if (amended) {
+		/* the corrected report, at the amendment (the inclusive edge) or a little after */
+		ts_t at = t->amended_at + (at_once ? 0 : delay);
+		if (at <= TS_END) {
+			s->version[1] = 2;
+			memcpy(s->hash[1], h2, sizeof h2);
+			s->at[1] = at;
+			s->by[1] = t->amended_by;
+			s->n = 2;
+		}
+		return;
+	}
+	if (plant && later <= TS_END) {
+		/* another version, or a copy, with other content and no amendment */
+		s->plant = true;
+		s->version[1] = same_version ? 1 : 2;
+		memcpy(s->hash[1], h2, sizeof h2);
+	} else if (copy && later <= TS_END) {
+		s->version[1] = 1;
+		memcpy(s->hash[1], h1, sizeof h1);
+	} else
+		return;
+	s->at[1] = later;
+	s->by[1] = t->signer;
+	s->n = 2;
+}
+
+/* --- invoices: 90 % of the issued tasks, at the published fee, a little below, or with the client's discount */
+struct invrow {
+	bool on, plant;
+	ts_t at;
+	int64_t amount;
+	int by;
+};
+static void inv_row(uint64_t i, const struct task *t, bool plant, struct invrow *s)
+{
+	memset(s, 0, sizeof *s);
+	if (t->issued == TS_NULL)
+		return;
+	rng_t r;
+	rng_init(&r, S_INV, i);
+	bool want = rchance(&r, 0.9);
+	ts_t at = work_after(&r, t->issued, 0, 3);
+	int by = fin_heads[rint_(&r, 2)];
+	double u = runif(&r), v = runif(&r);
+	int off = rrange(&r, 1, 4), cut = rrange(&r, 15, 40), any = rrange(&r, 1, 30);
+	if (!want || at > TS_END)
+		return;
+	s->on = true;
+	s->at = at;
+	s->by = by;
+	int64_t fee = fees[t->method];
+	if (fee < 0) { /* no published fee: whatever was agreed */
+		s->amount = (int64_t)any * 10000;
+		return;
+	}
+	int maxp = max_discount(t->client, at);
+	if (maxp > 5 && u < 0.6)
+		s->amount = fee * (100 - maxp) / 100; /* the client's discount, exactly */
+	else if (v < 0.85)
+		s->amount = fee;
+	else if (v < 0.95)
+		s->amount = fee * (100 - off) / 100; /* within the tolerance */
+	else
+		s->amount = fee * 95 / 100; /* its edge */
+	if (!plant)
+		return;
+	/* more off than any discount of the client by then */
+	if (cut <= maxp)
+		cut = maxp + 5;
+	if (cut > 95)
+		cut = 95;
+	s->plant = true;
+	s->amount = fee * (100 - cut) / 100;
+}
+
+/* the first candidate of a table at or after the middle that can be planted */
+static uint64_t lab_forced(int which)
+{
+	struct task t;
+	for (uint64_t i = ntasks / 2; i < ntasks; i++) {
+		gen_task(i, &t, true);
+		bool ok = false;
+		if (which == TB_SUBC) {
+			struct subrow x;
+			subc_row(i, &t, true, &x);
+			ok = x.plant;
+		} else if (which == TB_SAMPL) {
+			struct samprow x;
+			sampl_row(i, &t, true, &x);
+			ok = x.plant;
+		} else if (which == TB_RETAIN) {
+			struct retrow x;
+			retain_row(i, &t, true, &x);
+			ok = x.plant;
+		} else if (which == TB_ISSUE) {
+			struct issrow x;
+			issue_row(i, &t, true, &x);
+			ok = x.plant;
+		} else if (which == TB_INV) {
+			struct invrow x;
+			inv_row(i, &t, true, &x);
+			ok = x.plant;
+		}
+		if (ok)
+			return i;
+	}
+	return UINT64_MAX;
+}
+
+/* decisions the lab tables depend on, after plan_init (tasks are final) */
+static void lab_init(void)
+{
+	rng_t q;
+	struct task t, u;
+	part = calloc((size_t)npersons * 2, 1);
+	/* the subcontractors: other testing labs, as counterparties with their qualification */
+	static const char *fields[] = {"化学分析", "电磁兼容", "食品微生物", "放射性", "材料力学", "环境监测", "纺织纤维"};
+	rng_init(&q, S_LAB, 0);
+	for (int k = 0; k < NSUBC; k++) {
+		struct subc *c = &subcs[k];
+		int i = nparties + k; /* numbered after every other counterparty */
+		snprintf(c->id, sizeof c->id, "C%04d", i + 1);
+		char cd[64];
+		city_district(&q, cd, sizeof cd);
+		const char *b1 = brand1[rint_(&q, NELEM(brand1))];
+		const char *b2 = brand2[rint_(&q, NELEM(brand2))];
+		snprintf(c->name, sizeof c->name, "%s%s%s%s检测技术有限公司", cd, b1, b2, fields[k % NELEM(fields)]);
+		snprintf(c->uscc, sizeof c->uscc, "91330%03d%09" PRIu64 "Z", (int)rint_(&q, 1000),
+			 scramble((uint64_t)i + 1, 1000000000u, 777));
+		hexhash(&q, c->legal);
+		snprintf(c->phone, sizeof c->phone, "%s-8%07" PRIu64, area_code(cd), scramble((uint64_t)i + 1, 10000000u, 31337));
+		int no = rrange(&q, 1, 999);
+		snprintf(c->addr, sizeof c->addr, "%s%s%d号检测基地", cd, roads[rint_(&q, NELEM(roads))], no);
+		snprintf(c->bank, sizeof c->bank, "1202%015" PRIu64, scramble((uint64_t)i + 1, 1000000000000000ULL, 99));
+		int cday = D(2016, 1, 4) + (int)rint_(&q, 2000);
+		c->created_at = mkts(cday, work_sec(&q));
+		c->created_by = office_clerks[rint_(&q, (uint32_t)nclerks)];
+		c->valid_to = D(2027, 3, 1) + (int)rint_(&q, 900);
+	}
+	subcs[SUBC_UNKNOWN].valid_to = DAY_NULL;
+	subcs[SUBC_LAPSED].valid_to = DAY_NULL;
+	/* SUBC_LAPSED's qualification ends on the day the first subcontract from 40 % of the tasks on is sent */
+	for (uint64_t i = ntasks * 2 / 5; i < ntasks && subc_nm == UINT64_MAX; i++) {
+		struct subrow x;
+		gen_task(i, &t, true);
+		subc_row(i, &t, false, &x);
+		if (x.on) {
+			subc_nm = i;
+			subcs[SUBC_LAPSED].valid_to = ts_day(x.sent);
+		}
+	}
+	/* fees: 200-5 000 yuan per method */
+	rng_init(&q, S_FEE, 0);
+	for (int m = 0; m < NMETHODS; m++) {
+		int yuan = 100 * rrange(&q, 2, 50);
+		fees[m] = m == NOFEE_METHOD ? -1 : (int64_t)yuan * 100;
+	}
+	if (opt_plant <= 0 || ntasks == 0)
+		return;
+	/* T12: a lab's scope for one of its methods lapses on the day a task of it
+	 * was issued and is granted again after the next such task */
+	rng_init(&q, S_ACCR, 1);
+	int n = plant_count(NMETHODS - METHODS_PER_LAB);
+	for (int g = 0; g < n && g < MAXGAPS; g++) {
+		uint64_t i0 = ntasks * (uint64_t)(35 + 50 * g / n) / 100;
+		for (; i0 < ntasks && ngaps == g; i0++) {
+			gen_task(i0, &t, true);
+			bool taken = t.issued == TS_NULL || t.lab == UNCOVERED_LAB;
+			for (int k = 0; k < ngaps; k++)
+				taken |= gaps[k].lab == t.lab && gaps[k].method == t.method;
+			if (taken)
+				continue;
+			for (uint64_t j = i0 + 1; j < ntasks; j++) {
+				gen_task(j, &u, true);
+				if (u.lab == t.lab && u.method == t.method && u.issued != TS_NULL &&
+				    ts_day(u.issued) > ts_day(t.issued)) {
+					gaps[ngaps].lab = t.lab;
+					gaps[ngaps].method = t.method;
+					gaps[ngaps].last_valid = ts_day(t.issued);
+					gaps[ngaps].valid_again = ts_day(u.issued) + rrange(&q, 1, 15);
+					ngaps++;
+					break;
+				}
+			}
+		}
+	}
+	/* T13: a method withdrawn on the day a task of it was started (or received),
+	 * after another one of it (the near miss) */
+	n = plant_count(NMETHODS);
+	for (int g = 0; g < n && g < MAXWD; g++) {
+		uint64_t i0 = ntasks * (uint64_t)(75 + 20 * g / n) / 100;
+		for (; i0 < ntasks && nwds == g; i0++) {
+			gen_task(i0, &t, true);
+			bool taken = false;
+			for (int k = 0; k < nwds; k++)
+				taken |= wds[k].method == t.method;
+			if (taken)
+				continue;
+			for (uint64_t j = i0 + 1; j < ntasks; j++) {
+				gen_task(j, &u, true);
+				if (u.method == t.method && task_day_used(&u) > task_day_used(&t)) {
+					wds[nwds].method = t.method;
+					wds[nwds].on = task_day_used(&u);
+					nwds++;
+					break;
+				}
+			}
+		}
+	}
+	forced_subc = lab_forced(TB_SUBC);
+	forced_sampl = lab_forced(TB_SAMPL);
+	forced_retain = lab_forced(TB_RETAIN);
+	forced_issue = lab_forced(TB_ISSUE);
+	forced_inv = lab_forced(TB_INV);
+}
+
+/* every task as emit_test_task writes it: who took part in issued reports
+ * (D10), and the tasks the planted scope gaps (T12) and withdrawals (T13) catch */
+static void lab_task(const struct task *t)
+{
+	if (t->issued != TS_NULL) {
+		int y, m, d;
+		civil_from_days(ts_day(t->issued), &y, &m, &d);
+		int who[4] = {t->tester, t->reviewer, t->approver, t->signer};
+		if (y >= 2025 && y <= 2026)
+			for (int k = 0; k < 4; k++)
+				part[who[k] * 2 + y - 2025] = 1;
+		for (int g = 0; g < ngaps; g++)
+			if (gaps[g].lab == t->lab && gaps[g].method == t->method && ts_day(t->issued) > gaps[g].last_valid &&
+			    ts_day(t->issued) < gaps[g].valid_again)
+				truth_add(P_T12, "%s", t->id);
+	}
+	for (int g = 0; g < nwds; g++)
+		if (wds[g].method == t->method && task_day_used(t) >= wds[g].on)
+			truth_add(P_T13, "%s", t->id);
+}
+
+static void emit_lab_counterparty(void)
+{
+	copy_begin("counterparty", "party_id, name, kind, uscc, legal_rep_id_hash, phone, address, bank_account, "
+				   "created_at, created_by, accreditation_valid_to");
+	for (int k = 0; k < NSUBC; k++) {
+		const struct subc *c = &subcs[k];
+		F_text(c->id);
+		F_text(c->name);
+		F_text("vendor");
+		F_text(c->uscc);
+		F_text(c->legal);
+		F_text(c->phone);
+		F_text(c->addr);
+		F_text(c->bank);
+		F_ts(c->created_at);
+		F_text(persons[c->created_by].id);
+		F_date(c->valid_to);
+		row_end();
+	}
+	copy_end();
+}
+
+static void emit_accreditation(void)
+{
+	rng_t r;
+	rng_init(&r, S_ACCR, 0);
+	copy_begin("accreditation", "lab, method, valid_from, valid_to");
+	for (int l = 0; l < NLABS; l++)
+		for (int m = l * METHODS_PER_LAB; m < (l + 1) * METHODS_PER_LAB; m++) {
+			int from = D(2018, 1, 1) + (int)rint_(&r, 6 * 365);
+			int to = rchance(&r, 0.7) ? DAY_NULL : D(2027, 6, 30) + (int)rint_(&r, 3 * 365);
+			bool old = rchance(&r, 0.3);
+			int ofrom = D(2012, 1, 1) + (int)rint_(&r, 4 * 365);
+			if (l == UNCOVERED_LAB)
+				continue;
+			if (old) { /* the certificate before the current one */
+				F_text(lab_names[l]);
+				F_text(methods[m].code);
+				F_date(ofrom);
+				F_date(from - 1);
+				row_end();
+			}
+			int g = -1;
+			for (int k = 0; k < ngaps; k++)
+				if (gaps[k].lab == l && gaps[k].method == m)
+					g = k;
+			F_text(lab_names[l]);
+			F_text(methods[m].code);
+			F_date(from);
+			F_date(g >= 0 ? gaps[g].last_valid : to);
+			row_end();
+			if (g >= 0) { /* granted again after the gap */
+				F_text(lab_names[l]);
+				F_text(methods[m].code);
+				F_date(gaps[g].valid_again);
+				F_date(to);
+				row_end();
+			}
+		}
+	copy_end();
+}
+
+static void emit_standard_status(void)
+{
+	rng_t r;
+	char code[48], repl[48];
+	static char seen[NMETHODS * 2][48]; /* the primary key: no code twice */
+	int nseen = 0;
+	rng_init(&r, S_STD, 0);
+	copy_begin("standard_status", "method, withdrawn_on, replaced_by");
+	for (int m = 0; m < NMETHODS; m++) {
+		int y = atoi(strrchr(methods[m].code, '-') ? strrchr(methods[m].code, '-') + 1 : "2020");
+		int back = rrange(&r, 5, 10);
+		int mon = rrange(&r, 1, 12);
+		bool future = rchance(&r, 0.03);
+		int fday = (int)rint_(&r, 180);
+		int w = -1;
+		for (int k = 0; k < nwds; k++)
+			if (wds[k].method == m)
+				w = k;
+		if (w >= 0) {
+			/* withdrawn during the data (planted) */
+			F_text(methods[m].code);
+			F_date(wds[w].on);
+			F_text(method_edition(m, 2025, repl, sizeof repl) ? repl : NULL);
+			row_end();
+		} else if (future && method_edition(m, 2026, repl, sizeof repl)) {
+			/* announced: withdrawn after the data */
+			F_text(methods[m].code);
+			F_date(D(2027, 1, 1) + fday);
+			F_text(repl);
+			row_end();
+		}
+		/* the edition this method replaced, withdrawn long ago and no longer used */
+		bool dup = false;
+		if (m % 4 == 1 && y > 2008 && method_edition(m, y - back, code, sizeof code)) {
+			for (int k = 0; k < nseen; k++)
+				dup |= !strcmp(seen[k], code);
+		} else
+			dup = true;
+		if (!dup) {
+			snprintf(seen[nseen++], sizeof seen[0], "%s", code);
+			F_text(code);
+			F_date(D(y, mon, 1));
+			F_text(methods[m].code);
+			row_end();
+		}
+	}
+	copy_end();
+}
+
+static void emit_fee_schedule(void)
+{
+	copy_begin("fee_schedule", "method, fee");
+	for (int m = 0; m < NMETHODS; m++)
+		if (fees[m] >= 0) {
+			F_text(methods[m].code);
+			F_money(fees[m]);
+			row_end();
+		}
+	copy_end();
+}
+
+/* every person on an issued report (and every lab member and leader) signs by
+ * 01-28 of each year, some on the deadline day itself (01-31) */
+static void emit_declaration(void)
+{
+	rng_t r;
+	uint64_t n = 0, idx = 0;
+	for (int p = 0; p < npersons; p++)
+		n += (uint64_t)part[p * 2] + part[p * 2 + 1];
+	copy_begin("impartiality_declaration", "person_id, year, signed_at");
+	for (int p = 0; p < npersons; p++)
+		for (int y = 2025; y <= 2026; y++) {
+			rng_init(&r, S_DECL, (uint64_t)p * 2 + (uint64_t)(y - 2025));
+			ts_t at = work_between(&r, D(y, 1, 2), D(y, 1, 28));
+			bool deadline_day = rchance(&r, 0.03);
+			int late = rrange(&r, 0, 4 * 3600);
+			bool missing = rchance(&r, 0.5);
+			bool took_part = part[p * 2 + y - 2025];
+			if (!took_part && persons[p].dept >= NLABS && !persons[p].leader)
+				continue; /* drivers, clerks...: not in testing */
+			if (deadline_day)
+				at = mkts(D(y, 1, 31), HM(20, 0));
+			int d10 = P_D10;
+			if (took_part && plant_pick(TB_DECL, idx++, n, &d10, 1) == P_D10) {
+				/* never signed, or signed the day after the deadline */
+				truth_add(P_D10, "[\"%s\", %d]", persons[p].id, y);
+				if (missing)
+					continue;
+				at = mkts(D(y, 2, 1), late);
+			}
+			F_text(persons[p].id);
+			F_int(y);
+			F_ts(at);
+			row_end();
+		}
+	copy_end();
+}
+
+static void emit_subcontract(void)
+{
+	struct task t;
+	struct subrow s;
+	copy_begin("subcontract", "task_id, item, subcontractor_id, sent_at, disclosed");
+	for (uint64_t i = 0; i < ntasks; i++) {
+		gen_task(i, &t, true);
+		subc_row(i, &t, lab_plant(TB_SUBC, i, forced_subc), &s);
+		if (!s.on)
+			continue;
+		F_text(t.id);
+		F_text(s.item);
+		F_text(subcs[s.subc].id);
+		F_ts(s.sent);
+		F_bool(s.disclosed);
+		row_end();
+		if (s.plant)
+			truth_add(P_T14, "[\"%s\", \"%s\"]", t.id, s.item);
+	}
+	copy_end();
+}
+
+static void emit_sampling(void)
+{
+	struct task t;
+	struct samprow s;
+	char id[32], list[64];
+	copy_begin("sampling", "sampling_id, task_id, sampled_at, samplers");
+	for (uint64_t i = 0; i < ntasks; i++) {
+		gen_task(i, &t, true);
+		sampl_row(i, &t, lab_plant(TB_SAMPL, i, forced_sampl), &s);
+		if (!s.on)
+			continue;
+		snprintf(id, sizeof id, "CY%08" PRIu64, i + 1);
+		size_t len = 0;
+		list[len++] = '{';
+		for (int k = 0; k < s.n; k++)
+			len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? "," : "", persons[s.who[k]].id);
+		snprintf(list + len, sizeof list - len, "}");
+		F_text(id);
+		F_text(t.id);
+		F_ts(s.at);
+		F_text(list);
+		row_end();
+		if (s.plant)
+			truth_add(P_T15, "%s", id);
+	}
+	copy_end();
+}
+
+static void emit_retained(void)
+{
+	struct task t;
+	struct retrow s;
+	copy_begin("retained_sample", "sample_id, task_id, retain_until, disposed_at, disposed_by");
+	for (uint64_t i = 0; i < ntasks; i++) {
+		gen_task(i, &t, true);
+		retain_row(i, &t, lab_plant(TB_RETAIN, i, forced_retain), &s);
+		if (!s.on)
+			continue;
+		cap_when = t.issued; /* --stream: registered when the report is issued */
+		F_text(t.sample);
+		F_text(t.id);
+		F_date(s.until);
+		F_ts(s.disposed);
+		F_text(s.disposed != TS_NULL ? persons[s.by].id : NULL);
+		row_end();
+		cap_when = CAP_NOTIME;
+		if (s.plant)
+			truth_add(P_T16, "%s", t.sample);
+	}
+	copy_end();
+}
+
+static void emit_report_issue(void)
+{
+	struct task t;
+	struct issrow s;
+	copy_begin("report_issue", "task_id, version, content_hash, issued_at, issued_by");
+	for (uint64_t i = 0; i < ntasks; i++) {
+		gen_task(i, &t, true);
+		issue_row(i, &t, lab_plant(TB_ISSUE, i, forced_issue), &s);
+		for (int k = 0; k < s.n; k++) {
+			F_text(t.id);
+			F_int(s.version[k]);
+			F_text(s.hash[k]);
+			F_ts(s.at[k]);
+			F_text(persons[s.by[k]].id);
+			row_end();
+		}
+		if (s.plant)
+			truth_add(P_T17, "[\"%s\", %d]", t.id, s.version[1]);
+	}
+	copy_end();
+}
+
+static void emit_task_invoice(void)
+{
+	struct task t;
+	struct invrow s;
+	disc_chain();
+	copy_begin("task_invoice", "task_id, amount, invoiced_at, approved_by");
+	for (uint64_t i = 0; i < ntasks; i++) {
+		gen_task(i, &t, true);
+		inv_row(i, &t, lab_plant(TB_INV, i, forced_inv), &s);
+		if (!s.on)
+			continue;
+		F_text(t.id);
+		F_money(s.amount);
+		F_ts(s.at);
+		F_text(persons[s.by].id);
+		row_end();
+		if (s.plant)
+			truth_add(P_F14, "%s", t.id);
+	}
+	copy_end();
+}
+
 static void emit_truth(void)
 {
 	os("CREATE TABLE IF NOT EXISTS public.bench_truth (rule_id text, dedupe_key text);\n");
@@ -3250,7 +4085,8 @@ static void emit_truth(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: qf-gen [--scale N] [--seed S] [--plant-rate R] [--truth] [--progress]\n"
-			"              [--part all|reference|activity] [--stream] [--benford-min-n N|auto]\n");
+			"              [--part all|reference|activity] [--stream] [--benford-min-n N|auto]\n"
+			"              [--no-lab]\n");
 	exit(EX_USAGE);
 }
 static uint64_t parse_u64(const char *s)
@@ -3308,6 +4144,8 @@ int main(int argc, char **argv)
 			opt_progress = true;
 		else if (!strcmp(name, "--stream") && !v)
 			opt_stream = true;
+		else if (!strcmp(name, "--no-lab") && !v)
+			opt_lab = false;
 		else if (!strcmp(name, "--benford-min-n")) {
 			opt_benford_given = true;
 			opt_benford_auto = !strcmp(v, "auto");
@@ -3358,6 +4196,8 @@ int main(int argc, char **argv)
 	rows_target = opt_scale;
 
 	plan_init();
+	if (opt_lab)
+		lab_init();
 	/* the COPY blocks and the truth are one transaction; a stream of
 	 * activity events comes after it, each statement on its own */
 	if (opt_benford_auto) {
@@ -3393,6 +4233,19 @@ int main(int argc, char **argv)
 	emit_hospitality();
 	emit_complaint();
 	emit_reception();
+	if (opt_lab) {
+		/* the optional tables of RULES-LAB.md, after all the others */
+		emit_lab_counterparty();
+		emit_accreditation();
+		emit_standard_status();
+		emit_fee_schedule();
+		emit_declaration();
+		emit_subcontract();
+		emit_sampling();
+		emit_retained();
+		emit_report_issue();
+		emit_task_invoice();
+	}
 	if (opt_truth)
 		emit_truth();
 	if (copies)

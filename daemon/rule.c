@@ -126,6 +126,10 @@ static const char *const capture_map[][2] = {
 	{"payment", "payment_id"},	   {"reimbursement", "claim_id"},   {"leave", "person_id"},
 	{"fee_discount", "discount_id"},   {"gift", "gift_id"},		    {"hospitality", "hospitality_id"},
 	{"complaint", "complaint_id"},	   {"duty_record", "person_id"},    {"reception", "reception_id"},
+	/* the optional tables of RULES-LAB.md (sql/018_lab_tables.sql) */
+	{"accreditation", "lab"},	   {"standard_status", "method"},   {"subcontract", "task_id"},
+	{"sampling", "sampling_id"},	   {"retained_sample", "sample_id"}, {"report_issue", "task_id"},
+	{"impartiality_declaration", "person_id"}, {"fee_schedule", "method"}, {"task_invoice", "task_id"},
 };
 
 const char *capture_key(const char *table)

@@ -48,6 +48,13 @@ my %KIND = (
   'hospitality'   => ['纪检', '宴请 hospitality'],
   'complaint'     => ['纪检', '信访举报 complaint'],
   'reception'     => ['办公室', '公务接待 official reception'],
+  # the optional tables of the lab-integrity rules (RULES-LAB.md)
+  'subcontract'   => ['LIMS', '分包 item subcontracted'],
+  'sampling'      => ['LIMS', '现场抽样 on-site sampling'],
+  'retained'      => ['LIMS', '留样 sample retained'],
+  'retained.disposed' => ['LIMS', '留样处置 retained sample disposed of'],
+  'report.issue'  => ['LIMS', '报告发放 report version issued'],
+  'invoice'       => ['ERP', '检测费开票 test fee invoiced'],
 );
 my @WEEKDAY = qw(周日 周一 周二 周三 周四 周五 周六);
 my ($c_tick, $c_dim, $c_off) = $color ? ("\e[36m", "\e[2m", "\e[0m") : ('', '', '');

@@ -79,19 +79,23 @@ BENFORD=$(sed -n 's/^-- qf-gen: F05 min_n \([0-9]*\) .*/\1/p' "$work/reference.s
 q -f "$work/reference.sql" >/dev/null
 val "SELECT format('loaded: %s persons, %s relatives, %s counterparties, %s conflict-of-interest declarations, '
                    '%s duty records of leaders, %s leave records, %s instruments, %s signatory authorisations, '
-                   '%s test methods, %s calendar exceptions',
+                   '%s test methods, %s calendar exceptions, %s accreditation records, %s withdrawn standards, '
+                   '%s published fees, %s impartiality declarations',
          (SELECT count(*) FROM records.person), (SELECT count(*) FROM records.relative),
          (SELECT count(*) FROM records.counterparty), (SELECT count(*) FROM records.coi_declaration),
          (SELECT count(*) FROM records.duty_record), (SELECT count(*) FROM records.leave),
          (SELECT count(*) FROM records.equipment), (SELECT count(*) FROM records.signatory),
-         (SELECT count(*) FROM records.method_norm), (SELECT count(*) FROM records.workday))"
+         (SELECT count(*) FROM records.method_norm), (SELECT count(*) FROM records.workday),
+         (SELECT count(*) FROM records.accreditation), (SELECT count(*) FROM records.standard_status),
+         (SELECT count(*) FROM records.fee_schedule), (SELECT count(*) FROM records.impartiality_declaration))"
 # the ground truth stays out of the daemon's sight, in schema public
 q -c "CREATE TABLE public.demo_truth AS SELECT DISTINCT rule_id, dedupe_key FROM public.bench_truth;
       DROP TABLE public.bench_truth"
-echo "ground truth: $(val "SELECT count(*) FROM demo_truth") planted risk points over $(val "SELECT count(DISTINCT rule_id) FROM demo_truth") of the 33 rules (${gen[*]#"$B/"})"
+packed=$(grep -ho '^ *id = "[A-Z][0-9]*"' "$ROOT"/rules/*.conf | wc -l)
+echo "ground truth: $(val "SELECT count(*) FROM demo_truth") planted risk points over $(val "SELECT count(DISTINCT rule_id) FROM demo_truth") of the $packed rules (${gen[*]#"$B/"})"
 echo "(a small institute: F05, Benford's law, looks at vendors with $BENFORD payments or more in a year, instead of 300)"
 # The generated records end on 2026-11-24, and the rules with time windows
-# (D01, D04, D06-D09, T11) flag exactly the planted points on a clock
+# or deadlines (D01, D04, D06-D10, T11) flag exactly the planted points on a clock
 # between 2026-11-25 and 2026-12-31: the daemon's rules run on a clock set
 # to the morning after (qingfengd --clock), whatever the date today.
 CLOCK=${DEMO_CLOCK:-2026-11-25 09:00}

@@ -19,7 +19,7 @@ is "$st" 0 "second migrate exits 0"
 like "$out" "up to date" "and applies nothing"
 is "$(sql "$DB" "SELECT string_agg(version::text, ',' ORDER BY version) FROM qf.schema_migrations")" "$vers" "versions recorded"
 is "$(sql "$DB" "SELECT count(*) FROM qf.schema_migrations WHERE checksum ~ '^[0-9a-f]{64}$' AND applied_by = current_user")" "$nvers" "with checksums and who applied them"
-is "$(sql "$DB" "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'records'")" 24 "all 24 records tables of the data contract"
+is "$(sql "$DB" "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'records'")" 33 "all 33 records tables (DATA-CONTRACT.md and RULES-LAB.md)"
 for t in finding finding_event alert rule_run silence cursor; do
   is "$(sql "$DB" "SELECT to_regclass('qf.$t') IS NOT NULL")" t "qf.$t exists"
 done

@@ -24,7 +24,7 @@ for _ in $(seq 1 40); do grep -q "READY=1" "$T_DIR/notify.log" 2>/dev/null && br
 ready=$(grep -m1 "READY=1" "$T_DIR/notify.log" | cut -d' ' -f1)
 ok $(perl -e 'exit(($ARGV[1] ne "" && $ARGV[1] - $ARGV[0] <= 1.0) ? 0 : 1)' "$start" "$ready"; echo $?) \
    "READY=1 within 1 s of start ($(perl -e 'printf "%.0f ms", ($ARGV[1] - $ARGV[0]) * 1000' "$start" "${ready:-0}"))"
-like "$(grep -m1 "READY=1" "$T_DIR/notify.log")" "STATUS=33 rule\(s\), 1 receiver\(s\)" "with a one-line STATUS"
+like "$(grep -m1 "READY=1" "$T_DIR/notify.log")" "STATUS=41 rule\(s\), 1 receiver\(s\)" "with a one-line STATUS"
 
 sleep 2.2
 n=$(awk -v s="$ready" '$2 ~ /WATCHDOG=1/ && $1 > s && $1 <= s + 2.0' "$T_DIR/notify.log" | wc -l)

@@ -11,8 +11,11 @@ is "$st" 0 "the demo exits 0"
 like "$out" "recall 1.00, precision 1.00" "its findings match the planted risk points"
 planted=$(printf '%s\n' "$out" | sed -n 's/^planted \([0-9]*\) risk points over \([0-9]*\) rules.*/\1 \2/p')
 note "planted risk points, rules: $planted"
-ok "$([ "${planted% *}" -ge 100 ] && [ "${planted#* }" -ge 30 ] && echo 0 || echo 1)" \
-  "a hundred planted risk points or more, over 30 rules or more"
+packed=$(grep -ho '^ *id = "[A-Z][0-9]*"' "$QF_ROOT"/rules/*.conf | wc -l)
+is "$packed" 41 "the pack has 41 rules (RULES-423.md and RULES-LAB.md)"
+ok "$([ "${planted% *}" -ge 100 ] && [ "${planted#* }" -eq "$packed" ] && echo 0 || echo 1)" \
+  "a hundred planted risk points or more, over every rule of the pack"
+like "$out" "ground truth: [0-9]+ planted risk points over 41 of the 41 rules" "the ground truth covers the 41 rules"
 like "$out" "alerts: ([0-9]+) raised .*, \\1 delivered, \\1 received, \\1 with a valid signature" \
   "every alert is delivered, received and signed"
 like "$out" "签名 signatures: ✓ all [0-9]+ verified" "the receiver verified every signature"
