@@ -131,6 +131,38 @@ static void parse_window(struct cfgctx *cx, const config_setting_t *s, struct qf
 		cfg_error(cx, config_setting_get_member(s, "to"), "to must be \"HH:MM\", not '%s'", v);
 }
 
+/* Where a receiver's alerts go and how they are signed: url or url_file,
+ * secret or secret_file (a file keeps a token out of the configuration). */
+static void parse_endpoint(struct cfgctx *cx, const config_setting_t *s, struct qf_receiver *r)
+{
+	const config_setting_t *u = config_setting_get_member(s, "url");
+	const config_setting_t *uf = config_setting_get_member(s, "url_file");
+	const config_setting_t *sec = config_setting_get_member(s, "secret");
+	const config_setting_t *secf = config_setting_get_member(s, "secret_file");
+	const char *str;
+
+	if (u && uf)
+		cfg_error(cx, uf, "give either url or url_file, not both");
+	else if (!u && !uf)
+		cfg_error(cx, s, "receiver '%s' needs url or url_file", r->name ? r->name : "?");
+	else if (u && cfg_string(cx, s, "url", true, &str))
+		r->url = xstrdup(str);
+	else if (uf && cfg_string(cx, s, "url_file", true, &str))
+		r->url = read_first_line(cx, uf, str);
+	if (r->url && strncmp(r->url, "http://", 7) && strncmp(r->url, "https://", 8)) {
+		/* do not echo the URL: it may carry a token */
+		cfg_error(cx, u ? u : uf, "receiver url must start with http:// or https://");
+	}
+	if (sec && secf)
+		cfg_error(cx, secf, "give either secret or secret_file, not both");
+	else if (sec && cfg_string(cx, s, "secret", true, &str)) {
+		if (!*str)
+			cfg_error(cx, sec, "secret is empty (leave it out for an unsigned receiver)");
+		r->secret = xstrdup(str);
+	} else if (secf && cfg_string(cx, s, "secret_file", true, &str))
+		r->secret = read_first_line(cx, secf, str);
+}
+
 static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct qf_receiver *r)
 {
 	static const char *const keys[] = {"name",    "format",  "url",    "url_file", "secret",     "secret_file",
@@ -203,31 +235,7 @@ static void parse_receiver(struct cfgctx *cx, const config_setting_t *s, struct 
 		}
 	}
 
-	const config_setting_t *u = config_setting_get_member(s, "url");
-	const config_setting_t *uf = config_setting_get_member(s, "url_file");
-	if (u && uf)
-		cfg_error(cx, uf, "give either url or url_file, not both");
-	else if (!u && !uf)
-		cfg_error(cx, s, "receiver '%s' needs url or url_file", r->name ? r->name : "?");
-	else if (u && cfg_string(cx, s, "url", true, &str))
-		r->url = xstrdup(str);
-	else if (uf && cfg_string(cx, s, "url_file", true, &str))
-		r->url = read_first_line(cx, uf, str);
-	if (r->url && strncmp(r->url, "http://", 7) && strncmp(r->url, "https://", 8)) {
-		/* do not echo the URL: it may carry a token */
-		cfg_error(cx, u ? u : uf, "receiver url must start with http:// or https://");
-	}
-
-	const config_setting_t *sec = config_setting_get_member(s, "secret");
-	const config_setting_t *secf = config_setting_get_member(s, "secret_file");
-	if (sec && secf)
-		cfg_error(cx, secf, "give either secret or secret_file, not both");
-	else if (sec && cfg_string(cx, s, "secret", true, &str)) {
-		if (!*str)
-			cfg_error(cx, sec, "secret is empty (leave it out for an unsigned receiver)");
-		r->secret = xstrdup(str);
-	} else if (secf && cfg_string(cx, s, "secret_file", true, &str))
-		r->secret = read_first_line(cx, secf, str);
+	parse_endpoint(cx, s, r);
 
 	if (cfg_number(cx, s, "timeout", false, &timeout)) {
 		if (timeout <= 0 || timeout > 300)
@@ -358,25 +366,8 @@ static bool valid_timezone(const char *tz)
 	return true;
 }
 
-struct qf_config *config_load(const char *file, struct diag *d)
+static void config_defaults(struct qf_config *cfg, const char *file)
 {
-	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
-					   "delivery", "receivers", "routes", "params", "escalation", "reminders", "metrics", NULL};
-	static const char *const met_keys[] = {"listen", NULL};
-	static const char *const rem_keys[] = {"red_every", NULL};
-	static const char *const esc_keys[] = {"after_days", NULL};
-	static const char *const db_keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
-	static const char *const eval_keys[] = {"interval", "clock_interval", "keep_runs", NULL};
-	static const char *const del_keys[] = {"max_attempts",  "max_age",       "backoff_initial",
-					       "backoff_max",   "max_in_flight", "once_deadline",
-					       "lease_margin",  NULL};
-	struct qf_config *cfg = xcalloc(1, sizeof *cfg);
-	struct cfgctx cx;
-	config_t lc;
-	const config_setting_t *root, *g;
-	const char *str;
-	int errors_before = d->errors;
-
 	cfg->path = xstrdup(file);
 	cfg->conninfo = xstrdup("");
 	cfg->connect_timeout_s = 5;
@@ -396,7 +387,217 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	cfg->max_in_flight = 64;
 	cfg->once_deadline_s = 30;
 	cfg->lease_margin_s = 30;
+}
 
+/* The group `name` of the file with its keys checked, or NULL when it is
+ * absent or not a group (reported with not_group). */
+static const config_setting_t *section(struct cfgctx *cx, const config_setting_t *root, const char *name,
+				       const char *not_group, const char *const *keys)
+{
+	const config_setting_t *g = config_setting_get_member(root, name);
+
+	if (!g)
+		return NULL;
+	if (!config_setting_is_group(g)) {
+		cfg_error(cx, g, "%s", not_group);
+		return NULL;
+	}
+	cfg_check_keys(cx, g, keys, name);
+	return g;
+}
+
+static void parse_database(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	static const char *const keys[] = {"conninfo", "connect_timeout", "statement_timeout", NULL};
+	const config_setting_t *g = section(cx, root, "database", "database must be a group { conninfo = \"...\"; }", keys);
+	const char *str;
+
+	if (!g)
+		return;
+	if (cfg_string(cx, g, "conninfo", false, &str)) {
+		free(cfg->conninfo);
+		cfg->conninfo = xstrdup(str);
+	}
+	cfg_int_range(cx, g, "connect_timeout", 1, 300, &cfg->connect_timeout_s);
+	cfg_int_range(cx, g, "statement_timeout", 100, 3600 * 1000, &cfg->statement_timeout_ms);
+}
+
+/* rules_dir, timezone and log_level, at the top of the file */
+static void parse_top(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	const char *str;
+
+	if (cfg_string(cx, root, "rules_dir", true, &str)) {
+		cfg->rules_dir = xstrdup(str);
+		cfg->rules_dir_line = config_setting_source_line(config_setting_get_member(root, "rules_dir"));
+	}
+	if (cfg_string(cx, root, "timezone", false, &str)) {
+		if (!valid_timezone(str))
+			cfg_error(cx, config_setting_get_member(root, "timezone"), "'%s' is not a time zone name", str);
+		else if (access("/usr/share/zoneinfo", F_OK) == 0) {
+			char path[256];
+			snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", str);
+			if (access(path, R_OK) != 0)
+				cfg_error(cx, config_setting_get_member(root, "timezone"), "unknown time zone '%s'", str);
+		}
+		free(cfg->timezone);
+		cfg->timezone = xstrdup(str);
+	}
+	if (cfg_string(cx, root, "log_level", false, &str)) {
+		static const char *const lv[] = {"error", "warning", "notice", "info", "debug", NULL};
+		int i;
+		for (i = 0; lv[i] && strcmp(lv[i], str); i++)
+			;
+		if (!lv[i])
+			cfg_error(cx, config_setting_get_member(root, "log_level"),
+				  "log_level must be error, warning, notice, info or debug");
+		else
+			cfg->log_level = 3 + i;
+	}
+}
+
+/* evaluation, escalation, metrics and reminders: the daemon's clock work */
+static void parse_timers(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	static const char *const eval_keys[] = {"interval", "clock_interval", "keep_runs", NULL};
+	static const char *const esc_keys[] = {"after_days", NULL};
+	static const char *const met_keys[] = {"listen", NULL};
+	static const char *const rem_keys[] = {"red_every", NULL};
+	const config_setting_t *g;
+	const char *str;
+
+	if ((g = section(cx, root, "evaluation", "evaluation must be a group", eval_keys)) != NULL) {
+		cfg_int_range(cx, g, "interval", 1, 86400, &cfg->eval_interval_s);
+		cfg_int_range(cx, g, "clock_interval", 1, 86400, &cfg->clock_interval_s);
+		cfg_int_range(cx, g, "keep_runs", 1, 36500, &cfg->keep_runs_days);
+	}
+	if ((g = section(cx, root, "escalation", "escalation must be a group", esc_keys)) != NULL)
+		cfg_int_range(cx, g, "after_days", 1, 3650, &cfg->escalate_after_days);
+	g = section(cx, root, "metrics", "metrics must be a group { listen = \"127.0.0.1:9423\"; }", met_keys);
+	if (g && cfg_string(cx, g, "listen", false, &str)) {
+		const char *colon = strrchr(str, ':');
+		if (*str && (!colon || colon == str || atoi(colon + 1) < 0 || atoi(colon + 1) > 65535))
+			cfg_error(cx, config_setting_get_member(g, "listen"),
+				  "listen must be \"ADDRESS:PORT\" (or \"\" to turn metrics off)");
+		free(cfg->metrics_listen);
+		cfg->metrics_listen = xstrdup(str);
+	}
+	if ((g = section(cx, root, "reminders", "reminders must be a group", rem_keys)) != NULL)
+		cfg_int_range(cx, g, "red_every", 0, 24 * 365, &cfg->remind_red_hours);
+}
+
+static void parse_delivery(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	static const char *const keys[] = {"max_attempts",  "max_age",       "backoff_initial",
+					   "backoff_max",   "max_in_flight", "once_deadline",
+					   "lease_margin",  NULL};
+	const config_setting_t *g = section(cx, root, "delivery", "delivery must be a group", keys);
+	double v;
+
+	if (!g)
+		return;
+	cfg_int_range(cx, g, "max_attempts", 1, 1000, &cfg->max_attempts);
+	cfg_int_range(cx, g, "max_age", 60, 90 * 86400, &cfg->max_age_s);
+	cfg_int_range(cx, g, "max_in_flight", 1, 4096, &cfg->max_in_flight);
+	cfg_int_range(cx, g, "once_deadline", 1, 3600, &cfg->once_deadline_s);
+	cfg_int_range(cx, g, "lease_margin", 1, 3600, &cfg->lease_margin_s);
+	if (cfg_number(cx, g, "backoff_initial", false, &v)) {
+		if (v < 0.01 || v > 3600)
+			cfg_error(cx, config_setting_get_member(g, "backoff_initial"),
+				  "backoff_initial must be between 0.01 and 3600 seconds");
+		else
+			cfg->backoff_initial_ms = (int)(v * 1000);
+	}
+	if (cfg_number(cx, g, "backoff_max", false, &v)) {
+		if (v < 0.01 || v > 86400)
+			cfg_error(cx, config_setting_get_member(g, "backoff_max"),
+				  "backoff_max must be between 0.01 and 86400 seconds");
+		else
+			cfg->backoff_max_ms = (int)(v * 1000);
+	}
+}
+
+/* The list `name` of the file, or NULL when it is absent or not a list
+ * (reported); *n is its length. */
+static const config_setting_t *list(struct cfgctx *cx, const config_setting_t *root, const char *name, int *n)
+{
+	const config_setting_t *g = config_setting_get_member(root, name);
+
+	*n = 0;
+	if (!g)
+		return NULL;
+	if (!config_setting_is_list(g) && !config_setting_is_array(g)) {
+		cfg_error(cx, g, "%s must be a list ( { ... }, { ... } )", name);
+		return NULL;
+	}
+	*n = config_setting_length(g);
+	return g;
+}
+
+static void parse_receivers(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	int n;
+	const config_setting_t *g = list(cx, root, "receivers", &n);
+
+	if (!g)
+		return;
+	cfg->receivers = xcalloc((size_t)n, sizeof *cfg->receivers);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+		parse_receiver(cx, e, &cfg->receivers[i]);
+		cfg->nreceivers++;
+		for (int j = 0; j < i; j++)
+			if (cfg->receivers[i].name && cfg->receivers[j].name &&
+			    !strcmp(cfg->receivers[i].name, cfg->receivers[j].name))
+				cfg_error(cx, e, "duplicate receiver name '%s' (first at line %d)", cfg->receivers[i].name,
+					  cfg->receivers[j].line);
+	}
+}
+
+static void parse_routes(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	int n;
+	const config_setting_t *g = list(cx, root, "routes", &n);
+
+	if (!g)
+		return;
+	cfg->routes = xcalloc((size_t)n, sizeof *cfg->routes);
+	for (int i = 0; i < n; i++) {
+		parse_route(cx, cfg, config_setting_get_elem(g, (unsigned)i), &cfg->routes[i]);
+		cfg->nroutes++;
+	}
+}
+
+/* params = { RULE_ID = { ... }; }: the deployment's rule overrides */
+static void parse_overrides(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	const config_setting_t *g = config_setting_get_member(root, "params");
+
+	if (!g)
+		return;
+	if (!config_setting_is_group(g)) {
+		cfg_error(cx, g, "params must be a group { RULE_ID = { name = value; }; }");
+		return;
+	}
+	int n = config_setting_length(g);
+	cfg->overrides = xcalloc((size_t)n, sizeof *cfg->overrides);
+	for (int i = 0; i < n; i++) {
+		parse_override(cx, config_setting_get_elem(g, (unsigned)i), &cfg->overrides[i]);
+		cfg->noverrides++;
+	}
+}
+
+struct qf_config *config_load(const char *file, struct diag *d)
+{
+	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
+					   "delivery", "receivers", "routes", "params", "escalation", "reminders", "metrics", NULL};
+	struct qf_config *cfg = xcalloc(1, sizeof *cfg);
+	const config_setting_t *root;
+	struct cfgctx cx;
+	config_t lc;
+	int errors_before = d->errors;
+
+	config_defaults(cfg, file);
 	config_init(&lc);
 	cfg_ctx_init(&cx, d, file, &cfg->files);
 	if (!cfg_includes_ok(&cx, file))
@@ -411,159 +612,15 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	}
 	root = config_root_setting(&lc);
 	cfg_check_keys(&cx, root, keys, "the configuration");
-
-	if ((g = config_setting_get_member(root, "database")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "database must be a group { conninfo = \"...\"; }");
-		} else {
-			cfg_check_keys(&cx, g, db_keys, "database");
-			if (cfg_string(&cx, g, "conninfo", false, &str)) {
-				free(cfg->conninfo);
-				cfg->conninfo = xstrdup(str);
-			}
-			cfg_int_range(&cx, g, "connect_timeout", 1, 300, &cfg->connect_timeout_s);
-			cfg_int_range(&cx, g, "statement_timeout", 100, 3600 * 1000, &cfg->statement_timeout_ms);
-		}
-	}
-	if (cfg_string(&cx, root, "rules_dir", true, &str)) {
-		cfg->rules_dir = xstrdup(str);
-		cfg->rules_dir_line = config_setting_source_line(config_setting_get_member(root, "rules_dir"));
-	}
-	if (cfg_string(&cx, root, "timezone", false, &str)) {
-		if (!valid_timezone(str))
-			cfg_error(&cx, config_setting_get_member(root, "timezone"), "'%s' is not a time zone name", str);
-		else if (access("/usr/share/zoneinfo", F_OK) == 0) {
-			char path[256];
-			snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", str);
-			if (access(path, R_OK) != 0)
-				cfg_error(&cx, config_setting_get_member(root, "timezone"), "unknown time zone '%s'",
-					  str);
-		}
-		free(cfg->timezone);
-		cfg->timezone = xstrdup(str);
-	}
-	if (cfg_string(&cx, root, "log_level", false, &str)) {
-		static const char *const lv[] = {"error", "warning", "notice", "info", "debug", NULL};
-		int i;
-		for (i = 0; lv[i] && strcmp(lv[i], str); i++)
-			;
-		if (!lv[i])
-			cfg_error(&cx, config_setting_get_member(root, "log_level"),
-				  "log_level must be error, warning, notice, info or debug");
-		else
-			cfg->log_level = 3 + i;
-	}
-	if ((g = config_setting_get_member(root, "evaluation")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "evaluation must be a group");
-		} else {
-			cfg_check_keys(&cx, g, eval_keys, "evaluation");
-			cfg_int_range(&cx, g, "interval", 1, 86400, &cfg->eval_interval_s);
-			cfg_int_range(&cx, g, "clock_interval", 1, 86400, &cfg->clock_interval_s);
-			cfg_int_range(&cx, g, "keep_runs", 1, 36500, &cfg->keep_runs_days);
-		}
-	}
-	if ((g = config_setting_get_member(root, "escalation")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "escalation must be a group");
-		} else {
-			cfg_check_keys(&cx, g, esc_keys, "escalation");
-			cfg_int_range(&cx, g, "after_days", 1, 3650, &cfg->escalate_after_days);
-		}
-	}
-	if ((g = config_setting_get_member(root, "metrics")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "metrics must be a group { listen = \"127.0.0.1:9423\"; }");
-		} else {
-			cfg_check_keys(&cx, g, met_keys, "metrics");
-			if (cfg_string(&cx, g, "listen", false, &str)) {
-				const char *colon = strrchr(str, ':');
-				if (*str && (!colon || colon == str || atoi(colon + 1) < 0 || atoi(colon + 1) > 65535))
-					cfg_error(&cx, config_setting_get_member(g, "listen"),
-						  "listen must be \"ADDRESS:PORT\" (or \"\" to turn metrics off)");
-				free(cfg->metrics_listen);
-				cfg->metrics_listen = xstrdup(str);
-			}
-		}
-	}
-	if ((g = config_setting_get_member(root, "reminders")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "reminders must be a group");
-		} else {
-			cfg_check_keys(&cx, g, rem_keys, "reminders");
-			cfg_int_range(&cx, g, "red_every", 0, 24 * 365, &cfg->remind_red_hours);
-		}
-	}
-	if ((g = config_setting_get_member(root, "delivery")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "delivery must be a group");
-		} else {
-			double v;
-			cfg_check_keys(&cx, g, del_keys, "delivery");
-			cfg_int_range(&cx, g, "max_attempts", 1, 1000, &cfg->max_attempts);
-			cfg_int_range(&cx, g, "max_age", 60, 90 * 86400, &cfg->max_age_s);
-			cfg_int_range(&cx, g, "max_in_flight", 1, 4096, &cfg->max_in_flight);
-			cfg_int_range(&cx, g, "once_deadline", 1, 3600, &cfg->once_deadline_s);
-			cfg_int_range(&cx, g, "lease_margin", 1, 3600, &cfg->lease_margin_s);
-			if (cfg_number(&cx, g, "backoff_initial", false, &v)) {
-				if (v < 0.01 || v > 3600)
-					cfg_error(&cx, config_setting_get_member(g, "backoff_initial"),
-						  "backoff_initial must be between 0.01 and 3600 seconds");
-				else
-					cfg->backoff_initial_ms = (int)(v * 1000);
-			}
-			if (cfg_number(&cx, g, "backoff_max", false, &v)) {
-				if (v < 0.01 || v > 86400)
-					cfg_error(&cx, config_setting_get_member(g, "backoff_max"),
-						  "backoff_max must be between 0.01 and 86400 seconds");
-				else
-					cfg->backoff_max_ms = (int)(v * 1000);
-			}
-		}
-	}
-
-	if ((g = config_setting_get_member(root, "receivers")) != NULL) {
-		if (!config_setting_is_list(g) && !config_setting_is_array(g)) {
-			cfg_error(&cx, g, "receivers must be a list ( { ... }, { ... } )");
-		} else {
-			int n = config_setting_length(g);
-			cfg->receivers = xcalloc((size_t)n, sizeof *cfg->receivers);
-			for (int i = 0; i < n; i++) {
-				const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
-				parse_receiver(&cx, e, &cfg->receivers[i]);
-				cfg->nreceivers++;
-				for (int j = 0; j < i; j++)
-					if (cfg->receivers[i].name && cfg->receivers[j].name &&
-					    !strcmp(cfg->receivers[i].name, cfg->receivers[j].name))
-						cfg_error(&cx, e, "duplicate receiver name '%s' (first at line %d)",
-							  cfg->receivers[i].name, cfg->receivers[j].line);
-			}
-		}
-	}
-	if ((g = config_setting_get_member(root, "routes")) != NULL) {
-		if (!config_setting_is_list(g) && !config_setting_is_array(g)) {
-			cfg_error(&cx, g, "routes must be a list ( { ... }, { ... } )");
-		} else {
-			int n = config_setting_length(g);
-			cfg->routes = xcalloc((size_t)n, sizeof *cfg->routes);
-			for (int i = 0; i < n; i++) {
-				parse_route(&cx, cfg, config_setting_get_elem(g, (unsigned)i), &cfg->routes[i]);
-				cfg->nroutes++;
-			}
-		}
-	}
-	if ((g = config_setting_get_member(root, "params")) != NULL) {
-		if (!config_setting_is_group(g)) {
-			cfg_error(&cx, g, "params must be a group { RULE_ID = { name = value; }; }");
-		} else {
-			int n = config_setting_length(g);
-			cfg->overrides = xcalloc((size_t)n, sizeof *cfg->overrides);
-			for (int i = 0; i < n; i++) {
-				parse_override(&cx, config_setting_get_elem(g, (unsigned)i), &cfg->overrides[i]);
-				cfg->noverrides++;
-			}
-		}
-	}
+	/* in the order the sections were always read, so problems are
+	 * reported in the same order */
+	parse_database(&cx, root, cfg);
+	parse_top(&cx, root, cfg);
+	parse_timers(&cx, root, cfg);
+	parse_delivery(&cx, root, cfg);
+	parse_receivers(&cx, root, cfg);
+	parse_routes(&cx, root, cfg);
+	parse_overrides(&cx, root, cfg);
 out:
 	config_destroy(&lc);
 	if (d->errors > errors_before) {

@@ -28,9 +28,11 @@ record=${FUZZ_RECORD:-1}
 cc=${FUZZ_CC:-clang}
 
 # the Makefile's packages and warning flags; only the daemon sources the
-# parsers and renderers need (no database, HTTP or delivery code)
+# parsers and renderers need (no database, HTTP or delivery code), with
+# the files a subsystem is split into (daemon/rule_compile.c, ...)
 pkgs=$(sed -n 's/^PKGS *:= *//p' Makefile)
 srcs="util utf8 diag log cfgutil config chat rule webhook"
+for s in daemon/{cfgutil,config,chat,rule}_*.c; do [ -e "$s" ] && srcs="$srcs $(basename "$s" .c)"; done
 cflags="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -O1 -g -fno-omit-frame-pointer
         -fno-sanitize-recover=undefined $(pkg-config --cflags $pkgs) -DQF_VERSION=\"fuzz\" -DQF_SQLDIR=\"/nonexistent\""
 libs="$(pkg-config --libs $pkgs) -lm -lpthread -ldl"

@@ -16,8 +16,10 @@ read -ra pc_cflags <<<"$(pkg-config --cflags $pkgs)"
 read -ra pc_libs <<<"$(pkg-config --libs $pkgs)"
 cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -O1 -g -fno-omit-frame-pointer
         -fsanitize=address,undefined -fno-sanitize-recover=undefined "${pc_cflags[@]}" -I"$QF_ROOT/daemon" -I"$F")
-# the daemon sources the targets need, as tests/fuzz/run.sh builds them
+# the daemon sources the targets need, as tests/fuzz/run.sh builds them,
+# with the files a subsystem is split into (daemon/rule_compile.c, ...)
 srcs=(util utf8 diag log cfgutil config chat rule webhook)
+for s in "$QF_ROOT"/daemon/{cfgutil,config,chat,rule}_*.c; do [ -e "$s" ] && srcs+=("$(basename "$s" .c)"); done
 targets=(config rules render utf8)
 
 # two compilers at a time: the machine may have two cores

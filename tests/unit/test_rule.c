@@ -34,6 +34,139 @@ static const char *rule_text =
 	"  message = { zh = \"{{字面}} {payment_id} {amount} {missing_ok}\"; en = \"{key}/{subject}/{department}\"; };\n"
 	"  params = { limit = 50000; margin = 0.05; }; } );\n";
 
+/* ---- golden SQL for every kind (tests/golden/README.md) ---- */
+
+/* The rule's file as qfctl prints it when run from the source tree. */
+static const char *rel_file(const char *file)
+{
+	size_t n = strlen(root());
+
+	if (!strncmp(file, root(), n) && file[n] == '/')
+		file += n + 1;
+	return !strncmp(file, "./", 2) ? file + 2 : file;
+}
+
+/* What `qfctl rules explain ID` prints around the two statements (the
+ * same format strings as daemon/qfctl.c), then what explain does not
+ * show: the tables the rule reads, whether time alone can change its
+ * result, whether it uses ${changed()}. Caller frees. */
+static char *explain_text(const struct qf_rule *r)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "-- %s %s %s (%s:%d), version %s\n-- full pass: $1..$%d\n", r->id, r->title_zh, r->title_en,
+		   rel_file(r->file), r->line, r->version, r->nvalues_full);
+	for (int i = 0; i < r->nvalues; i++)
+		buf_printf(&b, "-- $%d = %s\n", i + 1,
+			   r->builtin[i] == 1	? "(:now, the evaluation time)"
+			   : r->builtin[i] == 2 ? "(:since, -infinity unless given)"
+			   : r->builtin[i] == 3 ? "(the rule's cursor; NULL in a full pass)"
+			   : r->builtin[i] == 4 ? "(skip known hits: true, false in a dry run)"
+						: r->values[i]);
+	if (r->compiled_delta)
+		buf_printf(&b, "-- incremental (only rows changed since the cursor): $1..$%d\n", r->nvalues);
+	buf_puts(&b, "-- reads:");
+	for (int i = 0; i < r->deps.n; i++)
+		buf_printf(&b, " %s", r->deps.v[i]);
+	buf_printf(&b, "\n-- clock: %s\n-- changed-aware: %s\n", r->clock ? "yes" : "no",
+		   r->changed_aware ? "yes" : "no");
+	return buf_steal(&b);
+}
+
+/* Compares got with tests/golden/NAME; a missing file means "no such
+ * statement", so got must be NULL. With QF_GOLDEN_UPDATE=1 the file is
+ * rewritten instead, and the check fails so that nobody mistakes an
+ * update for a pass: review `git diff tests/golden`, then run again. */
+static void golden(const char *name, const char *got)
+{
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/tests/golden/%s", root(), name);
+	if (getenv("QF_GOLDEN_UPDATE") && *getenv("QF_GOLDEN_UPDATE") == '1') {
+		FILE *f;
+		if (got && (f = fopen(path, "w")) != NULL) {
+			fputs(got, f);
+			fclose(f);
+		} else if (!got) {
+			unlink(path);
+		}
+		ok(0, "%s rewritten (QF_GOLDEN_UPDATE): review the diff and run again", name);
+		return;
+	}
+	char *want = read_file(path, NULL);
+	if (got)
+		is_str(got, want, "%s is tests/golden/%s byte for byte", name, name);
+	else
+		ok(!want, "no %s, and no tests/golden/%s", name, name);
+	if (got && (!want || strcmp(got, want)))
+		printf("#   to compare: QF_GOLDEN_UPDATE=1, then git diff tests/golden/%s\n", name);
+	free(want);
+}
+
+/* One rule of each kind and statistical method, and the variants whose
+ * statements differ in shape: the shipped pack's where it has one,
+ * tests/golden/kinds.conf for what it lacks (aggregate, duplicate,
+ * zscore, a match rule with exceptions). Each has its full statement
+ * (ID.sql), its incremental one when it has one (ID.delta.sql) and the
+ * rest of what explain prints (ID.explain). */
+static void test_golden_kinds(void)
+{
+	static const struct {
+		const char *file;
+		const char *ids[10];
+	} cases[] = {
+		/* match (no time; and a department without subject, with time),
+		 * sql (${changed()} with a column; ${incremental}/${cursor};
+		 * neither), statistical benford */
+		{"rules/financial.conf", {"F09", "F01", "F08", "F05", NULL}},
+		/* match with time; sql with a list; frequency (${changed()});
+		 * absence by year with a date, by quarter at the end, within */
+		{"rules/disciplinary.conf", {"D05", "D01", "D06", "D04", "D08", NULL}},
+		{"tests/golden/kinds.conf", {"GA1", "GA2", "GF1", "GD1", "GD2", "GZ1", "GZ2", "GM1", NULL}},
+	};
+	static const char *const kind_names[] = {"", "match", "sql", "aggregate", "frequency",
+						 "duplicate", "absence", "statistical"};
+	bool seen[8] = {false}, benford = false, zscore = false;
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct qf_ruleset set = {0};
+		struct diag d;
+		char path[4096];
+
+		diag_init(&d);
+		snprintf(path, sizeof path, "%s/%s", root(), cases[c].file);
+		ok(ruleset_load_file(&set, path, &d) == 0 && ruleset_finish(&set, NULL, &d) == 0, "%s loads",
+		   cases[c].file);
+		diag_print(&d);
+		for (int i = 0; cases[c].ids[i]; i++) {
+			const char *id = cases[c].ids[i];
+			const struct qf_rule *r = ruleset_find(&set, id);
+			char name[64];
+			ok(r && r->compiled, "%s (%s) compiles", id, r ? kind_names[r->kind] : "?");
+			if (!r || !r->compiled)
+				continue;
+			seen[r->kind] = true;
+			benford |= r->method && !strcmp(r->method, "benford");
+			zscore |= r->method && !strcmp(r->method, "zscore");
+			snprintf(name, sizeof name, "%s.sql", id);
+			golden(name, r->compiled);
+			snprintf(name, sizeof name, "%s.delta.sql", id);
+			golden(name, r->compiled_delta);
+			char *ex = explain_text(r);
+			snprintf(name, sizeof name, "%s.explain", id);
+			golden(name, ex);
+			free(ex);
+		}
+		ruleset_free(&set);
+		diag_free(&d);
+	}
+	int kinds = 0;
+	for (int k = QF_RULE_MATCH; k <= QF_RULE_STATISTICAL; k++)
+		kinds += seen[k];
+	ok(kinds == 7 && benford && zscore, "golden SQL covers all seven kinds (%d) and both statistical methods", kinds);
+}
+
 int main(void)
 {
 	struct qf_ruleset set = {0};
@@ -217,5 +350,7 @@ int main(void)
 	is_str(m, "{x} P-1: 48000.00 yuan, -, {unclosed", "render: fields, literal braces, null as '-'");
 	free(m);
 	json_decref(vars);
+
+	test_golden_kinds();
 	done_testing();
 }

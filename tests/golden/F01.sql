@@ -1,0 +1,11 @@
+SELECT r.key::text, r.subject::text,
+       coalesce(r.department::text, (SELECT p.department FROM records.person p WHERE p.person_id = r.subject::text)),
+       r.level::text, r.evidence::text,
+       (SELECT coalesce(jsonb_object_agg(e.k, e.v), '{}'::jsonb) FROM jsonb_each_text(r.evidence::jsonb) AS e(k, v))::text
+FROM (
+SELECT t.payment_id AS key, t.paid_by AS subject, t.department AS department, NULL AS level,       jsonb_build_object('table', 'records.payment', 'payment_id', t.payment_id, 'vendor_id', t.vendor_id,         'invoice_no', t.invoice_no, 'amount', t.amount, 'paid_at', t.paid_at,         'duplicate_of', o.payment_id, 'duplicate_paid_at', o.paid_at, 'reason', o.reason) AS evidence  FROM records.payment t  JOIN LATERAL (SELECT o.payment_id, o.paid_at,                       CASE WHEN o.invoice_no = t.invoice_no THEN 'same invoice'                            ELSE 'same amount within ' || $2::numeric || ' days' END AS reason                  FROM records.payment o                 WHERE o.vendor_id = t.vendor_id AND o.payment_id <> t.payment_id                   AND (coalesce(o.paid_at, o.posted_at, '-infinity'), o.payment_id)                       < (coalesce(t.paid_at, t.posted_at, '-infinity'), t.payment_id)                   AND (o.invoice_no = t.invoice_no                        OR (o.amount = t.amount                            AND abs(extract(epoch FROM t.paid_at - o.paid_at)) <= $2::numeric * 86400))                 ORDER BY (o.invoice_no = t.invoice_no) DESC, o.paid_at DESC LIMIT 1) o ON true WHERE ($1::xid8 IS NULL OR (t.vendor_id)::text = ANY(ARRAY(SELECT x."vendor_id"::text FROM records."payment" x WHERE x."payment_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $1::xid8)) UNION ALL SELECT o->>'vendor_id' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o WHERE c.tbl = 'payment' AND c.op = 'd' AND c.xid >= $1::xid8)))
+) AS r
+LEFT JOIN LATERAL (SELECT o.evidence_hash FROM qf.finding o WHERE $3::boolean AND o.rule_id = $4 AND o.dedupe_key = r.key::text LIMIT 1) AS known ON true
+WHERE r.key IS NOT NULL
+  AND known.evidence_hash IS DISTINCT FROM md5(r.evidence::jsonb::text)
+ORDER BY 1
