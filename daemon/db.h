@@ -13,7 +13,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 18
+#define QF_SCHEMA_VERSION 19
 
 /* Connects with connect_timeout, application_name, a fixed search_path,
  * UTF-8 and the institute's TimeZone. NULL after logging on failure. */
