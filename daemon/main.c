@@ -15,10 +15,12 @@
 
 #include "config.h"
 #include "db.h"
+#include "db_outbox.h"
 #include "deliver.h"
 #include "eval.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "rule.h"
 
 #define EX_OK_ 0
@@ -152,7 +154,8 @@ static struct qf_config *load_all(const char *path, struct qf_ruleset *set, stru
  * and file:line before the rules are used: by -n, and by a reload before
  * it swaps the rule set. -1 with every problem in d (a connection lost on
  * the way is one, against cfg_path: not every rule was checked). */
-static int check_rules_against(PGconn *c, const struct qf_ruleset *set, const char *cfg_path, struct diag *d)
+static int check_rules_against(struct db_session *c, const struct qf_ruleset *set, const char *cfg_path,
+			       struct diag *d)
 {
 	int before = d->errors;
 
@@ -173,7 +176,7 @@ static int check_rules_against(PGconn *c, const struct qf_ruleset *set, const ch
 /* -n: when the database is reachable, the rules' SQL is checked against it */
 static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset *set, struct diag *d)
 {
-	PGconn *c = db_connect(cfg->conninfo, "qingfengd -n", cfg->timezone, 3);
+	struct db_session *c = db_connect(cfg->conninfo, "qingfengd -n", cfg->timezone, 3);
 
 	if (!c) {
 		fprintf(stderr, "qingfengd: note: database not reachable, rule SQL not checked against it\n");
@@ -184,10 +187,13 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
 	return rc;
 }
 
-static PGconn *connect_checked(const struct qf_config *cfg)
+/* The engine's session: prepared (the daemon) or not (a one-off pass). */
+static struct db_session *connect_checked(const struct qf_config *cfg, bool prepared)
 {
-	PGconn *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
+	struct db_session *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
 
+	if (c)
+		db_use_prepared(c, prepared);
 	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0))
 		db_close(&c);
 	return c;
@@ -202,7 +208,8 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 		eval_now_text(nowbuf, clock_offset_us);
 		o.now = nowbuf;
 	}
-	PGconn *c = connect_checked(cfg);
+	/* each statement runs once: preparing it is a round trip for nothing */
+	struct db_session *c = connect_checked(cfg, false);
 	int rc = EX_OK_;
 
 	if (!c)
@@ -232,8 +239,8 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 
 
 /* systemd's watchdog: WATCHDOG=1 at half of WatchdogSec, from the loop,
- * between rules and, while a statement runs, from db.c's wait for its
- * answer (db_set_waiter). So WatchdogSec (30 s in the shipped unit) and
+ * between rules and, while a statement runs, from the session's wait for
+ * its answer (db_set_waiter). So WatchdogSec (30 s in the shipped unit) and
  * statement_timeout (60 s by default) do not constrain each other: the
  * watchdog says whether the loop still turns, whatever the length of a
  * statement. What a statement may hang on, a server that no longer
@@ -278,21 +285,21 @@ static void set_waiter(const struct qf_config *cfg)
 /* Pending alerts for receivers the configuration does not name (renamed,
  * removed) wait for ever and nothing else would say so: logged at start
  * and after each reload. */
-static void log_orphans(PGconn *c, const char *receivers_json)
+static void log_orphans(struct db_session *c, const struct qf_config *cfg, const char *const *receivers)
 {
 	char *err = NULL;
-	PGresult *r = db_orphaned_alerts(c, receivers_json, &err);
+	struct orphans o;
 
-	if (!r) {
+	if (db_orphaned_alerts(c, receivers, cfg->nreceivers, &o, &err) < 0) {
 		log_warn("cannot count the alerts of unknown receivers: %s", err ? err : "failed");
 		free(err);
 		return;
 	}
-	for (int i = 0; i < PQntuples(r); i++)
-		log_warn("receiver '%s' is not in the configuration: %s pending alert(s) wait for it until a receiver"
+	for (int i = 0; i < o.n; i++)
+		log_warn("receiver '%s' is not in the configuration: %ld pending alert(s) wait for it until a receiver"
 			 " of that name is configured (qfctl alerts)",
-			 PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-	PQclear(r);
+			 o.v[i].receiver, o.v[i].count);
+	orphans_clear(&o);
 }
 
 struct loop_ctx {
@@ -325,7 +332,7 @@ static void notify_reloading(void)
 static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set, bool verbose)
 {
 	struct deliverer *d = deliver_new(cfg);
-	PGconn *c = NULL;
+	struct db_session *c = NULL;
 	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000, next_refresh = 0, next_housekeeping = 0;
 	/* passes on a notification run the rules of the tables it names; a
 	 * timed pass (every evaluation.interval, and after a connect or a
@@ -339,7 +346,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	/* the configured receivers' names (SQL), and whether the alerts of
 	 * other receivers are still to be counted for the log (at start and
 	 * after each reload, once connected) */
-	char *rcv_json = config_receivers_json(cfg);
+	const char **rcv_names = route_receiver_names(cfg);
 	bool check_orphans = true;
 
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
@@ -351,7 +358,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			log_err("metrics on %s: %s", cfg->metrics_listen, err);
 			free(err);
 			deliver_free(d);
-			free(rcv_json);
+			free(rcv_names);
 			return EX_UNAVAILABLE_;
 		}
 		log_notice("metrics on %s (port %d): /metrics, /healthz", cfg->metrics_listen, metrics_port(lc.m));
@@ -363,7 +370,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	if (setup_signals() < 0) {
 		log_err("cannot set up signals: %s", strerror(errno));
 		deliver_free(d);
-		free(rcv_json);
+		free(rcv_names);
 		return EX_SOFTWARE_;
 	}
 	set_waiter(cfg);
@@ -409,8 +416,8 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 				deliver_set_config(d, cfg);
 				for (int i = 0; i < cfg->nreceivers; i++)
 					metrics_receiver(lc.m, cfg->receivers[i].name);
-				free(rcv_json);
-				rcv_json = config_receivers_json(cfg);
+				free(rcv_names);
+				rcv_names = route_receiver_names(cfg);
 				check_orphans = true;
 				next_refresh = 0; /* the orphaned alerts' gauge follows the receivers */
 				set_waiter(cfg);
@@ -421,9 +428,9 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			diag_free(&dg);
 		}
 		if (!db_ok(c) && now >= next_connect) {
-			eval_discard(); /* its locks went with the connection */
+			/* its locks, cursors and deferred bookkeeping go with it */
 			db_close(&c);
-			c = connect_checked(cfg);
+			c = connect_checked(cfg, true);
 			if (!c) {
 				next_connect = now + connect_backoff;
 				connect_backoff = connect_backoff * 2 > 30000 ? 30000 : connect_backoff * 2;
@@ -468,15 +475,15 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			if (rc_eval < 0 && stop_requested) {
 				/* cancelled (db.c): nothing of the pass was kept, its
 				 * rules are read again at the next start */
-				PQclear(cq.res);
+				claimed_alerts_free(cq.claimed);
 				log_notice("stopping: the pass was cancelled; its rules are read again at the next start");
 			} else if (rc_eval < 0) {
 				/* what it claimed stays leased to us and is retried when the lease ends */
-				PQclear(cq.res);
+				claimed_alerts_free(cq.claimed);
 				log_err("lost the database during evaluation; reconnecting");
 			} else {
-				if (cq.res) /* what the pass claimed goes out now */
-					deliver_start_claimed(d, c, cq.res);
+				if (cq.claimed) /* what the pass claimed goes out now */
+					deliver_start_claimed(d, c, cq.claimed);
 				/* the clock work may have queued reminders and notices too */
 				if ((t.alerts && !t.claimed) || hk)
 					deliver_wake(d);
@@ -490,11 +497,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			next_eval = next_timed;
 		}
 		if (db_ok(c) && check_orphans) {
-			log_orphans(c, rcv_json);
+			log_orphans(c, cfg, rcv_names);
 			check_orphans = false;
 		}
 		if (db_ok(c) && now_mono_ms() >= next_refresh) {
-			metrics_refresh(lc.m, c, rcv_json);
+			metrics_refresh(lc.m, c, rcv_names, cfg->nreceivers);
 			next_refresh = now_mono_ms() + 5000;
 		}
 		metrics_db(lc.m, db_ok(c));
@@ -521,7 +528,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			wait = deliver_wait_ms(d);
 		/* one poll: signals, the database's notifications, transfers, timers */
 		struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
-					     {.fd = db_ok(c) ? PQsocket(c) : -1, .events = CURL_WAIT_POLLIN}};
+					     {.fd = db_ok(c) ? db_socket(c) : -1, .events = CURL_WAIT_POLLIN}};
 		deliver_wait(d, wfd, db_ok(c) ? 2 : 1, (int)wait, db_ok(c));
 		char drain[64];
 		while (read(wake_pipe[0], drain, sizeof drain) > 0)
@@ -538,7 +545,6 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	db_set_waiter(&sw);
 	if (db_ok(c) && eval_flush(c) < 0)
 		log_warn("could not record the last pass; its rules are read again next start");
-	eval_discard();
 	strlist_free(&notified);
 	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(d));
 	int64_t until = now_mono_ms() + 10000;
@@ -553,7 +559,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	db_close(&c);
 	ruleset_free(set);
 	config_free(cfg);
-	free(rcv_json);
+	free(rcv_names);
 	db_set_waiter(NULL);
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
@@ -664,7 +670,6 @@ int main(int argc, char **argv)
 	}
 	int rc;
 	if (once) {
-		db_use_prepared(false); /* each statement runs once: preparing it is a round trip for nothing */
 		rc = run_once(cfg, &set, incremental);
 		ruleset_free(&set);
 		config_free(cfg);
