@@ -248,7 +248,7 @@ static const char delta_check_sql[] =
 	 * them (an init plan's keys are estimated, not counted) went parallel:
 	 * launching the worker took 19 of F01's 23 ms in an incremental pass */
 	"       set_config('max_parallel_workers_per_gather', '0', true),"
-	/* The rule statements below are prepared (prepare_once) to be
+	/* The rule statements below are prepared (dbi_prepare_once) to be
 	 * planned once. But once the tables have been analysed, PostgreSQL
 	 * prices a custom plan below the generic one and plans every
 	 * execution anew: 0.2 to 0.6 ms for each of the seven payment rules,
@@ -501,7 +501,7 @@ void db_cursor_cache(struct db_session *s, const char *id, const char *pos)
 	snprintf(s->cc[s->ncc++].pos, sizeof s->cc->pos, "%s", pos);
 }
 
-void dbi_cursors_free(struct db_session *s)
+void db_cursors_forget(struct db_session *s)
 {
 	for (int i = 0; i < s->ncc; i++)
 		free(s->cc[i].id);
@@ -511,14 +511,9 @@ void dbi_cursors_free(struct db_session *s)
 	s->cc_valid = false;
 }
 
-void db_cursors_forget(struct db_session *s)
-{
-	dbi_cursors_free(s);
-}
-
 void db_cursors_load(struct db_session *s, const struct pass_start *ps)
 {
-	dbi_cursors_free(s);
+	db_cursors_forget(s);
 	for (int k = 0; k < ps->ncursors; k++)
 		db_cursor_cache(s, ps->cursors[k].rule_id, ps->cursors[k].position);
 	s->cc_valid = true;

@@ -21,7 +21,7 @@ struct db_session {
 	/* the hot statements are prepared once per connection (the daemon),
 	 * or sent unnamed each time (a one-off pass, qfctl) */
 	bool prepared;
-	char **prep_names; /* what prepare_once prepared on conn */
+	char **prep_names; /* what dbi_prepare_once prepared on conn */
 	int nprep;
 	/* given up (a stop, a silent server, a pipeline out of step): no
 	 * statement is sent, db_ok() is false, the caller reconnects */
@@ -92,9 +92,5 @@ void dbi_us_text(int64_t us, char out[32]);
 extern const char dbi_claim_sql[];
 char *dbi_claim_values(const struct claim_req *q, char lim[16], char lease[16], char age[16], const char *p[5]);
 struct claimed_alerts *dbi_take_claimed(PGresult *r);
-
-/* the deferred bookkeeping and the cursor cache go with the session */
-void dbi_tail_reset(struct db_tail *t);
-void dbi_cursors_free(struct db_session *s);
 
 #endif

@@ -312,11 +312,6 @@ void db_tail_free(struct db_tail *t)
 	buf_free(&t->unlock);
 }
 
-void dbi_tail_reset(struct db_tail *t)
-{
-	db_tail_free(t);
-}
-
 struct db_tail *db_deferred(struct db_session *s)
 {
 	return &s->deferred;

@@ -298,8 +298,8 @@ void db_close(struct db_session **sp)
 	for (int i = 0; i < s->nprep; i++)
 		free(s->prep_names[i]);
 	free(s->prep_names);
-	dbi_cursors_free(s);
-	dbi_tail_reset(&s->deferred);
+	db_cursors_forget(s);
+	db_tail_free(&s->deferred);
 	PQfinish(s->conn);
 	free(s);
 	*sp = NULL;
