@@ -12,8 +12,9 @@
 #include <unistd.h>
 
 #include "chat.h"
-#include "db.h"
+#include "db_outbox.h"
 #include "log.h"
+#include "route.h"
 #include "utf8.h"
 #include "webhook.h"
 
@@ -57,7 +58,7 @@ struct deliverer {
 	struct transfer *list;
 	int inflight;
 	char claimer[160];
-	char *receivers_json;
+	const char **receivers; /* the configured receivers' names (cfg's) */
 	struct rcv_state *rs; /* per cfg->receivers */
 	int nrs;
 	/* when the daemon's loop should claim next (monotonic ms): at once
@@ -67,7 +68,7 @@ struct deliverer {
 	 * turn of the loop would be a query per transfer for nothing. */
 	int64_t claim_at;
 	bool saturated;	   /* the last claim filled every free slot */
-	char *claim_names; /* the receivers of the last claim (JSON) */
+	const char **claim_names; /* the receivers of the last claim (cfg's) */
 	/* alerts delivered in this turn of the loop, recorded together */
 	int64_t *done_ids;
 	int *done_status;
@@ -175,13 +176,10 @@ static void note_send(struct deliverer *d, int i, int64_t now)
 
 static void set_receivers(struct deliverer *d)
 {
-	json_t *a = json_array();
-
-	for (int i = 0; i < d->cfg->nreceivers; i++)
-		json_array_append_new(a, json_string(d->cfg->receivers[i].name));
-	free(d->receivers_json);
-	d->receivers_json = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
+	free(d->receivers);
+	d->receivers = route_receiver_names(d->cfg);
+	free(d->claim_names);
+	d->claim_names = xcalloc((size_t)d->cfg->nreceivers + 1, sizeof *d->claim_names);
 }
 
 struct deliverer *deliver_new(const struct qf_config *cfg)
@@ -277,7 +275,7 @@ void deliver_free(struct deliverer *d)
 		transfer_free(d, t);
 	}
 	curl_multi_cleanup(d->multi);
-	free(d->receivers_json);
+	free(d->receivers);
 	free(d->claim_names);
 	free(d->done_ids);
 	free(d->done_status);
@@ -339,33 +337,32 @@ static void json_headers(struct transfer *t)
 	t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
 }
 
-static int start(struct deliverer *d, PGresult *res, int row)
+static int start(struct deliverer *d, const struct claimed_alert *a)
 {
-	const char *name = PQgetvalue(res, row, 1);
-	const struct qf_receiver *rcv = config_receiver(d->cfg, name);
+	const struct qf_receiver *rcv = config_receiver(d->cfg, a->receiver);
 	struct transfer *t;
 	time_t now = time(NULL);
 
 	if (!rcv) /* cannot happen: claims are limited to our receivers */
 		return -1;
 	t = xcalloc(1, sizeof *t);
-	t->alert_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	t->alert_id = a->id;
 	t->ids = xmalloc(sizeof *t->ids);
 	t->ids[0] = t->alert_id;
 	t->nids = 1;
 	t->rcv = (int)(rcv - d->cfg->receivers);
 	t->format = QF_FMT_JSON;
-	t->attempts = atoi(PQgetvalue(res, row, 4));
-	t->too_old = PQgetvalue(res, row, 5)[0] == 't';
+	t->attempts = a->attempts;
+	t->too_old = a->too_old;
 	t->rcv_name = xstrdup(rcv->name);
 	t->rcv_url = xstrdup(rcv->url);
 	t->rcv_secret = rcv->secret ? xstrdup(rcv->secret) : NULL;
 	buf_init(&t->resp);
-	t->event = xstrdup(PQgetvalue(res, row, 2));
+	t->event = xstrdup(a->event);
 	/* minimal detail: the finding without names, evidence or message */
 	bool minimal = rcv->detail == QF_DETAIL_MINIMAL;
-	const char *finding_min = PQgetvalue(res, row, 6);
-	t->body = webhook_json_body(t->event, t->alert_id, PQgetvalue(res, row, minimal ? 6 : 3), now);
+	const char *finding_min = a->minimal;
+	t->body = webhook_json_body(t->event, t->alert_id, minimal ? a->minimal : a->payload, now);
 	if (!minimal && strlen(t->body) > WEBHOOK_BODY_MAX) {
 		/* thousands of evidence values: no cut of each keeps the whole
 		 * within the limit, but the minimal form always fits */
@@ -423,9 +420,10 @@ static void launch(struct deliverer *d, struct transfer *t, const struct qf_rece
 }
 
 /* One request to a chat receiver for the alerts claimed for it in rows
- * (indices into res): a single message, or a digest of several. Alerts
+ * (indices into cl): a single message, or a digest of several. Alerts
  * that do not fit the platform's byte limit are given back untried. */
-static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *rows, int n, int ri)
+static int start_chat(struct deliverer *d, struct db_session *s, const struct claimed_alerts *cl, const int *rows,
+		      int n, int ri)
 {
 	const struct qf_receiver *rcv = &d->cfg->receivers[ri];
 	enum chat_format f = (enum chat_format)(rcv->format - 1);
@@ -435,11 +433,11 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 	struct transfer *t;
 
 	for (int k = 0; k < n; k++) {
-		int row = rows[k];
-		json_t *p = json_loads(PQgetvalue(res, row, 3), 0, NULL);
+		const struct claimed_alert *a = &cl->v[rows[k]];
+		json_t *p = json_loads(a->payload, 0, NULL);
 		parsed[k] = p;
-		al[k].event = PQgetvalue(res, row, 2);
-		al[k].alert_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+		al[k].event = a->event;
+		al[k].alert_id = a->id;
 		al[k].finding_id = json_integer_value(json_object_get(p, "id"));
 		al[k].rule_id = json_string_value(json_object_get(p, "rule_id"));
 		al[k].title = json_string_value(json_object_get(p, "title"));
@@ -453,7 +451,7 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 		al[k].message = json_string_value(json_object_get(p, "message"));
 		al[k].hit_count = (long)json_integer_value(json_object_get(p, "hit_count"));
 		/* the evidence as PostgreSQL wrote it: amounts keep their digits */
-		al[k].evidence_json = PQgetisnull(res, row, 7) ? NULL : PQgetvalue(res, row, 7);
+		al[k].evidence_json = a->evidence;
 		int lv = level_parse(al[k].level);
 		if (lv > top)
 			top = lv;
@@ -482,7 +480,7 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 		}
 	}
 	for (int k = included; k < n; k++)
-		if (db_alert_release(c, al[k].alert_id, d->claimer) < 0)
+		if (db_alert_release(s, al[k].alert_id, d->claimer) < 0)
 			log_warn("alert %lld: its claim will expire instead", (long long)al[k].alert_id);
 
 	t = xcalloc(1, sizeof *t);
@@ -492,10 +490,10 @@ static int start_chat(struct deliverer *d, PGconn *c, PGresult *res, const int *
 	t->ids = xcalloc((size_t)included, sizeof *t->ids);
 	for (int k = 0; k < included; k++) {
 		t->ids[k] = al[k].alert_id;
-		int att = atoi(PQgetvalue(res, rows[k], 4));
-		if (att > t->attempts)
-			t->attempts = att;
-		t->too_old |= PQgetvalue(res, rows[k], 5)[0] == 't';
+		const struct claimed_alert *a = &cl->v[rows[k]];
+		if (a->attempts > t->attempts)
+			t->attempts = a->attempts;
+		t->too_old |= a->too_old;
 	}
 	t->alert_id = t->ids[0];
 	t->rcv_name = xstrdup(rcv->name);
@@ -532,25 +530,22 @@ bool deliver_claim_req(struct deliverer *d, struct claim_req *q)
 	}
 	/* claim only for receivers that may send now: a chat receiver over its
 	 * rate keeps its alerts pending, to go out together in one digest */
-	json_t *eligible = json_array();
+	int neligible = 0;
 	for (int i = 0; i < d->cfg->nreceivers; i++) {
 		if (d->cfg->receivers[i].timeout_ms > max_timeout)
 			max_timeout = d->cfg->receivers[i].timeout_ms;
 		if (send_wait_ms(d, i, now) == 0)
-			json_array_append_new(eligible, json_string(d->cfg->receivers[i].name));
+			d->claim_names[neligible++] = d->cfg->receivers[i].name;
 	}
-	if (json_array_size(eligible) == 0) {
-		json_decref(eligible);
+	if (neligible == 0) {
 		d->claim_at = now + 1000;
 		int64_t wait = next_send_ms(d);
 		if (wait > 0 && now + wait < d->claim_at)
 			d->claim_at = now + wait;
 		return false;
 	}
-	free(d->claim_names);
-	d->claim_names = json_dumps(eligible, JSON_COMPACT);
-	json_decref(eligible);
-	q->receivers_json = d->claim_names;
+	q->receivers = d->claim_names;
+	q->nreceivers = neligible;
 	q->limit = room;
 	/* the lease outlives the slowest request, so only a dead daemon's
 	 * claims ever expire */
@@ -560,11 +555,11 @@ bool deliver_claim_req(struct deliverer *d, struct claim_req *q)
 	return true;
 }
 
-int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res)
+int deliver_start_claimed(struct deliverer *d, struct db_session *s, struct claimed_alerts *cl)
 {
 	int64_t now = now_mono_ms();
 	int room = d->cfg->max_in_flight - d->inflight;
-	int n = PQntuples(res), started = 0;
+	int n = cl->n, started = 0;
 	int *rows = xcalloc((size_t)n + 1, sizeof *rows);
 
 	d->claim_at = now + 1000;
@@ -576,20 +571,20 @@ int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res)
 		const struct qf_receiver *r = &d->cfg->receivers[i];
 		int k = 0;
 		for (int row = 0; row < n; row++)
-			if (!strcmp(PQgetvalue(res, row, 1), r->name))
+			if (!strcmp(cl->v[row].receiver, r->name))
 				rows[k++] = row;
 		if (!k)
 			continue;
 		if (r->format == QF_FMT_JSON) {
 			for (int j = 0; j < k; j++)
-				if (start(d, res, rows[j]) == 0)
+				if (start(d, &cl->v[rows[j]]) == 0)
 					started++;
 		} else {
-			started += start_chat(d, c, res, rows, k, i);
+			started += start_chat(d, s, cl, rows, k, i);
 		}
 	}
 	free(rows);
-	PQclear(res);
+	claimed_alerts_free(cl);
 	/* send now rather than at the loop's next turn: alerts wait for nothing */
 	if (started) {
 		int running;
@@ -598,16 +593,16 @@ int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res)
 	return started;
 }
 
-int deliver_fill(struct deliverer *d, PGconn *c)
+int deliver_fill(struct deliverer *d, struct db_session *s)
 {
 	struct claim_req q;
 
 	if (!deliver_claim_req(d, &q))
 		return 0;
-	PGresult *res = db_claim_alerts(c, &q);
-	if (!res)
+	struct claimed_alerts *cl = db_claim_alerts(s, &q);
+	if (!cl)
 		return -1;
-	return deliver_start_claimed(d, c, res);
+	return deliver_start_claimed(d, s, cl);
 }
 
 /* ms until a rate-limited receiver may send again (0: none is waiting) */
@@ -718,7 +713,7 @@ static void resend_minimal(struct deliverer *d, struct transfer *t, const char *
 
 /* Records the outcome of t's request: 0, -1 when it could not be
  * recorded, or 1 when t was sent again (HTTP 413) and is in flight. */
-static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode code)
+static int finish(struct deliverer *d, struct db_session *s, struct transfer *t, CURLcode code)
 {
 	long status = 0;
 	int rc = 0;
@@ -804,7 +799,7 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 		log_warn("alert %lld%s: %s failed (attempt %d), retry in %.1f s: %s", (long long)t->alert_id,
 			 t->nids > 1 ? " and others" : "", t->rcv_name, t->attempts, retry, err);
 	for (int k = 0; k < t->nids; k++)
-		if (db_alert_failed(c, t->ids[k], d->claimer, (int)status, err, dead ? 0 : retry, dead) < 0)
+		if (db_alert_failed(s, t->ids[k], d->claimer, (int)status, err, dead ? 0 : retry, dead) < 0)
 			rc = -1;
 	if (!dead && now_mono_ms() + (int64_t)(retry * 1000) < d->claim_at)
 		d->claim_at = now_mono_ms() + (int64_t)(retry * 1000);
@@ -812,7 +807,7 @@ static int finish(struct deliverer *d, PGconn *c, struct transfer *t, CURLcode c
 	return rc;
 }
 
-int deliver_reap(struct deliverer *d, PGconn *c, bool refill)
+int deliver_reap(struct deliverer *d, struct db_session *s, bool refill)
 {
 	int running, left, done = 0, rc = 0;
 	bool resent = false;
@@ -828,7 +823,7 @@ int deliver_reap(struct deliverer *d, PGconn *c, bool refill)
 		unlink_transfer(d, t);
 		if (d->saturated) /* a slot is free for what the last claim left behind */
 			d->claim_at = 0;
-		int fr = finish(d, c, t, code);
+		int fr = finish(d, s, t, code);
 		if (fr < 0)
 			rc = -1; /* the lease expires and the alert is retried */
 		if (fr == 1) { /* in flight again, in its minimal form */
@@ -843,39 +838,39 @@ int deliver_reap(struct deliverer *d, PGconn *c, bool refill)
 	/* the next requests first: recording waits for nobody, the receiver
 	 * does (delivered alerts stay leased to us until recorded, so the
 	 * claim cannot take them again) */
-	if (refill && done && deliver_claim_due(d) && deliver_fill(d, c) < 0)
+	if (refill && done && deliver_claim_due(d) && deliver_fill(d, s) < 0)
 		rc = -1;
 	/* on failure the claims expire and the alerts are sent again: at
 	 * least once, under the same Idempotency-Key */
-	if (db_alerts_delivered(c, d->done_ids, d->done_status, d->ndone, d->claimer) < 0)
+	if (db_alerts_delivered(s, d->done_ids, d->done_status, d->ndone, d->claimer) < 0)
 		rc = -1;
 	d->ndone = 0;
 	return rc < 0 ? -1 : done;
 }
 
-void deliver_abort(struct deliverer *d, PGconn *c, const char *why)
+void deliver_abort(struct deliverer *d, struct db_session *s, const char *why)
 {
 	while (d->list) {
 		struct transfer *t = d->list;
 		unlink_transfer(d, t);
 		for (int k = 0; k < t->nids; k++)
-			if (c && db_alert_failed(c, t->ids[k], d->claimer, 0, why, 0, false) < 0)
+			if (s && db_alert_failed(s, t->ids[k], d->claimer, 0, why, 0, false) < 0)
 				log_warn("alert %lld: its claim will expire instead", (long long)t->ids[k]);
 		transfer_free(d, t);
 	}
 }
 
-int deliver_once(struct deliverer *d, PGconn *c, int deadline_s)
+int deliver_once(struct deliverer *d, struct db_session *s, int deadline_s)
 {
 	int64_t deadline = now_mono_ms() + (int64_t)deadline_s * 1000;
 
 	for (;;) {
-		int started = deliver_fill(d, c);
+		int started = deliver_fill(d, s);
 		if (started < 0)
 			return -1;
 		int64_t left = deadline - now_mono_ms();
 		if (d->inflight == 0) {
-			double due = db_next_due(c, d->receivers_json);
+			double due = db_next_due(s, d->receivers, d->cfg->nreceivers);
 			double wait_ms = due * 1000 + 1;
 			if (due >= 0 && started == 0 && due <= 0)
 				wait_ms = (double)(next_send_ms(d) > 0 ? next_send_ms(d) : 50); /* rate-limited */
@@ -885,16 +880,16 @@ int deliver_once(struct deliverer *d, PGconn *c, int deadline_s)
 			continue;
 		}
 		if (left <= 0) {
-			deliver_abort(d, c, "delivery pass deadline reached before the receiver answered");
+			deliver_abort(d, s, "delivery pass deadline reached before the receiver answered");
 			break;
 		}
 		deliver_wait(d, NULL, 0, left < 1000 ? (int)left : 1000, true);
-		if (deliver_reap(d, c, true) < 0)
+		if (deliver_reap(d, s, true) < 0)
 			return -1;
 	}
-	double due = db_next_due(c, d->receivers_json);
+	double due = db_next_due(s, d->receivers, d->cfg->nreceivers);
 	if (due < 0)
 		return 0;
-	int pending = db_pending_count(c, d->receivers_json);
+	int pending = db_pending_count(s, d->receivers, d->cfg->nreceivers);
 	return pending;
 }

@@ -6,10 +6,10 @@
 #define QF_DELIVER_H
 
 #include <curl/curl.h>
-#include <libpq-fe.h>
 
 #include "config.h"
 #include "db.h"
+#include "db_outbox.h"
 #include "util.h"
 
 struct deliverer;
@@ -29,13 +29,13 @@ void deliver_set_observer(struct deliverer *d, deliver_observer fn, void *arg);
 
 /* Claims due alerts into free slots and starts them. Returns the number
  * started, or -1 on a database error. */
-int deliver_fill(struct deliverer *d, PGconn *c) QF_MUST_CHECK;
+int deliver_fill(struct deliverer *d, struct db_session *s) QF_MUST_CHECK;
 /* deliver_fill in two steps, for a claim sent with other statements
  * (eval_opts.claim): the claim to make (false: no free slot or no receiver
- * may send now; q's strings live until the next call), then the start of
- * what it claimed (takes res). */
+ * may send now; q's strings live until the next call or a new
+ * configuration), then the start of what it claimed (takes cl). */
 bool deliver_claim_req(struct deliverer *d, struct claim_req *q);
-int deliver_start_claimed(struct deliverer *d, PGconn *c, PGresult *res);
+int deliver_start_claimed(struct deliverer *d, struct db_session *s, struct claimed_alerts *cl);
 /* The daemon loop's claiming: due at once after deliver_wake() (new
  * alerts), when a slot frees after a full claim, or when a retry or a
  * rate-limited receiver falls due; else once a second. deliver_wait_ms()
@@ -52,15 +52,15 @@ void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextr
  * free are claimed again (when a claim is due) before the outcomes are
  * written, so new requests are in flight while the database records the
  * old. Returns the number finished, or -1 on a database error. */
-int deliver_reap(struct deliverer *d, PGconn *c, bool refill) QF_MUST_CHECK;
+int deliver_reap(struct deliverer *d, struct db_session *s, bool refill) QF_MUST_CHECK;
 int deliver_inflight(const struct deliverer *d);
 /* Stops every transfer in flight and records it as a failed attempt to
  * retry at once (why goes to last_error). */
-void deliver_abort(struct deliverer *d, PGconn *c, const char *why);
+void deliver_abort(struct deliverer *d, struct db_session *s, const char *why);
 /* The --once delivery pass: delivers everything due, retrying within
  * deadline_s. Returns the number of alerts still pending for our
  * receivers, or -1 on a database error. */
-int deliver_once(struct deliverer *d, PGconn *c, int deadline_s);
+int deliver_once(struct deliverer *d, struct db_session *s, int deadline_s);
 
 /* Backoff before retry number `attempts` (1 = after the first try):
  * initial * 2^(attempts-1), capped, with jitter in [50%, 100%] so a fleet

@@ -1,5 +1,14 @@
 /* The evaluation pass. C touches only the hits a rule returns (to render
- * messages and route them), never the records themselves. */
+ * messages and route them), never the records themselves.
+ *
+ * plan:          which rules run, from which cursor, and how: skipped (none
+ *                of their tables changed: the cursor moves), in the batch
+ *                (incremental), or alone (full: a first run, a clock-driven
+ *                one, --once)
+ * run + record:  the batch's reads in one round trip and its writes in
+ *                another; then each full run, read and recorded
+ * finish:        the bookkeeping the writes did not carry
+ * housekeeping:  pruning, and the clock (clock.c) */
 #include "eval.h"
 
 #include <jansson.h>
@@ -7,70 +16,63 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
+#include "clock.h"
+#include "db_record.h"
 #include "log.h"
 #include "route.h"
 #include "utf8.h"
 
-/* Appends one hit as a JSON object. The evidence text from PostgreSQL is
- * spliced in unparsed, so numeric(14,2) amounts keep their exact digits. */
-static void add_hit(struct buf *out, const struct qf_config *cfg, const struct qf_rule *r, PGresult *res, int row,
-		    int *ridx, FILE *dry)
-{
-	const char *key = PQgetvalue(res, row, 0);
-	const char *subject = PQgetisnull(res, row, 1) ? NULL : PQgetvalue(res, row, 1);
-	const char *dept = PQgetisnull(res, row, 2) ? NULL : PQgetvalue(res, row, 2);
-	const char *lv = PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3);
-	const char *evidence = PQgetvalue(res, row, 4);
-	json_t *vars = json_loads(PQgetvalue(res, row, 5), 0, NULL);
-	int level = level_parse(lv);
+/* How the plan reads a rule. */
+enum plan_step {
+	STEP_BATCH, /* its incremental statement, with the pass's other ones */
+	STEP_FULL   /* alone, after the batch */
+};
 
-	if (lv && !level)
-		log_warn("rule %s: level_expr gave '%s' for key %s; using %s", r->id, lv, key, level_name(r->level));
-	if (!level)
-		level = r->level;
-	if (!vars)
-		vars = json_object();
-	json_object_set_new(vars, "key", json_string_or_fixed(key));
-	json_object_set_new(vars, "subject", subject ? json_string_or_fixed(subject) : json_null());
-	json_object_set_new(vars, "department", dept ? json_string_or_fixed(dept) : json_null());
-	char *zh = rule_render(r->message_zh, vars);
-	char *en = rule_render(r->message_en, vars);
+/* What became of a rule. */
+enum rule_outcome {
+	RULE_EVALUATED, /* read, and what it found recorded */
+	RULE_SKIPPED,	/* nothing it reads changed, or another daemon has it */
+	RULE_FAILED,	/* its statement or its write failed (logged, in qf.rule_run) */
+	RULE_LOST	/* the connection went */
+};
 
-	if (dry) {
-		/* one line per hit: stable, diffable (golden files) */
-		fprintf(dry, "%s\t%s\t%s\t%s\t%s\t%s\n", r->id, key, level_name(level), subject ? subject : "-",
-			dept ? dept : "-", zh);
-	} else {
-		struct buf msg;
-		json_t *o = json_object();
-		buf_init(&msg);
-		buf_printf(&msg, "%s\n%s", zh, en);
-		json_object_set_new(o, "key", json_string_or_fixed(key));
-		json_object_set_new(o, "subject", subject ? json_string_or_fixed(subject) : json_null());
-		json_object_set_new(o, "department", dept ? json_string_or_fixed(dept) : json_null());
-		json_object_set_new(o, "level", json_string(level_name(level)));
-		json_object_set_new(o, "message", json_string_or_fixed(msg.data));
-		json_t *rcv = json_array();
-		int n = route_receivers(cfg, r, level, dept, ridx);
-		for (int i = 0; i < n; i++)
-			json_array_append_new(rcv, json_string(cfg->receivers[ridx[i]].name));
-		json_object_set_new(o, "receivers", rcv);
-		char *text = json_dumps(o, JSON_COMPACT);
-		if (out->len > 1)
-			buf_puts(out, ",");
-		buf_puts(out, "{\"evidence\":");
-		buf_puts(out, evidence);
-		buf_puts(out, ",");
-		buf_puts(out, text + 1); /* text is "{...}": drop its brace */
-		free(text);
-		json_decref(o);
-		buf_free(&msg);
-	}
-	json_decref(vars);
-	free(zh);
-	free(en);
-}
+/* A rule the plan keeps, and what the pass made of it. */
+struct planned_rule {
+	const struct qf_rule *r;
+	enum plan_step step;
+	/* a copy: the cache it may come from moves during the pass; "" none */
+	char cursor[32];
+	bool clock_due; /* a full run that is also its clock-driven run */
+	struct rule_hits hits;
+	bool failed; /* its statement failed (a batch rule) */
+	/* its new hits, rendered and routed (nfh > 0: to record) */
+	struct finding_hit *fh;
+	int nfh;
+	char **msg;
+	const char **rcv;
+};
+
+struct pass {
+	struct db_session *s;
+	const struct qf_config *cfg;
+	const struct qf_ruleset *set;
+	const struct eval_opts *o;
+	struct eval_totals *t;
+	char nowbuf[40];
+	const char *now;
+	bool incr; /* an incremental pass */
+	bool fast; /* on a notification, with the cursors this session keeps */
+	struct pass_start ps;
+	const char *gxmin; /* the change log's view: its snapshot's xmin, or NULL */
+	struct planned_rule *rules;
+	int n, nbatch, nfull;
+	/* skipped cursors (and, after the batch, the full runs' quiet runs),
+	 * written with the batch or at the end */
+	struct db_tail tail;
+	const char **ran; /* the rules the pass looked at, for pruning */
+	int nran;
+	int *ridx; /* route_receivers' scratch */
+};
 
 void eval_now_text(char out[40], int64_t offset_us)
 {
@@ -83,241 +85,336 @@ void eval_now_text(char out[40], int64_t offset_us)
 	snprintf(out + n, 40 - n, ".%06lldZ", (long long)(us % 1000000));
 }
 
-/* What a rule's statement gave, sorted out: returns 2 when the rule was
- * skipped (nothing it reads changed: its cursor moves, batched into
- * advance; or busy), 0 otherwise. A run with no new hit is added to quiet
- * (recorded with the pass's other quiet runs) and *json stays NULL;
- * otherwise *json is the hits to record (caller frees) and *rows their
- * number. Takes hits->res. */
-static int sort_hits(const struct qf_config *cfg, const struct qf_rule *r, struct rule_hits *hits, FILE *dry,
-		     int *ridx, struct buf *advance, struct buf *quiet, struct eval_totals *t, char **json, int *rows)
+void eval_render(const struct qf_rule *r, const struct hit *h, struct hit_text *out)
 {
-	*json = NULL;
-	*rows = 0;
-	if (hits->busy) {
-		log_debug("rule %s: another daemon is evaluating it", r->id);
-		t->skipped++;
-		return 2;
+	json_t *vars = json_loads(h->vars, 0, NULL);
+	int level = level_parse(h->level);
+
+	if (h->level && !level)
+		log_warn("rule %s: level_expr gave '%s' for key %s; using %s", r->id, h->level, h->key,
+			 level_name(r->level));
+	if (!level)
+		level = r->level;
+	if (!vars)
+		vars = json_object();
+	json_object_set_new(vars, "key", json_string_or_fixed(h->key));
+	json_object_set_new(vars, "subject", h->subject ? json_string_or_fixed(h->subject) : json_null());
+	json_object_set_new(vars, "department", h->department ? json_string_or_fixed(h->department) : json_null());
+	out->level = level;
+	out->zh = rule_render(r->message_zh, vars);
+	out->en = rule_render(r->message_en, vars);
+	json_decref(vars);
+}
+
+void hit_text_free(struct hit_text *x)
+{
+	free(x->zh);
+	free(x->en);
+}
+
+/* ---- plan ---- */
+
+/* Whether a table the rule reads is among those notified. */
+static bool notified_rule(const struct eval_opts *o, const struct qf_rule *r)
+{
+	for (int k = 0; k < o->notified->n; k++)
+		if (strlist_has(&r->deps, o->notified->v[k]))
+			return true;
+	return false;
+}
+
+/* The pass's start: the previous pass's bookkeeping, then the cursors.
+ * On a notification, the tables it named and the cursors this session
+ * keeps say which rules to read; otherwise the database says which tables
+ * changed since the oldest cursor. Either way a rule none of whose tables
+ * changed is skipped without a round trip. 0: go on; 1: nothing to do
+ * (the cursors could not be read); -1: the connection was lost. */
+static int pass_begin(struct pass *p)
+{
+	const struct eval_opts *o = p->o;
+
+	/* the previous pass's locks are released before this one takes any */
+	if (eval_flush(p->s) < 0)
+		return -1;
+	p->fast = p->incr && o->notified && db_cursors_cached(p->s);
+	for (int i = 0; p->fast && i < p->set->n; i++) { /* a rule it would run has no cursor yet: ask */
+		const struct qf_rule *r = &p->set->rules[i];
+		if (r->enabled && notified_rule(o, r) && !db_cursor_cached(p->s, r->id))
+			p->fast = false;
 	}
-	if (hits->skipped) {
-		/* nothing it reads changed: only the cursor moves (batched) */
-		t->skipped++;
-		buf_printf(advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance->len > 1 ? "," : "", r->id,
-			   hits->xmin);
-		return 2;
+	if (!p->fast && db_pass_start(p->s, p->cfg->clock_interval_s, p->incr, &p->ps) < 0)
+		return -1;
+	if (p->ps.have_cursors) {
+		p->gxmin = p->ps.xmin;
+		if (p->incr)
+			db_cursors_load(p->s, &p->ps);
 	}
-	t->delta += hits->delta;
-	struct buf out;
-	buf_init(&out);
-	buf_puts(&out, "[");
-	int n = PQntuples(hits->res);
-	for (int row = 0; row < n; row++)
-		add_hit(&out, cfg, r, hits->res, row, ridx, dry);
-	buf_puts(&out, "]");
-	PQclear(hits->res);
-	hits->res = NULL;
-	if (dry) {
-		buf_free(&out);
-		t->created += n;
-		return 0;
-	}
-	if (n == 0) {
-		/* nothing new (known hits never leave the server): the run and
-		 * the cursor are recorded with the pass's other quiet runs */
-		int64_t fin = now_real_us();
-		buf_printf(quiet,
-			   "%s{\"rule_id\":\"%s\",\"version\":\"%s\",\"started\":%lld.%06lld,\"finished\":%lld.%06lld,"
-			   "\"scanned\":0,\"cursor\":%s,\"clock\":%s}",
-			   quiet->len > 1 ? "," : "", r->id, r->version, (long long)(hits->started_us / 1000000),
-			   (long long)(hits->started_us % 1000000), (long long)(fin / 1000000), (long long)(fin % 1000000),
-			   hits->xmin, hits->delta ? "false" : "true");
-		buf_free(&out);
-		log_debug("rule %s: nothing new", r->id);
-		return 0;
-	}
-	*json = buf_steal(&out);
-	*rows = n;
+	if (!p->ps.have_cursors && !p->fast)
+		return db_ok(p->s) ? 1 : -1;
 	return 0;
 }
 
-/* The outcome of recording a rule's hits, in the totals and the log.
- * Returns 0, 1 when it failed (recorded in qf.rule_run), -1 when the
- * connection is gone. */
-static int recorded(PGconn *c, const struct qf_rule *r, int64_t started_us, int rows, long created, long retrig,
-		    long alerts, char *err, struct eval_totals *t)
+/* Whether a table the rule reads changed at or above its cursor, by the
+ * change log's view. */
+static bool changed_since(const struct pass *p, const struct qf_rule *r, const char *cursor)
 {
+	long long cur = strtoll(cursor, NULL, 10);
+	for (int k = 0; k < p->ps.nchanges; k++) {
+		const struct table_change *c = &p->ps.changes[k];
+		if (c->table && strlist_has(&r->deps, c->table) && c->newest >= cur)
+			return true;
+	}
+	return false;
+}
+
+static void skipped(struct pass *p, const struct qf_rule *r)
+{
+	p->t->skipped++;
+	if (p->o->on_rule)
+		p->o->on_rule(p->o->arg, r->id, 0, false, true);
+}
+
+/* Decides for every enabled rule: skipped now, in the batch, or alone. */
+static void plan(struct pass *p)
+{
+	for (int i = 0; i < p->set->n; i++) {
+		const struct qf_rule *r = &p->set->rules[i];
+		if (!r->enabled)
+			continue;
+		p->t->rules++;
+		/* this rule's cursor; a full pass (--once) reads everything but
+		 * still leaves the cursor where it got to */
+		const char *cursor = NULL;
+		bool clock_due = true;
+		for (int k = 0; k < p->ps.ncursors; k++)
+			if (!strcmp(p->ps.cursors[k].rule_id, r->id)) {
+				cursor = p->ps.cursors[k].position;
+				/* clock rules, and rules that read only touched keys (a full
+				 * reconciliation now and then), run in full on the clock */
+				clock_due = (r->clock || r->changed_aware) && p->ps.cursors[k].clock_due;
+			}
+		if (p->fast) {
+			/* the clock work waits for the next timed pass */
+			cursor = db_cursor_cached(p->s, r->id);
+			clock_due = false;
+			if (!notified_rule(p->o, r)) {
+				skipped(p, r);
+				continue;
+			}
+		}
+		p->ran[p->nran++] = r->id;
+		bool incr = p->incr && cursor && !clock_due;
+		if (incr && p->gxmin && !changed_since(p, r, cursor)) {
+			db_tail_advance(&p->tail, r->id, p->gxmin);
+			db_cursor_cache(p->s, r->id, p->gxmin);
+			skipped(p, r);
+			continue;
+		}
+		struct planned_rule *pr = &p->rules[p->n++];
+		pr->r = r;
+		pr->step = incr && r->compiled_delta ? STEP_BATCH : STEP_FULL;
+		if (p->incr && cursor)
+			snprintf(pr->cursor, sizeof pr->cursor, "%s", cursor);
+		pr->clock_due = p->incr ? clock_due : true;
+		if (pr->step == STEP_BATCH)
+			p->nbatch++;
+		else
+			p->nfull++;
+	}
+}
+
+/* ---- record: what a rule's read gave, sorted out ---- */
+
+/* Renders and routes the rows of pr->hits into pr->fh (they point into
+ * the hits, kept until the rule is recorded). */
+static void render_hits(struct pass *p, struct planned_rule *pr)
+{
+	const struct qf_config *cfg = p->cfg;
+	int n = pr->hits.nrows, room = cfg->nreceivers + 1;
+
+	pr->nfh = n;
+	pr->fh = xcalloc((size_t)n + 1, sizeof *pr->fh);
+	pr->msg = xcalloc((size_t)n + 1, sizeof *pr->msg);
+	pr->rcv = xcalloc((size_t)n * (size_t)room + 1, sizeof *pr->rcv);
+	for (int i = 0; i < n; i++) {
+		const struct hit *h = &pr->hits.rows[i];
+		struct finding_hit *f = &pr->fh[i];
+		struct hit_text x;
+		struct buf msg;
+
+		eval_render(pr->r, h, &x);
+		buf_init(&msg);
+		buf_printf(&msg, "%s\n%s", x.zh, x.en);
+		pr->msg[i] = buf_steal(&msg);
+		hit_text_free(&x);
+		f->key = h->key;
+		f->subject = h->subject;
+		f->department = h->department;
+		f->level = level_name(x.level);
+		f->evidence = h->evidence;
+		f->message = pr->msg[i];
+		f->receivers = pr->rcv + (size_t)i * (size_t)room;
+		f->nreceivers = route_receivers(cfg, pr->r, x.level, h->department, p->ridx);
+		for (int k = 0; k < f->nreceivers; k++)
+			pr->rcv[(size_t)i * (size_t)room + (size_t)k] = cfg->receivers[p->ridx[k]].name;
+	}
+}
+
+/* Frees what the pass read and rendered for pr. */
+static void planned_clear(struct planned_rule *pr)
+{
+	rule_hits_clear(&pr->hits);
+	for (int i = 0; i < pr->nfh; i++)
+		free(pr->msg[i]);
+	free(pr->msg);
+	free(pr->fh);
+	free(pr->rcv);
+	pr->msg = NULL;
+	pr->fh = NULL;
+	pr->rcv = NULL;
+	pr->nfh = 0;
+}
+
+/* What a rule's statement gave, sorted out: RULE_SKIPPED when it was
+ * skipped (nothing it reads changed: its cursor moves, in tail; or
+ * busy); otherwise RULE_EVALUATED, and either a quiet run (no new hit:
+ * recorded with tail's other quiet runs) or pr->nfh hits to record. */
+static enum rule_outcome sort_hits(struct pass *p, struct planned_rule *pr, struct db_tail *tail)
+{
+	const struct rule_hits *h = &pr->hits;
+
+	if (h->busy) {
+		log_debug("rule %s: another daemon is evaluating it", pr->r->id);
+		p->t->skipped++;
+		return RULE_SKIPPED;
+	}
+	if (h->skipped) {
+		/* nothing it reads changed: only the cursor moves (batched) */
+		p->t->skipped++;
+		db_tail_advance(tail, pr->r->id, h->xmin);
+		return RULE_SKIPPED;
+	}
+	p->t->delta += h->delta;
+	if (h->nrows == 0) {
+		/* nothing new (known hits never leave the server): the run and
+		 * the cursor are recorded with the pass's other quiet runs */
+		db_tail_quiet(tail, pr->r, h->started_us, now_real_us(), h->xmin, !h->delta);
+		log_debug("rule %s: nothing new", pr->r->id);
+		return RULE_EVALUATED;
+	}
+	render_hits(p, pr);
+	return RULE_EVALUATED;
+}
+
+/* The outcome of recording a rule's hits, in the totals and the log:
+ * RULE_EVALUATED, RULE_FAILED (recorded in qf.rule_run) or RULE_LOST.
+ * Takes err. */
+static enum rule_outcome recorded(struct pass *p, const struct qf_rule *r, int64_t started_us, int rows,
+				  const struct record_counts *c, char *err)
+{
+	struct eval_totals *t = p->t;
+
 	if (err) {
 		log_err("rule %s: cannot record findings: %s", r->id, err);
 		free(err);
 		t->failed++;
-		if (!db_ok(c))
-			return -1;
-		db_record_rule_error(c, r, started_us, "cannot record findings");
-		return 1;
+		if (!db_ok(p->s))
+			return RULE_LOST;
+		db_record_rule_error(p->s, r, started_us, "cannot record findings");
+		return RULE_FAILED;
 	}
-	if (created || retrig)
-		log_info("rule %s: %ld new, %ld re-triggered finding(s), %ld alert(s) queued", r->id, created, retrig,
-			 alerts);
+	if (c->created || c->retriggered)
+		log_info("rule %s: %ld new, %ld re-triggered finding(s), %ld alert(s) queued", r->id, c->created,
+			 c->retriggered, c->alerts);
 	else
 		log_debug("rule %s: %d hit(s), nothing new", r->id, rows);
-	t->created += created;
-	t->retriggered += retrig;
-	t->alerts += alerts;
-	return 0;
+	t->created += c->created;
+	t->retriggered += c->retriggered;
+	t->alerts += c->alerts;
+	return RULE_EVALUATED;
 }
 
 /* A rule whose statement failed: logged and recorded in qf.rule_run.
- * Returns 1, or -1 when the connection is gone. */
-static int rule_failed(PGconn *c, const struct qf_rule *r, int64_t started_us, char *err, bool dry,
-		       struct eval_totals *t)
+ * RULE_FAILED, or RULE_LOST. Takes err. */
+static enum rule_outcome rule_failed(struct pass *p, const struct qf_rule *r, int64_t started_us, char *err)
 {
 	log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
-	t->failed++;
-	if (!db_ok(c)) {
+	p->t->failed++;
+	if (!db_ok(p->s)) {
 		free(err);
-		return -1;
+		return RULE_LOST;
 	}
-	if (!dry)
-		db_record_rule_error(c, r, started_us, err);
+	db_record_rule_error(p->s, r, started_us, err);
 	free(err);
-	return 1;
+	return RULE_FAILED;
 }
 
-/* Evaluates one rule on its own and records its hits. Returns 0
- * (evaluated), 1 (the rule failed; recorded in qf.rule_run), 2 (skipped:
- * nothing it reads changed), or -1 (the connection is gone). */
-static int run_rule(PGconn *c, const struct qf_config *cfg, const struct qf_rule *r, const struct eval_opts *o,
-		    const char *now, const char *since, const char *cursor, bool clock_due, FILE *dry, int *ridx,
-		    struct buf *advance, struct buf *quiet, struct eval_totals *t, bool *locked, char moved[32])
+/* ---- run: the batch ---- */
+
+/* The batch's reads in one round trip; each rule's hits sorted out into
+ * runs to record (*w, *nw) and the batch's tail. -1 when the connection
+ * is gone. */
+static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_tail *bt)
 {
-	struct rule_hits hits;
-	char *err = NULL, *json;
-	long created = 0, retrig = 0, alerts = 0;
-	int rows;
+	struct delta_run *runs = xcalloc((size_t)p->nbatch + 1, sizeof *runs);
+	int k = 0, rc = 0;
 
-	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since, cursor, clock_due, !dry, o && o->lock && !dry, &hits,
-			 &err) < 0)
-		return rule_failed(c, r, hits.started_us, err, dry, t);
-	*locked = hits.locked;
-	/* where its cursor goes, unless the write below fails */
-	if (!hits.busy)
-		snprintf(moved, 32, "%s", hits.xmin);
-	if (sort_hits(cfg, r, &hits, dry, ridx, advance, quiet, t, &json, &rows) == 2)
-		return 2;
-	if (!json)
-		return 0;
-	if (db_record_hits(c, r, json, hits.started_us, rows, hits.xmin, !hits.delta, &created, &retrig, &alerts,
-			   &err) < 0) {
-		free(json);
-		moved[0] = '\0';
-		return recorded(c, r, hits.started_us, rows, 0, 0, 0, err ? err : xstrdup("no answer"), t);
-	}
-	free(json);
-	return recorded(c, r, hits.started_us, rows, created, retrig, alerts, NULL, t);
-}
-
-/* The bookkeeping a pass deferred (eval_opts.defer_tail): JSON arrays
- * still open ("[" plus entries), written by eval_flush(). */
-static struct buf tail_quiet, tail_advance, tail_unlock;
-
-static void tail_append(struct buf *to, const struct buf *from)
-{
-	if (!to->data) {
-		buf_init(to);
-		buf_puts(to, "[");
-	}
-	if (from->len > 2) /* "[...]": its entries without the brackets */
-		buf_printf(to, "%s%.*s", to->len > 1 ? "," : "", (int)(from->len - 2), from->data + 1);
-}
-
-/* The rules' cursors as this daemon last read or moved them, so a pass on
- * a notification needs no round trip to learn them. Loaded by every pass
- * that reads them from the database, moved by our own successful writes,
- * dropped with the connection or when a write of them failed. A cursor
- * here may lag the database's (another daemon moved it): the rule then
- * re-reads changes it has seen, and hits already recorded drop out in the
- * server. It is never ahead of what this daemon evaluated. */
-struct cached_cursor {
-	char *id;
-	char pos[32];
-};
-static struct cached_cursor *cc;
-static int ncc;
-static bool cc_valid;
-
-static const char *cc_get(const char *id)
-{
-	for (int i = 0; i < ncc; i++)
-		if (!strcmp(cc[i].id, id))
-			return cc[i].pos;
-	return NULL;
-}
-
-static void cc_set(const char *id, const char *pos)
-{
-	for (int i = 0; i < ncc; i++)
-		if (!strcmp(cc[i].id, id)) {
-			snprintf(cc[i].pos, sizeof cc[i].pos, "%s", pos);
-			return;
+	for (int i = 0; i < p->n; i++)
+		if (p->rules[i].step == STEP_BATCH) {
+			runs[k].r = p->rules[i].r;
+			runs[k++].cursor = p->rules[i].cursor;
 		}
-	cc = xrealloc(cc, sizeof *cc * (size_t)(ncc + 1));
-	cc[ncc].id = xstrdup(id);
-	snprintf(cc[ncc++].pos, sizeof cc->pos, "%s", pos);
-}
-
-static void cc_clear(void)
-{
-	for (int i = 0; i < ncc; i++)
-		free(cc[i].id);
-	free(cc);
-	cc = NULL;
-	ncc = 0;
-	cc_valid = false;
-}
-
-static void cc_load(PGresult *cursors)
-{
-	cc_clear();
-	for (int k = 0; k < PQntuples(cursors); k++)
-		if (!strncmp(PQgetvalue(cursors, k, 0), "rule:", 5))
-			cc_set(PQgetvalue(cursors, k, 0) + 5, PQgetvalue(cursors, k, 1));
-	cc_valid = true;
-}
-
-void eval_discard(void)
-{
-	buf_free(&tail_quiet);
-	buf_free(&tail_advance);
-	buf_free(&tail_unlock);
-	cc_clear();
-}
-
-int eval_flush(PGconn *c)
-{
-	if (!tail_quiet.data && !tail_advance.data && !tail_unlock.data)
-		return 0;
-	struct buf *all[3] = {&tail_quiet, &tail_advance, &tail_unlock};
-	for (int i = 0; i < 3; i++) {
-		if (!all[i]->data) {
-			buf_init(all[i]);
-			buf_puts(all[i], "[");
+	if (db_delta_batch(p->s, runs, k, p->cfg->statement_timeout_ms, p->now, p->o->lock) < 0)
+		rc = -1;
+	/* the cursors the pass skipped so far ride along with the batch's */
+	db_tail_move(bt, &p->tail);
+	for (int i = 0, j = 0; i < p->n; i++) {
+		struct planned_rule *pr = &p->rules[i];
+		if (pr->step != STEP_BATCH)
+			continue;
+		struct delta_run *dr = &runs[j++];
+		pr->hits = dr->hits; /* the rows are the rule's now */
+		pr->failed = dr->failed;
+		if (rc < 0) {
+			free(dr->err);
+			continue;
 		}
-		buf_puts(all[i], "]");
+		if (pr->hits.locked)
+			db_tail_unlock(bt, pr->r->id);
+		if (pr->failed) {
+			if (rule_failed(p, pr->r, pr->hits.started_us, dr->err) == RULE_LOST)
+				rc = -1;
+			continue;
+		}
+		if (sort_hits(p, pr, bt) == RULE_SKIPPED || !pr->nfh)
+			continue;
+		w[*nw] = (struct record_run){.r = pr->r, .hits = pr->fh, .nhits = pr->nfh,
+					     .started_us = pr->hits.started_us, .cursor = pr->hits.xmin};
+		(*nw)++;
 	}
-	char *qerr = NULL;
-	int rc = db_record_batch(c, NULL, 0, tail_quiet.len > 2 ? tail_quiet.data : NULL, &qerr,
-				 tail_advance.len > 2 ? tail_advance.data : NULL,
-				 tail_unlock.len > 2 ? tail_unlock.data : NULL, NULL);
-	buf_free(&tail_quiet);
-	buf_free(&tail_advance);
-	buf_free(&tail_unlock);
-	if (qerr || rc < 0) {
-		/* the cursors did not move as cached: read them again */
-		if (qerr)
-			log_err("cannot record the pass's bookkeeping: %s", qerr);
-		free(qerr);
-		cc_clear();
+	free(runs);
+	return rc;
+}
+
+/* The cursors the batch moved (skipped but not busy, quiet, recorded),
+ * in the cache; then each recorded run's outcome. -1 when the connection
+ * is gone. */
+static int batch_recorded(struct pass *p, struct record_run *w, int nw)
+{
+	int rc = 0;
+
+	for (int i = 0; i < p->n && db_cursors_cached(p->s); i++) {
+		const struct planned_rule *pr = &p->rules[i];
+		bool moved = pr->step == STEP_BATCH && !pr->failed && !pr->hits.busy;
+		for (int k = 0; moved && k < nw; k++)
+			if (w[k].r == pr->r)
+				moved = !w[k].err;
+		if (moved)
+			db_cursor_cache(p->s, pr->r->id, pr->hits.xmin);
 	}
+	for (int k = 0; k < nw; k++)
+		if (recorded(p, w[k].r, w[k].started_us, w[k].nhits, &w[k].counts, w[k].err) == RULE_LOST)
+			rc = -1;
 	return rc;
 }
 
@@ -326,439 +423,207 @@ int eval_flush(PGconn *c)
  * releases in another. A payment commit touches about ten rules, and each
  * alone would cost several round trips and a plan. Returns 0, or -1 when
  * the connection is gone. */
-static int run_batch(PGconn *c, const struct qf_config *cfg, const struct qf_rule **rules, const char **cursors, int n,
-		     const struct eval_opts *o, const char *now, int *ridx, struct buf *advance, struct eval_totals *t)
+static int run_batch(struct pass *p)
 {
-	struct delta_run *runs = xcalloc((size_t)n, sizeof *runs);
-	struct record_run *w = xcalloc((size_t)n, sizeof *w);
-	char **json = xcalloc((size_t)n, sizeof *json);
-	int *rows = xcalloc((size_t)n, sizeof *rows), nw = 0, rc = 0;
-	struct buf quiet, unlock;
-	bool lock = o && o->lock;
-
-	buf_init(&quiet);
-	buf_init(&unlock);
-	buf_puts(&quiet, "[");
-	buf_puts(&unlock, "[");
-	for (int i = 0; i < n; i++) {
-		runs[i].r = rules[i];
-		runs[i].cursor = cursors[i];
-	}
+	struct record_run *w = xcalloc((size_t)p->nbatch + 1, sizeof *w);
+	struct db_tail bt = {0};
+	char *qerr = NULL;
+	int nw = 0, rc;
 	int64_t t0 = now_real_us();
-	if (db_delta_batch(c, runs, n, cfg->statement_timeout_ms, now, lock) < 0) {
-		for (int i = 0; i < n; i++) {
-			PQclear(runs[i].hits.res);
-			free(runs[i].err);
-		}
-		rc = -1;
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		const struct qf_rule *r = rules[i];
-		if (runs[i].hits.locked)
-			buf_printf(&unlock, "%s\"%s\"", unlock.len > 1 ? "," : "", r->id); /* ids are names */
-		if (runs[i].failed) {
-			if (rule_failed(c, r, runs[i].hits.started_us, runs[i].err, false, t) < 0)
-				rc = -1;
-			continue;
-		}
-		if (sort_hits(cfg, r, &runs[i].hits, NULL, ridx, advance, &quiet, t, &json[i], &rows[i]) == 2 ||
-		    !json[i])
-			continue;
-		struct record_run *wr = &w[nw++];
-		wr->r = r;
-		wr->hits_json = json[i];
-		wr->started_us = runs[i].hits.started_us;
-		wr->scanned = rows[i];
-		wr->cursor = runs[i].hits.xmin;
-		wr->clock_ran = false;
-	}
-	/* the cursors the pass skipped so far (the caller's and ours) ride along */
-	buf_puts(advance, "]");
-	buf_puts(&quiet, "]");
-	buf_puts(&unlock, "]");
+
+	rc = batch_read(p, w, &nw, &bt);
 	if (rc < 0)
 		goto out;
-	char *qerr = NULL;
-	bool defer = o && o->defer_tail;
-	if (defer) {
-		tail_append(&tail_quiet, &quiet);
-		tail_append(&tail_advance, advance);
-		tail_append(&tail_unlock, &unlock);
-	}
+	bool defer = p->o->defer_tail;
+	if (defer)
+		db_tail_move(db_deferred(p->s), &bt);
 	/* the alerts of the findings just written are claimed in the same
 	 * round trip, so they go out without another one */
-	struct claim_req *claim = nw && o ? o->claim : NULL;
-	if (db_record_batch(c, w, nw, !defer && quiet.len > 2 ? quiet.data : NULL, &qerr,
-			    !defer && advance->len > 2 ? advance->data : NULL,
-			    !defer && unlock.len > 2 ? unlock.data : NULL, claim) < 0) {
+	struct claim_req *claim = nw ? p->o->claim : NULL;
+	if (db_record_batch(p->s, w, nw, defer ? NULL : &bt, &qerr, claim) < 0) {
 		for (int k = 0; k < nw; k++)
 			free(w[k].err);
 		free(qerr);
 		rc = -1;
 		goto out;
 	}
-	t->claimed = claim && claim->res;
+	p->t->claimed = claim && claim->claimed;
 	if (qerr) {
 		log_err("cannot record the pass's bookkeeping: %s", qerr);
 		free(qerr);
-		cc_clear();
+		db_cursors_forget(p->s);
 	}
-	/* the cursors that moved: skipped (not busy), quiet, recorded */
-	for (int i = 0; i < n && cc_valid; i++) {
-		bool moved = !runs[i].failed && !runs[i].hits.busy;
-		for (int k = 0; moved && k < nw; k++)
-			if (w[k].r == rules[i])
-				moved = !w[k].err;
-		if (moved)
-			cc_set(rules[i]->id, runs[i].hits.xmin);
-	}
-	for (int k = 0; k < nw; k++)
-		if (recorded(c, w[k].r, w[k].started_us, (int)w[k].scanned, w[k].created, w[k].retriggered, w[k].alerts,
-			     w[k].err, t) < 0)
-			rc = -1;
+	rc = batch_recorded(p, w, nw);
 	/* the rules ran together: each is reported with an equal share */
-	double share = (double)(now_real_us() - t0) / 1e6 / n;
-	for (int i = 0; i < n && o && o->on_rule; i++)
-		o->on_rule(o->arg, rules[i]->id, runs[i].hits.skipped ? 0 : share, runs[i].failed,
-			   runs[i].hits.skipped);
+	double share = (double)(now_real_us() - t0) / 1e6 / p->nbatch;
+	for (int i = 0; i < p->n && p->o->on_rule; i++) {
+		const struct planned_rule *pr = &p->rules[i];
+		if (pr->step == STEP_BATCH)
+			p->o->on_rule(p->o->arg, pr->r->id, pr->hits.skipped ? 0 : share, pr->failed, pr->hits.skipped);
+	}
 out:
-	buf_reset(advance);
-	buf_puts(advance, "[");
-	for (int i = 0; i < n; i++)
-		free(json[i]);
-	free(json);
-	free(rows);
+	for (int i = 0; i < p->n; i++)
+		if (p->rules[i].step == STEP_BATCH)
+			planned_clear(&p->rules[i]);
+	db_tail_free(&bt);
 	free(w);
-	free(runs);
-	buf_free(&quiet);
-	buf_free(&unlock);
 	return rc;
 }
 
-int eval_all(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, const struct eval_opts *o,
-	     struct eval_totals *t)
+/* ---- run: a rule alone ---- */
+
+/* Reads a rule in full (or its ${changed()} delta) and records its hits.
+ * *moved: where its cursor went (unless the write failed). */
+static enum rule_outcome full_read_record(struct pass *p, struct planned_rule *pr, char moved[32])
 {
-	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx);
-	char nowbuf[40];
-	const char *now = o && o->now ? o->now : (eval_now_text(nowbuf, 0), nowbuf);
-	const char *since = o && o->since ? o->since : "-infinity";
-	FILE *dry = o ? o->dry_run : NULL;
+	const struct qf_rule *r = pr->r;
+	struct record_counts c = {0};
+	char *err = NULL;
 
-	bool incr = o && o->incremental && !dry && !(o && o->since);
-	PGresult *cursors = NULL, *changed = NULL;
-	/* the previous pass's locks are released before this one takes any */
-	if (!dry && eval_flush(c) < 0) {
-		free(ridx);
-		return -1;
+	if (db_rule_hits(p->s, r, p->cfg->statement_timeout_ms, p->now, "-infinity", pr->cursor[0] ? pr->cursor : NULL,
+			 pr->clock_due, true, p->o->lock, &pr->hits, &err) < 0) {
+		/* kept as it was: a read that failed after taking the lock does
+		 * not release it here, so it stays until the session ends (a
+		 * known gap, reported with issue 20) */
+		pr->hits.locked = false;
+		return rule_failed(p, r, pr->hits.started_us, err);
 	}
-	/* On a notification, the tables it named and the cursors this daemon
-	 * keeps say which rules to read; otherwise the database says which
-	 * tables changed since the oldest cursor. Either way a rule none of
-	 * whose tables changed is skipped without a round trip. */
-	bool fast = incr && o->notified && cc_valid;
-	for (int i = 0; fast && i < set->n; i++) { /* a rule it would run has no cursor yet: ask */
-		const struct qf_rule *r = &set->rules[i];
-		for (int k = 0; r->enabled && k < o->notified->n; k++)
-			if (strlist_has(&r->deps, o->notified->v[k]) && !cc_get(r->id))
-				fast = false;
+	if (!pr->hits.busy)
+		snprintf(moved, 32, "%s", pr->hits.xmin);
+	enum rule_outcome oc = sort_hits(p, pr, &p->tail);
+	if (oc == RULE_SKIPPED || !pr->nfh)
+		return oc;
+	if (db_record_hits(p->s, r, pr->fh, pr->nfh, pr->hits.started_us, pr->hits.xmin, !pr->hits.delta, &c, &err) <
+	    0) {
+		moved[0] = '\0';
+		return recorded(p, r, pr->hits.started_us, pr->nfh, &c, err ? err : xstrdup("no answer"));
 	}
-	if (!dry && !fast && db_pass_start(c, cfg->clock_interval_s, incr, &cursors, &changed) < 0) {
-		free(ridx);
-		return -1;
-	}
-	if (!cursors) {
-		PQclear(changed);
-		changed = NULL;
-	} else if (incr) {
-		cc_load(cursors);
-	}
-	const char *gxmin = changed && PQntuples(changed) ? PQgetvalue(changed, 0, 0) : NULL;
-	struct buf advance, ran, quiet;
-	int nran = 0, nbatch = 0, nseq = 0;
-	/* incremental runs go in one batch; full runs (first, clock-driven,
-	 * --once) one by one afterwards, so their cost delays no alert */
-	const struct qf_rule **batch = xcalloc((size_t)set->n + 1, sizeof *batch), **seq = xcalloc((size_t)set->n + 1, sizeof *seq);
-	/* copies: the cache they may come from moves during the pass */
-	char(*bcur)[32] = xcalloc((size_t)set->n + 1, sizeof *bcur), (*scur)[32] = xcalloc((size_t)set->n + 1, sizeof *scur);
-	const char **bcursor = xcalloc((size_t)set->n + 1, sizeof *bcursor), **scursor = xcalloc((size_t)set->n + 1, sizeof *scursor);
-	bool *sclock = xcalloc((size_t)set->n + 1, sizeof *sclock);
+	return recorded(p, r, pr->hits.started_us, pr->nfh, &c, NULL);
+}
 
-	buf_init(&advance);
-	buf_init(&ran);
-	buf_init(&quiet);
-	buf_puts(&advance, "[");
-	buf_puts(&ran, "[");
-	buf_puts(&quiet, "[");
-	memset(t, 0, sizeof *t);
-	if (!dry && !cursors && !fast)
-		goto lost_or_nothing;
-	for (int i = 0; i < set->n; i++) {
-		const struct qf_rule *r = &set->rules[i];
+/* Runs and records one rule alone, then releases its lock: 0, or -1 when
+ * the connection is gone. */
+static int run_full(struct pass *p, struct planned_rule *pr)
+{
+	int64_t t0 = now_real_us();
+	long alerts_before = p->t->alerts;
+	char moved[32] = "";
 
-		if (o && o->only ? strcmp(o->only, r->id) != 0 : !r->enabled)
-			continue;
-		t->rules++;
-		/* this rule's cursor; a full pass (--once) reads everything but
-		 * still leaves the cursor where it got to */
-		const char *cursor = NULL;
-		bool clock_due = true;
-		char cname[80];
-		snprintf(cname, sizeof cname, "rule:%s", r->id);
-		for (int k = 0; cursors && k < PQntuples(cursors); k++)
-			if (!strcmp(PQgetvalue(cursors, k, 0), cname)) {
-				cursor = PQgetvalue(cursors, k, 1);
-				/* clock rules, and rules that read only touched keys (a full
-				 * reconciliation now and then), run in full on the clock */
-				clock_due = (r->clock || r->changed_aware) && PQgetvalue(cursors, k, 2)[0] == 't';
-			}
-		if (fast) {
-			/* the clock work waits for the next timed pass */
-			cursor = cc_get(r->id);
-			clock_due = false;
-			bool touched = false;
-			for (int k = 0; k < o->notified->n && !touched; k++)
-				touched = strlist_has(&r->deps, o->notified->v[k]);
-			if (!touched) {
-				t->skipped++;
-				if (o->on_rule)
-					o->on_rule(o->arg, r->id, 0, false, true);
-				continue;
-			}
-		}
-		if (!dry) {
-			json_t *id = json_string(r->id);
-			char *txt = json_dumps(id, JSON_ENCODE_ANY);
-			buf_printf(&ran, "%s%s", nran++ ? "," : "", txt);
-			free(txt);
-			json_decref(id);
-		}
-		if (incr && cursor && !clock_due && gxmin) {
-			long long cur = strtoll(cursor, NULL, 10);
-			bool touched = false;
-			for (int k = 0; k < PQntuples(changed) && !touched; k++)
-				touched = !PQgetisnull(changed, k, 1) && strlist_has(&r->deps, PQgetvalue(changed, k, 1)) &&
-					  strtoll(PQgetvalue(changed, k, 2), NULL, 10) >= cur;
-			if (!touched) {
-				t->skipped++;
-				buf_printf(&advance, "%s{\"name\":\"rule:%s\",\"position\":%s}", advance.len > 1 ? "," : "",
-					   r->id, gxmin);
-				cc_set(r->id, gxmin);
-				if (o && o->on_rule)
-					o->on_rule(o->arg, r->id, 0, false, true);
-				continue;
-			}
-		}
-		if (incr && cursor && !clock_due && r->compiled_delta) {
-			batch[nbatch] = r;
-			snprintf(bcur[nbatch], sizeof bcur[nbatch], "%s", cursor);
-			bcursor[nbatch] = bcur[nbatch];
-			nbatch++;
-		} else {
-			seq[nseq] = r;
-			if (incr && cursor)
-				snprintf(scur[nseq], sizeof scur[nseq], "%s", cursor);
-			scursor[nseq] = incr && cursor ? scur[nseq] : NULL;
-			sclock[nseq++] = incr ? clock_due : true;
-		}
+	enum rule_outcome oc = full_read_record(p, pr, moved);
+	if (p->incr && *moved && db_cursors_cached(p->s))
+		db_cursor_cache(p->s, pr->r->id, moved);
+	if (p->t->alerts != alerts_before)
+		p->t->claimed = false; /* queued after the batch's claim */
+	if (pr->hits.locked && db_ok(p->s))
+		db_rule_unlock(p->s, pr->r->id);
+	planned_clear(pr);
+	if (p->o->on_rule)
+		p->o->on_rule(p->o->arg, pr->r->id, (double)(now_real_us() - t0) / 1e6, oc == RULE_FAILED,
+			      oc == RULE_SKIPPED);
+	return oc == RULE_LOST ? -1 : 0;
+}
+
+/* ---- finish, housekeeping ---- */
+
+/* The full runs' quiet runs, then the cursors skipped since the batch:
+ * 0, or -1 when the connection is gone. */
+static int pass_finish(struct pass *p)
+{
+	char *qerr = NULL;
+
+	if (db_record_quiet_runs(p->s, &p->tail, &qerr) < 0) {
+		log_err("cannot record the pass's rule runs: %s", qerr);
+		free(qerr);
+		db_cursors_forget(p->s);
+		if (!db_ok(p->s))
+			return -1;
 	}
-	if (nbatch && run_batch(c, cfg, batch, bcursor, nbatch, o, now, ridx, &advance, t) < 0)
-		goto lost;
-	if (nseq && eval_flush(c) < 0)
-		goto lost;
-	for (int i = 0; i < nseq; i++) {
-		const struct qf_rule *r = seq[i];
-		int64_t t0 = now_real_us();
-		bool locked = false;
-		char moved[32] = "";
-		long alerts_before = t->alerts;
-		int rc_eval = run_rule(c, cfg, r, o, now, since, scursor[i], sclock[i], dry, ridx, &advance, &quiet, t,
-				       &locked, moved);
-		if (incr && *moved && cc_valid)
-			cc_set(r->id, moved);
-		if (t->alerts != alerts_before)
-			t->claimed = false; /* queued after the batch's claim */
-		if (locked && db_ok(c))
-			db_rule_unlock(c, r->id);
-		if (o && o->on_rule)
-			o->on_rule(o->arg, r->id, (double)(now_real_us() - t0) / 1e6, rc_eval == 1, rc_eval == 2);
-		if (rc_eval < 0)
-			goto lost;
-	}
-	goto done;
-lost_or_nothing:
-	if (db_ok(c)) {
-		free(ridx);
-		PQclear(changed);
-		free(batch);
-		free(seq);
-		free(bcursor);
-		free(scursor);
-		free(bcur);
-		free(scur);
-		free(sclock);
-		buf_free(&advance);
-		buf_free(&ran);
-		buf_free(&quiet);
-		return 0;
-	}
-lost:
-	free(ridx);
-	PQclear(cursors);
-	PQclear(changed);
-	free(batch);
-	free(seq);
-	free(bcursor);
-	free(scursor);
-	free(bcur);
-	free(scur);
-	free(sclock);
-	buf_free(&advance);
-	buf_free(&ran);
-	buf_free(&quiet);
-	return -1;
-done:
-	free(ridx);
-	free(batch);
-	free(seq);
-	free(bcursor);
-	free(scursor);
-	free(bcur);
-	free(scur);
-	free(sclock);
-	PQclear(cursors);
-	PQclear(changed);
-	buf_puts(&quiet, "]");
-	if (quiet.len > 2) {
-		char *qerr = NULL;
-		if (db_record_quiet_runs(c, quiet.data, &qerr) < 0) {
-			log_err("cannot record the pass's rule runs: %s", qerr);
-			free(qerr);
-			cc_clear();
-			if (!db_ok(c)) {
-				buf_free(&quiet);
-				buf_free(&advance);
-				buf_free(&ran);
-				return -1;
-			}
-		}
-	}
-	buf_free(&quiet);
-	buf_puts(&advance, "]");
-	buf_puts(&ran, "]");
-	if (!dry && advance.len > 2)
-		db_advance_cursors(c, advance.data);
-	bool housekeeping = !dry && !(o && o->only) && !(o && o->no_housekeeping);
-	if (housekeeping) {
-		db_prune_changes(c, ran.data, nran);
-		if (db_prune_runs(c, cfg->keep_runs_days) > 0)
-			log_debug("pruned rule runs older than %d days", cfg->keep_runs_days);
-		long gone = db_scope_cleanup(c);
-		if (gone > 0)
-			log_notice("removed %ld auditor scope row(s) of roles that no longer exist", gone);
-	}
-	buf_free(&advance);
-	buf_free(&ran);
-	if (housekeeping) {
-		long n = eval_escalate(c, cfg, set);
-		if (n < 0)
-			return db_ok(c) ? 0 : -1;
-		t->escalated = n;
-	}
+	db_advance_cursors(p->s, &p->tail);
 	return 0;
 }
 
-/* Routes findings (rows of id, rule_id, level, department from col0)
- * into routes_json [{key: id, receivers: [...]}]; only_resolved limits the
- * receivers to those that asked for resolved notices. */
-static void route_rows(const struct qf_config *cfg, const struct qf_ruleset *set, PGresult *res, int col0,
-		       const char *key, bool only_resolved, struct buf *json)
+/* Pruning, and the clock work. 0, or -1 when the connection is gone. */
+static int housekeeping(struct pass *p)
 {
-	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx);
-
-	buf_puts(json, "[");
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *rule_id = PQgetvalue(res, i, col0 + 1);
-		const struct qf_rule *r = ruleset_find(set, rule_id);
-		const char *dept = PQgetisnull(res, i, col0 + 3) ? NULL : PQgetvalue(res, i, col0 + 3);
-		int k = r ? route_receivers(cfg, r, level_parse(PQgetvalue(res, i, col0 + 2)), dept, ridx) : 0;
-		if (!r) /* a rule no longer in the pack: tell every receiver */
-			for (k = 0; k < cfg->nreceivers; k++)
-				ridx[k] = k;
-		json_t *o = json_object();
-		json_t *rcv = json_array();
-		for (int j = 0; j < k; j++)
-			if (!only_resolved || cfg->receivers[ridx[j]].notify_resolved)
-				json_array_append_new(rcv, json_string(cfg->receivers[ridx[j]].name));
-		json_object_set_new(o, key, json_integer(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
-		json_object_set_new(o, "receivers", rcv);
-		char *text = json_dumps(o, JSON_COMPACT);
-		buf_printf(json, "%s%s", i ? "," : "", text);
-		free(text);
-		json_decref(o);
-	}
-	buf_puts(json, "]");
-	free(ridx);
+	db_prune_changes(p->s, p->ran, p->nran);
+	if (db_prune_runs(p->s, p->cfg->keep_runs_days) > 0)
+		log_debug("pruned rule runs older than %d days", p->cfg->keep_runs_days);
+	long gone = db_scope_cleanup(p->s);
+	if (gone > 0)
+		log_notice("removed %ld auditor scope row(s) of roles that no longer exist", gone);
+	long n = clock_work(p->s, p->cfg, p->set);
+	if (n < 0)
+		return db_ok(p->s) ? 0 : -1;
+	p->t->escalated = n;
+	return 0;
 }
 
-/* escalated / reminded: the findings _begin changed get an event and alerts */
-static long finding_step(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set, PGresult *res,
-			 const char *action, const char *event, const char *note, char **err)
+static void pass_free(struct pass *p)
 {
-	struct buf json;
-	buf_init(&json);
-	route_rows(cfg, set, res, 0, "id", false, &json);
-	long n = PQntuples(res);
-	PQclear(res);
-	int rc = db_finding_events(c, json.data, action, event, note, err);
-	buf_free(&json);
-	return rc < 0 ? -1 : n;
+	for (int i = 0; i < p->n; i++)
+		planned_clear(&p->rules[i]);
+	free(p->rules);
+	free(p->ran);
+	free(p->ridx);
+	db_tail_free(&p->tail);
+	pass_start_clear(&p->ps);
 }
 
-long eval_escalate(PGconn *c, const struct qf_config *cfg, const struct qf_ruleset *set)
+int eval_all(struct db_session *s, const struct qf_config *cfg, const struct qf_ruleset *set,
+	     const struct eval_opts *o, struct eval_totals *t)
 {
-	char *err = NULL, note[120];
-	long raised = 0, reminded = 0;
-	PGresult *res;
+	struct pass p = {.s = s, .cfg = cfg, .set = set, .o = o, .t = t, .incr = o->incremental};
+	int rc;
 
-	snprintf(note, sizeof note, "not acknowledged within %d days: raised to %%level%%", cfg->escalate_after_days);
-	res = db_escalate_begin(c, cfg->escalate_after_days, &err);
-	if (res)
-		raised = finding_step(c, cfg, set, res, "escalated", "finding.escalated", note, &err);
-	if (!res || raised < 0)
-		goto fail;
-	if (raised)
-		log_info("escalated %ld finding(s) not acknowledged within %d days", raised, cfg->escalate_after_days);
-
-	if (cfg->remind_red_hours > 0) {
-		snprintf(note, sizeof note, "still open and red: reminder every %d hours", cfg->remind_red_hours);
-		res = db_remind_begin(c, cfg->remind_red_hours, &err);
-		if (res)
-			reminded = finding_step(c, cfg, set, res, "reminded", "finding.reminder", note, &err);
-		if (!res || reminded < 0)
-			goto fail;
-		if (reminded)
-			log_info("reminded receivers of %ld open red finding(s)", reminded);
+	memset(t, 0, sizeof *t);
+	p.now = o->now ? o->now : (eval_now_text(p.nowbuf, 0), p.nowbuf);
+	p.rules = xcalloc((size_t)set->n + 1, sizeof *p.rules);
+	p.ran = xcalloc((size_t)set->n + 1, sizeof *p.ran);
+	p.ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *p.ridx);
+	rc = pass_begin(&p);
+	if (rc != 0)
+		goto out;
+	plan(&p);
+	/* incremental runs go in one batch; full runs (first, clock-driven,
+	 * --once) one by one afterwards, so their cost delays no alert */
+	if (p.nbatch && run_batch(&p) < 0) {
+		rc = -1;
+		goto out;
 	}
-
-	/* resolved notices: status changes people made since the last look */
-	res = db_notices_begin(c, &err);
-	if (!res)
-		goto fail;
-	struct buf json;
-	buf_init(&json);
-	route_rows(cfg, set, res, 1, "event_id", true, &json);
-	/* route_rows read the event id from column 0 and the finding from 1.. */
-	PQclear(res);
-	int rc = db_notices_finish(c, json.data, &err);
-	buf_free(&json);
-	if (rc < 0)
-		goto fail;
-	return raised;
-fail:
-	if (err) {
-		log_err("escalation, reminders or notices: %s", err);
-		free(err);
+	if (p.nfull && eval_flush(s) < 0) {
+		rc = -1;
+		goto out;
 	}
-	return -1;
+	for (int i = 0; i < p.n; i++)
+		if (p.rules[i].step == STEP_FULL && run_full(&p, &p.rules[i]) < 0) {
+			rc = -1;
+			goto out;
+		}
+	rc = pass_finish(&p);
+	if (rc == 0 && !o->no_housekeeping)
+		rc = housekeeping(&p);
+out:
+	pass_free(&p);
+	return rc < 0 ? -1 : 0;
+}
+
+int eval_flush(struct db_session *s)
+{
+	struct db_tail *d = db_deferred(s);
+
+	if (db_tail_empty(d))
+		return 0;
+	char *qerr = NULL;
+	struct db_tail tail = *d;
+	memset(d, 0, sizeof *d); /* written now, or never: it is this session's */
+	int rc = db_record_batch(s, NULL, 0, &tail, &qerr, NULL);
+	db_tail_free(&tail);
+	if (qerr || rc < 0) {
+		/* the cursors did not move as cached: read them again */
+		if (qerr)
+			log_err("cannot record the pass's bookkeeping: %s", qerr);
+		free(qerr);
+		db_cursors_forget(s);
+	}
+	return rc;
 }

@@ -15,10 +15,12 @@
 
 #include "config.h"
 #include "db.h"
+#include "db_outbox.h"
 #include "deliver.h"
 #include "eval.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "rule.h"
 
 #define EX_OK_ 0
@@ -152,7 +154,8 @@ static struct qf_config *load_all(const char *path, struct qf_ruleset *set, stru
  * and file:line before the rules are used: by -n, and by a reload before
  * it swaps the rule set. -1 with every problem in d (a connection lost on
  * the way is one, against cfg_path: not every rule was checked). */
-static int check_rules_against(PGconn *c, const struct qf_ruleset *set, const char *cfg_path, struct diag *d)
+static int check_rules_against(struct db_session *c, const struct qf_ruleset *set, const char *cfg_path,
+			       struct diag *d)
 {
 	int before = d->errors;
 
@@ -173,7 +176,7 @@ static int check_rules_against(PGconn *c, const struct qf_ruleset *set, const ch
 /* -n: when the database is reachable, the rules' SQL is checked against it */
 static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset *set, struct diag *d)
 {
-	PGconn *c = db_connect(cfg->conninfo, "qingfengd -n", cfg->timezone, 3);
+	struct db_session *c = db_connect(cfg->conninfo, "qingfengd -n", cfg->timezone, 3);
 
 	if (!c) {
 		fprintf(stderr, "qingfengd: note: database not reachable, rule SQL not checked against it\n");
@@ -184,10 +187,13 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
 	return rc;
 }
 
-static PGconn *connect_checked(const struct qf_config *cfg)
+/* The engine's session: prepared (the daemon) or not (a one-off pass). */
+static struct db_session *connect_checked(const struct qf_config *cfg, bool prepared)
 {
-	PGconn *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
+	struct db_session *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
 
+	if (c)
+		db_use_prepared(c, prepared);
 	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0))
 		db_close(&c);
 	return c;
@@ -202,7 +208,8 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 		eval_now_text(nowbuf, clock_offset_us);
 		o.now = nowbuf;
 	}
-	PGconn *c = connect_checked(cfg);
+	/* each statement runs once: preparing it is a round trip for nothing */
+	struct db_session *c = connect_checked(cfg, false);
 	int rc = EX_OK_;
 
 	if (!c)
@@ -231,32 +238,118 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 }
 
 
+/* The loop's timers, in the spirit of Redis's ae: each a deadline on the
+ * monotonic clock (ms), 0 for "now", TIMER_OFF for never; the loop acts
+ * on those that are due, and its poll waits for the nearest one that
+ * would have it do something (next_deadline). */
+enum timer {
+	/* a pass: at once on a notification, otherwise with the timed pass */
+	T_EVAL,
+	/* a timed pass (every evaluation.interval, and after a connect or a
+	 * reload): it asks the database what changed, where a pass on a
+	 * notification reads the rules of the tables it names */
+	T_TIMED,
+	/* the clock work (escalation, reminders, notices) and pruning, every
+	 * evaluation.interval, with the pass then due */
+	T_HOUSEKEEPING,
+	/* the next attempt to connect, backing off */
+	T_CONNECT,
+	/* the database gauges of /metrics, every 5 s */
+	T_REFRESH,
+	/* WATCHDOG=1, every WatchdogSec / 2 */
+	T_WATCHDOG,
+	T_NTIMERS
+};
+#define TIMER_OFF INT64_MAX
+#define REFRESH_MS 5000
+
+/* The daemon between two turns of its loop. */
+struct daemon {
+	const char *path; /* the configuration, read again on SIGHUP */
+	bool verbose;	  /* -v outlives a reload */
+	struct qf_config *cfg;
+	struct qf_ruleset *set;
+	struct deliverer *d;
+	struct db_session *c; /* NULL, or a session that may have been lost */
+	struct metrics *m;    /* NULL without metrics_listen */
+	int64_t at[T_NTIMERS];
+	int64_t watchdog_ms; /* 0: no watchdog */
+	int64_t connect_backoff;
+	bool ever_connected;
+	/* tables notified since the last pass */
+	struct strlist notified;
+	long findings, alerts; /* since start, for STATUS= */
+	/* the configured receivers' names, and whether the alerts of other
+	 * receivers are still to be counted for the log (at start and after
+	 * each reload, once connected) */
+	const char **rcv_names;
+	bool check_orphans;
+};
+
+static bool timer_due(const struct daemon *dm, enum timer t, int64_t now)
+{
+	return now >= dm->at[t];
+}
+
+static void timer_in(struct daemon *dm, enum timer t, int64_t ms)
+{
+	dm->at[t] = now_mono_ms() + ms;
+}
+
+/* Whether timer t, once due, has the loop do something now. The others
+ * are looked at when something else happens (a pass reads T_TIMED and
+ * T_HOUSEKEEPING) and must not wake the poll for nothing; T_CONNECT is
+ * looked at once a second (the poll's longest wait), so a session just
+ * lost is replaced a second later, not at once. */
+static bool timer_wakes(const struct daemon *dm, enum timer t)
+{
+	switch (t) {
+	case T_EVAL:
+		return db_ok(dm->c);
+	case T_REFRESH:
+		return db_ok(dm->c) && dm->m;
+	case T_WATCHDOG:
+		return dm->watchdog_ms > 0;
+	default:
+		return false;
+	}
+}
+
+/* ms until the nearest timer that wakes the loop (0: one is due), at
+ * most cap: the poll's timeout */
+static int64_t next_deadline(const struct daemon *dm, int64_t now, int64_t cap)
+{
+	int64_t wait = cap;
+
+	for (int t = 0; t < T_NTIMERS; t++)
+		if (timer_wakes(dm, (enum timer)t) && dm->at[t] - now < wait)
+			wait = dm->at[t] - now;
+	return wait > 0 ? wait : 0;
+}
+
 /* systemd's watchdog: WATCHDOG=1 at half of WatchdogSec, from the loop,
- * between rules and, while a statement runs, from db.c's wait for its
- * answer (db_set_waiter). So WatchdogSec (30 s in the shipped unit) and
- * statement_timeout (60 s by default) do not constrain each other: the
- * watchdog says whether the loop still turns, whatever the length of a
- * statement. What a statement may hang on, a server that no longer
+ * between rules and, while a statement runs, from the session's wait for
+ * its answer (db_set_waiter). So WatchdogSec (30 s in the shipped unit)
+ * and statement_timeout (60 s by default) do not constrain each other:
+ * the watchdog says whether the loop still turns, whatever the length of
+ * a statement. What a statement may hang on, a server that no longer
  * answers, the daemon catches itself (waiter_silent_ms). Returns the ms
  * until the next one is due, or -1 without a watchdog. */
-static int64_t watchdog_ms, next_watchdog;
-
-static int64_t watchdog_tick(void)
+static int64_t watchdog_tick(struct daemon *dm)
 {
 	int64_t now = now_mono_ms();
-	if (!watchdog_ms)
+	if (!dm->watchdog_ms)
 		return -1;
-	if (now >= next_watchdog) {
+	if (timer_due(dm, T_WATCHDOG, now)) {
 		sd_notify(0, "WATCHDOG=1");
-		next_watchdog = now + watchdog_ms;
+		dm->at[T_WATCHDOG] = now + dm->watchdog_ms;
 	}
-	return next_watchdog - now;
+	return dm->at[T_WATCHDOG] - now;
 }
 
 static int64_t wait_tick(void *arg)
 {
-	(void)arg;
-	return watchdog_tick();
+	return watchdog_tick(arg);
 }
 
 /* A server that sends nothing for this long while a statement runs is
@@ -269,49 +362,46 @@ static int waiter_silent_ms(const struct qf_config *cfg)
 	return 2 * cfg->statement_timeout_ms + 5000;
 }
 
-static void set_waiter(const struct qf_config *cfg)
+static void set_waiter(struct daemon *dm)
 {
-	struct db_waiter w = {.tick = wait_tick, .stop = &stop_requested, .silent_ms = waiter_silent_ms(cfg)};
+	struct db_waiter w = {
+		.tick = wait_tick, .arg = dm, .stop = &stop_requested, .silent_ms = waiter_silent_ms(dm->cfg)};
 	db_set_waiter(&w);
 }
 
 /* Pending alerts for receivers the configuration does not name (renamed,
  * removed) wait for ever and nothing else would say so: logged at start
  * and after each reload. */
-static void log_orphans(PGconn *c, const char *receivers_json)
+static void log_orphans(struct db_session *c, const struct qf_config *cfg, const char *const *receivers)
 {
 	char *err = NULL;
-	PGresult *r = db_orphaned_alerts(c, receivers_json, &err);
+	struct orphans o;
 
-	if (!r) {
+	if (db_orphaned_alerts(c, receivers, cfg->nreceivers, &o, &err) < 0) {
 		log_warn("cannot count the alerts of unknown receivers: %s", err ? err : "failed");
 		free(err);
 		return;
 	}
-	for (int i = 0; i < PQntuples(r); i++)
-		log_warn("receiver '%s' is not in the configuration: %s pending alert(s) wait for it until a receiver"
+	for (int i = 0; i < o.n; i++)
+		log_warn("receiver '%s' is not in the configuration: %ld pending alert(s) wait for it until a receiver"
 			 " of that name is configured (qfctl alerts)",
-			 PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-	PQclear(r);
+			 o.v[i].receiver, o.v[i].count);
+	orphans_clear(&o);
 }
-
-struct loop_ctx {
-	struct metrics *m;
-};
 
 static void on_rule(void *arg, const char *rule_id, double seconds, bool failed, bool skipped)
 {
-	struct loop_ctx *lc = arg;
+	struct daemon *dm = arg;
 	if (!skipped)
 		log_debug("rule %s: %.2f ms%s", rule_id, seconds * 1000, failed ? " (failed)" : "");
-	metrics_rule(lc->m, rule_id, seconds, failed, skipped);
-	watchdog_tick();
+	metrics_rule(dm->m, rule_id, seconds, failed, skipped);
+	watchdog_tick(dm);
 }
 
 static void on_delivery(void *arg, const char *receiver, enum deliver_outcome o, int n)
 {
-	struct loop_ctx *lc = arg;
-	metrics_delivery(lc->m, receiver, o == DELIVER_OK ? "delivered" : o == DELIVER_DEAD ? "dead" : "retry", n);
+	struct daemon *dm = arg;
+	metrics_delivery(dm->m, receiver, o == DELIVER_OK ? "delivered" : o == DELIVER_DEAD ? "dead" : "retry", n);
 }
 
 static void notify_reloading(void)
@@ -322,243 +412,283 @@ static void notify_reloading(void)
 		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
 }
 
-static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set, bool verbose)
+/* SIGHUP: parse and check the files into a fresh configuration and rule
+ * set, then swap; on any problem keep the running ones and say why. */
+static void daemon_reload(struct daemon *dm)
 {
-	struct deliverer *d = deliver_new(cfg);
-	PGconn *c = NULL;
-	int64_t next_eval = 0, next_connect = 0, connect_backoff = 1000, next_refresh = 0, next_housekeeping = 0;
-	/* passes on a notification run the rules of the tables it names; a
-	 * timed pass (every evaluation.interval, and after a connect or a
-	 * reload) asks the database what changed and runs the clock work */
-	int64_t next_timed = 0;
-	struct strlist notified = {0};
-	struct loop_ctx lc = {0};
+	struct qf_ruleset nset;
+	struct diag dg;
+
+	reload_requested = 0;
+	diag_init(&dg);
+	notify_reloading();
+	struct qf_config *ncfg = load_all(dm->path, &nset, &dg);
+	/* a rule PostgreSQL refuses (a wrong column) must not replace one
+	 * that works: checked before the swap, as -n does */
+	if (ncfg && db_ok(dm->c) && check_rules_against(dm->c, &nset, dm->path, &dg) < 0) {
+		ruleset_free(&nset);
+		config_free(ncfg);
+		ncfg = NULL;
+	} else if (ncfg && !db_ok(dm->c)) {
+		log_notice("reload: the database is not connected; the rules' SQL is checked when they run");
+	}
+	if (!ncfg) {
+		diag_log(&dg);
+		log_err("reload failed: keeping the running configuration and rules");
+		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
+		diag_free(&dg);
+		return;
+	}
+	diag_free(&dg);
+	ruleset_free(dm->set);
+	*dm->set = nset;
+	config_free(dm->cfg);
+	dm->cfg = ncfg;
+	if (!dm->verbose) /* -v outlives a reload */
+		log_set_level(dm->cfg->log_level);
+	setenv("TZ", dm->cfg->timezone, 1);
+	tzset();
+	deliver_set_config(dm->d, dm->cfg);
+	for (int i = 0; i < dm->cfg->nreceivers; i++)
+		metrics_receiver(dm->m, dm->cfg->receivers[i].name);
+	free(dm->rcv_names);
+	dm->rcv_names = route_receiver_names(dm->cfg);
+	dm->check_orphans = true;
+	dm->at[T_REFRESH] = 0; /* the orphaned alerts' gauge follows the receivers */
+	set_waiter(dm);
+	dm->at[T_EVAL] = dm->at[T_TIMED] = 0;
+	log_notice("reloaded: %d rule(s), %d receiver(s)", dm->set->n, dm->cfg->nreceivers);
+	sd_notify(0, "READY=1");
+}
+
+/* A new session when the last one is gone (backing off while the
+ * database is away); what belonged to the old one (its locks, cursors,
+ * deferred bookkeeping) goes with it. */
+static void daemon_connect(struct daemon *dm, int64_t now)
+{
+	db_close(&dm->c);
+	dm->c = connect_checked(dm->cfg, true);
+	if (!dm->c) {
+		dm->at[T_CONNECT] = now + dm->connect_backoff;
+		dm->connect_backoff = dm->connect_backoff * 2 > 30000 ? 30000 : dm->connect_backoff * 2;
+		sd_notify(0, "STATUS=waiting for the database");
+	} else if (db_listen(dm->c) < 0) {
+		db_close(&dm->c);
+		dm->at[T_CONNECT] = now + dm->connect_backoff;
+	} else {
+		dm->connect_backoff = 1000;
+		deliver_wake(dm->d);
+		dm->at[T_EVAL] = dm->at[T_TIMED] = 0; /* catch up on what changed while away */
+		dm->at[T_REFRESH] = 0;
+		if (dm->ever_connected)
+			metrics_reconnect(dm->m);
+		dm->ever_connected = true;
+		log_notice("connected to the database");
+	}
+	metrics_db(dm->m, db_ok(dm->c));
+}
+
+/* A pass: on a notification it evaluates the rules of the tables named;
+ * the clock work (escalation, reminders, notices, pruning) runs every
+ * evaluation.interval. The alerts it queued are claimed with its writes
+ * and go out at once. */
+static void daemon_pass(struct daemon *dm)
+{
+	const struct qf_config *cfg = dm->cfg;
+	int64_t interval = (int64_t)cfg->eval_interval_s * 1000;
+	struct eval_totals t;
+	bool hk = timer_due(dm, T_HOUSEKEEPING, now_mono_ms());
+	bool timed = timer_due(dm, T_TIMED, now_mono_ms()) || !dm->notified.n;
+	struct claim_req cq;
+	char nowbuf[40];
+
+	if (clock_set)
+		eval_now_text(nowbuf, clock_offset_us);
+	struct eval_opts eo = {.now = clock_set ? nowbuf : NULL,
+			       .incremental = true, .lock = true, .on_rule = on_rule, .arg = dm,
+			       .no_housekeeping = !hk, .defer_tail = true,
+			       .notified = timed ? NULL : &dm->notified,
+			       .claim = deliver_claim_req(dm->d, &cq) ? &cq : NULL};
+	if (hk)
+		timer_in(dm, T_HOUSEKEEPING, interval);
+	if (timed)
+		timer_in(dm, T_TIMED, interval);
+	int rc_eval = eval_all(dm->c, cfg, dm->set, &eo, &t);
+	strlist_free(&dm->notified);
+	if (rc_eval < 0 && stop_requested) {
+		/* cancelled (the session's waiter): nothing of the pass was
+		 * kept, its rules are read again at the next start */
+		claimed_alerts_free(cq.claimed);
+		log_notice("stopping: the pass was cancelled; its rules are read again at the next start");
+	} else if (rc_eval < 0) {
+		/* what it claimed stays leased to us and is retried when the lease ends */
+		claimed_alerts_free(cq.claimed);
+		log_err("lost the database during evaluation; reconnecting");
+	} else {
+		if (cq.claimed) /* what the pass claimed goes out now */
+			deliver_start_claimed(dm->d, dm->c, cq.claimed);
+		/* the clock work may have queued reminders and notices too */
+		if ((t.alerts && !t.claimed) || hk)
+			deliver_wake(dm->d);
+		metrics_pass(dm->m, t.created, t.alerts);
+		dm->findings += t.created;
+		dm->alerts += t.alerts;
+		sd_notifyf(0, "STATUS=%d rule(s), %d receiver(s); since start %ld new finding(s), %ld alert(s);"
+			      " %d delivery(ies) in flight",
+			   dm->set->n, cfg->nreceivers, dm->findings, dm->alerts, deliver_inflight(dm->d));
+	}
+	dm->at[T_EVAL] = dm->at[T_TIMED];
+}
+
+/* The rest of a turn, connected: the log of orphaned alerts, the gauges,
+ * claims, the pass's bookkeeping once its alerts are on their way, the
+ * answers that came. */
+static void daemon_work(struct daemon *dm)
+{
+	struct db_session *c = dm->c;
+
+	if (db_ok(c) && dm->check_orphans) {
+		log_orphans(c, dm->cfg, dm->rcv_names);
+		dm->check_orphans = false;
+	}
+	if (db_ok(c) && timer_due(dm, T_REFRESH, now_mono_ms())) {
+		metrics_refresh(dm->m, c, dm->rcv_names, dm->cfg->nreceivers);
+		timer_in(dm, T_REFRESH, REFRESH_MS);
+	}
+	metrics_db(dm->m, db_ok(c));
+	watchdog_tick(dm);
+	if (db_ok(c) && deliver_claim_due(dm->d) && deliver_fill(dm->d, c) < 0)
+		log_err("cannot claim alerts; retrying");
+	/* the pass's bookkeeping, once its alerts are on their way */
+	if (db_ok(c) && eval_flush(c) < 0)
+		log_err("lost the database while recording the pass; reconnecting");
+	/* outcomes are recorded here, after a pass rather than before it:
+	 * a commit notified together with an answer is evaluated first */
+	if (db_ok(c) && deliver_inflight(dm->d) && deliver_reap(dm->d, c, true) < 0)
+		log_err("cannot record delivery results; the alerts will be retried");
+	/* a notification that arrived while a pass read its results is
+	 * already in libpq's queue, not on the socket: poll would not wake */
+	if (db_ok(c) && db_notified(c, &dm->notified))
+		dm->at[T_EVAL] = 0;
+}
+
+/* One poll: signals, the database's notifications, transfers, timers. */
+static void daemon_wait(struct daemon *dm)
+{
+	bool up = db_ok(dm->c);
+	int64_t wait = next_deadline(dm, now_mono_ms(), 1000);
+	char drain[64];
+
+	if (up && deliver_wait_ms(dm->d) < wait)
+		wait = deliver_wait_ms(dm->d);
+	struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
+				     {.fd = up ? db_socket(dm->c) : -1, .events = CURL_WAIT_POLLIN}};
+	deliver_wait(dm->d, wfd, up ? 2 : 1, (int)wait, up);
+	while (read(wake_pipe[0], drain, sizeof drain) > 0)
+		;
+	if (db_ok(dm->c) && db_notified(dm->c, &dm->notified))
+		dm->at[T_EVAL] = 0; /* a record committed: evaluate now */
+}
+
+/* Metrics, signals, the waiter, READY=1. An exit code, or -1 to go on. */
+static int daemon_start(struct daemon *dm)
+{
 	uint64_t wd_usec = 0;
-	bool ever_connected = false;
-	long pending_findings = 0, pending_alerts = 0;
-	/* the configured receivers' names (SQL), and whether the alerts of
-	 * other receivers are still to be counted for the log (at start and
-	 * after each reload, once connected) */
-	char *rcv_json = config_receivers_json(cfg);
-	bool check_orphans = true;
+	const struct qf_config *cfg = dm->cfg;
 
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0)
-		watchdog_ms = (int64_t)(wd_usec / 2000);
+		dm->watchdog_ms = (int64_t)(wd_usec / 2000);
 	if (cfg->metrics_listen && *cfg->metrics_listen) {
 		char *err = NULL;
-		lc.m = metrics_start(cfg->metrics_listen, &err);
-		if (!lc.m) {
+		dm->m = metrics_start(cfg->metrics_listen, &err);
+		if (!dm->m) {
 			log_err("metrics on %s: %s", cfg->metrics_listen, err);
 			free(err);
-			deliver_free(d);
-			free(rcv_json);
 			return EX_UNAVAILABLE_;
 		}
-		log_notice("metrics on %s (port %d): /metrics, /healthz", cfg->metrics_listen, metrics_port(lc.m));
-		deliver_set_observer(d, on_delivery, &lc);
+		log_notice("metrics on %s (port %d): /metrics, /healthz", cfg->metrics_listen, metrics_port(dm->m));
+		deliver_set_observer(dm->d, on_delivery, dm);
 		for (int i = 0; i < cfg->nreceivers; i++)
-			metrics_receiver(lc.m, cfg->receivers[i].name);
+			metrics_receiver(dm->m, cfg->receivers[i].name);
 	}
-
 	if (setup_signals() < 0) {
 		log_err("cannot set up signals: %s", strerror(errno));
-		deliver_free(d);
-		free(rcv_json);
 		return EX_SOFTWARE_;
 	}
-	set_waiter(cfg);
-	if (watchdog_ms)
+	set_waiter(dm);
+	if (dm->watchdog_ms)
 		log_info("watchdog: WATCHDOG=1 every %lld ms, also while a statement runs (statement_timeout %d ms); a"
 			 " server silent for %d ms is given up",
-			 (long long)watchdog_ms, cfg->statement_timeout_ms, waiter_silent_ms(cfg));
-	sd_notifyf(0, "READY=1\nSTATUS=%d rule(s), %d receiver(s); connecting to the database", set->n,
+			 (long long)dm->watchdog_ms, cfg->statement_timeout_ms, waiter_silent_ms(cfg));
+	sd_notifyf(0, "READY=1\nSTATUS=%d rule(s), %d receiver(s); connecting to the database", dm->set->n,
 		   cfg->nreceivers);
-	log_notice("started: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
-	while (!stop_requested) {
-		int64_t now = now_mono_ms();
+	log_notice("started: %d rule(s), %d receiver(s)", dm->set->n, cfg->nreceivers);
+	return -1;
+}
 
-		if (reload_requested) {
-			struct qf_ruleset nset;
-			struct diag dg;
-			reload_requested = 0;
-			diag_init(&dg);
-			notify_reloading();
-			struct qf_config *ncfg = load_all(path, &nset, &dg);
-			/* a rule PostgreSQL refuses (a wrong column) must not replace
-			 * one that works: checked before the swap, as -n does */
-			if (ncfg && db_ok(c) && check_rules_against(c, &nset, path, &dg) < 0) {
-				ruleset_free(&nset);
-				config_free(ncfg);
-				ncfg = NULL;
-			} else if (ncfg && !db_ok(c)) {
-				log_notice("reload: the database is not connected; the rules' SQL is checked when they run");
-			}
-			if (!ncfg) {
-				diag_log(&dg);
-				log_err("reload failed: keeping the running configuration and rules");
-				sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
-			} else {
-				ruleset_free(set);
-				*set = nset;
-				config_free(cfg);
-				cfg = ncfg;
-				if (!verbose) /* -v outlives a reload */
-					log_set_level(cfg->log_level);
-				setenv("TZ", cfg->timezone, 1);
-				tzset();
-				deliver_set_config(d, cfg);
-				for (int i = 0; i < cfg->nreceivers; i++)
-					metrics_receiver(lc.m, cfg->receivers[i].name);
-				free(rcv_json);
-				rcv_json = config_receivers_json(cfg);
-				check_orphans = true;
-				next_refresh = 0; /* the orphaned alerts' gauge follows the receivers */
-				set_waiter(cfg);
-				next_eval = next_timed = 0;
-				log_notice("reloaded: %d rule(s), %d receiver(s)", set->n, cfg->nreceivers);
-				sd_notify(0, "READY=1");
-			}
-			diag_free(&dg);
-		}
-		if (!db_ok(c) && now >= next_connect) {
-			eval_discard(); /* its locks went with the connection */
-			db_close(&c);
-			c = connect_checked(cfg);
-			if (!c) {
-				next_connect = now + connect_backoff;
-				connect_backoff = connect_backoff * 2 > 30000 ? 30000 : connect_backoff * 2;
-				sd_notify(0, "STATUS=waiting for the database");
-			} else if (db_listen(c) < 0) {
-				db_close(&c);
-				next_connect = now + connect_backoff;
-			} else {
-				connect_backoff = 1000;
-				deliver_wake(d);
-				next_eval = next_timed = 0; /* catch up on what changed while away */
-				next_refresh = 0;
-				if (ever_connected)
-					metrics_reconnect(lc.m);
-				ever_connected = true;
-				log_notice("connected to the database");
-			}
-			metrics_db(lc.m, db_ok(c));
-		}
-		if (db_ok(c) && now >= next_eval) {
-			struct eval_totals t;
-			/* a pass on a notification evaluates; the clock work
-			 * (escalation, reminders, notices, pruning) runs every
-			 * evaluation.interval */
-			bool hk = now_mono_ms() >= next_housekeeping;
-			bool timed = now_mono_ms() >= next_timed || !notified.n;
-			struct claim_req cq;
-			char nowbuf[40];
-			if (clock_set)
-				eval_now_text(nowbuf, clock_offset_us);
-			struct eval_opts eo = {.now = clock_set ? nowbuf : NULL,
-					       .incremental = true, .lock = true, .on_rule = on_rule, .arg = &lc,
-					       .no_housekeeping = !hk, .defer_tail = true,
-					       .notified = timed ? NULL : &notified,
-					       .claim = deliver_claim_req(d, &cq) ? &cq : NULL};
-			if (hk)
-				next_housekeeping = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
-			if (timed)
-				next_timed = now_mono_ms() + (int64_t)cfg->eval_interval_s * 1000;
-			int rc_eval = eval_all(c, cfg, set, &eo, &t);
-			strlist_free(&notified);
-			if (rc_eval < 0 && stop_requested) {
-				/* cancelled (db.c): nothing of the pass was kept, its
-				 * rules are read again at the next start */
-				PQclear(cq.res);
-				log_notice("stopping: the pass was cancelled; its rules are read again at the next start");
-			} else if (rc_eval < 0) {
-				/* what it claimed stays leased to us and is retried when the lease ends */
-				PQclear(cq.res);
-				log_err("lost the database during evaluation; reconnecting");
-			} else {
-				if (cq.res) /* what the pass claimed goes out now */
-					deliver_start_claimed(d, c, cq.res);
-				/* the clock work may have queued reminders and notices too */
-				if ((t.alerts && !t.claimed) || hk)
-					deliver_wake(d);
-				metrics_pass(lc.m, t.created, t.alerts);
-				pending_findings += t.created;
-				pending_alerts += t.alerts;
-				sd_notifyf(0, "STATUS=%d rule(s), %d receiver(s); since start %ld new finding(s), %ld alert(s);"
-					      " %d delivery(ies) in flight",
-					   set->n, cfg->nreceivers, pending_findings, pending_alerts, deliver_inflight(d));
-			}
-			next_eval = next_timed;
-		}
-		if (db_ok(c) && check_orphans) {
-			log_orphans(c, rcv_json);
-			check_orphans = false;
-		}
-		if (db_ok(c) && now_mono_ms() >= next_refresh) {
-			metrics_refresh(lc.m, c, rcv_json);
-			next_refresh = now_mono_ms() + 5000;
-		}
-		metrics_db(lc.m, db_ok(c));
-		watchdog_tick();
-		if (db_ok(c) && deliver_claim_due(d) && deliver_fill(d, c) < 0)
-			log_err("cannot claim alerts; retrying");
-		/* the pass's bookkeeping, once its alerts are on their way */
-		if (db_ok(c) && eval_flush(c) < 0)
-			log_err("lost the database while recording the pass; reconnecting");
-		/* outcomes are recorded here, after a pass rather than before it:
-		 * a commit notified together with an answer is evaluated first */
-		if (db_ok(c) && deliver_inflight(d) && deliver_reap(d, c, true) < 0)
-			log_err("cannot record delivery results; the alerts will be retried");
-		/* a notification that arrived while a pass read its results is
-		 * already in libpq's queue, not on the socket: poll would not wake */
-		if (db_ok(c) && db_notified(c, &notified))
-			next_eval = 0;
-		int64_t wait = next_eval - now_mono_ms();
-		if (wait > 1000 || !db_ok(c))
-			wait = 1000;
-		if (watchdog_ms && next_watchdog - now_mono_ms() < wait)
-			wait = next_watchdog - now_mono_ms();
-		if (db_ok(c) && deliver_wait_ms(d) < wait)
-			wait = deliver_wait_ms(d);
-		/* one poll: signals, the database's notifications, transfers, timers */
-		struct curl_waitfd wfd[2] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
-					     {.fd = db_ok(c) ? PQsocket(c) : -1, .events = CURL_WAIT_POLLIN}};
-		deliver_wait(d, wfd, db_ok(c) ? 2 : 1, (int)wait, db_ok(c));
-		char drain[64];
-		while (read(wake_pipe[0], drain, sizeof drain) > 0)
-			;
-		if (db_ok(c) && db_notified(c, &notified))
-			next_eval = 0; /* a record committed: evaluate now */
-	}
-
+/* SIGTERM: the last bookkeeping, up to 10 s for the answers in flight. */
+static void daemon_stop(struct daemon *dm)
+{
 	sd_notify(0, "STOPPING=1");
 	/* what is left is short (the last bookkeeping, recording answers in
 	 * flight) and runs to its end, but a server that does not answer
 	 * must not hold the stop up beyond systemd's TimeoutStopSec */
-	struct db_waiter sw = {.tick = wait_tick, .silent_ms = 5000};
+	struct db_waiter sw = {.tick = wait_tick, .arg = dm, .silent_ms = 5000};
 	db_set_waiter(&sw);
-	if (db_ok(c) && eval_flush(c) < 0)
+	if (db_ok(dm->c) && eval_flush(dm->c) < 0)
 		log_warn("could not record the last pass; its rules are read again next start");
-	eval_discard();
-	strlist_free(&notified);
-	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(d));
+	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(dm->d));
 	int64_t until = now_mono_ms() + 10000;
-	while (deliver_inflight(d) && db_ok(c) && now_mono_ms() < until) {
-		deliver_wait(d, NULL, 0, 200, true);
-		if (deliver_reap(d, c, false) < 0) /* stopping: no new claims */
+	while (deliver_inflight(dm->d) && db_ok(dm->c) && now_mono_ms() < until) {
+		deliver_wait(dm->d, NULL, 0, 200, true);
+		if (deliver_reap(dm->d, dm->c, false) < 0) /* stopping: no new claims */
 			break;
 	}
-	deliver_abort(d, db_ok(c) ? c : NULL, "daemon stopped before the receiver answered");
-	deliver_free(d);
-	metrics_stop(lc.m);
-	db_close(&c);
-	ruleset_free(set);
-	config_free(cfg);
-	free(rcv_json);
+	deliver_abort(dm->d, db_ok(dm->c) ? dm->c : NULL, "daemon stopped before the receiver answered");
+}
+
+static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set, bool verbose)
+{
+	struct daemon dm = {.path = path, .verbose = verbose, .cfg = cfg, .set = set, .connect_backoff = 1000,
+			    .check_orphans = true};
+	int rc;
+
+	/* every timer starts due (0): the connection, the first pass, the
+	 * gauges and the first WATCHDOG=1 come at once */
+	dm.d = deliver_new(cfg);
+	dm.rcv_names = route_receiver_names(cfg);
+	rc = daemon_start(&dm);
+	while (rc < 0 && !stop_requested) {
+		int64_t now = now_mono_ms();
+
+		if (reload_requested)
+			daemon_reload(&dm);
+		if (!db_ok(dm.c) && timer_due(&dm, T_CONNECT, now))
+			daemon_connect(&dm, now);
+		if (db_ok(dm.c) && timer_due(&dm, T_EVAL, now))
+			daemon_pass(&dm);
+		daemon_work(&dm);
+		daemon_wait(&dm);
+	}
+	if (rc < 0) {
+		daemon_stop(&dm);
+		rc = EX_OK_;
+	}
+	strlist_free(&dm.notified);
+	deliver_free(dm.d);
+	metrics_stop(dm.m);
+	db_close(&dm.c);
+	ruleset_free(dm.set);
+	config_free(dm.cfg);
+	free(dm.rcv_names);
 	db_set_waiter(NULL);
-	close(wake_pipe[0]);
-	close(wake_pipe[1]);
-	log_notice("stopped");
-	return EX_OK_;
+	if (wake_pipe[0] >= 0) {
+		close(wake_pipe[0]);
+		close(wake_pipe[1]);
+	}
+	if (rc == EX_OK_)
+		log_notice("stopped");
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -664,7 +794,6 @@ int main(int argc, char **argv)
 	}
 	int rc;
 	if (once) {
-		db_use_prepared(false); /* each statement runs once: preparing it is a round trip for nothing */
 		rc = run_once(cfg, &set, incremental);
 		ruleset_free(&set);
 		config_free(cfg);

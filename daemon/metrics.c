@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "db.h"
+#include "db_ops.h"
 #include "log.h"
 #include "util.h"
 
@@ -292,16 +292,75 @@ void metrics_delivery(struct metrics *m, const char *receiver, const char *outco
 	pthread_mutex_unlock(&m->mu);
 }
 
-void metrics_refresh(struct metrics *m, PGconn *c, const char *receivers_json)
+/* the database gauges, by family (enum db_gauge) */
+static const struct {
+	const char *name, *help;
+} gauges[GAUGE_NFAMILIES] = {
+	[GAUGE_FINDINGS] = {"qingfeng_findings", "Findings by level and status."},
+	[GAUGE_ALERTS] = {"qingfeng_alerts",
+			  "Alerts in the outbox by state; delivered ones are counted by qingfeng_deliveries_total."},
+	[GAUGE_OUTBOX_DEPTH] = {"qingfeng_outbox_depth", "Alerts waiting to be delivered."},
+	[GAUGE_OLDEST_PENDING] = {"qingfeng_oldest_pending_seconds", "Age of the oldest alert waiting to be delivered."},
+	[GAUGE_CHANGE_LAG] = {"qingfeng_change_lag_seconds",
+			      "How long the oldest change not yet seen by every rule has waited."},
+	[GAUGE_ALERTS_ORPHANED] = {"qingfeng_alerts_orphaned",
+				   "Pending alerts for a receiver that is not in the configuration: they wait until one"
+				   " of that name is."},
+};
+
+/* a label value in the text exposition format: \, " and newline escaped */
+static void label_value(struct buf *b, const char *v)
 {
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_add(b, v, 1);
+	}
+}
+
+/* Prometheus lines of the database gauges, each family with its HELP and
+ * TYPE right before its samples (promtool check metrics), also when it
+ * has none. Caller frees. */
+static char *gauges_text(const struct gauges *g)
+{
+	struct buf b;
+	int row = 0;
+
+	buf_init(&b);
+	for (int f = 0; f < GAUGE_NFAMILIES; f++) {
+		buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[f].name, gauges[f].help, gauges[f].name);
+		for (; row < g->n && (int)g->v[row].family == f; row++) {
+			const struct gauge_sample *x = &g->v[row];
+			if (!x->receiver) {
+				buf_printf(&b, "%s %s\n", x->series, x->value);
+				continue;
+			}
+			buf_printf(&b, "%s{receiver=\"", gauges[f].name);
+			label_value(&b, x->receiver);
+			buf_printf(&b, "\"} %s\n", x->value);
+		}
+	}
+	return buf_steal(&b);
+}
+
+void metrics_refresh(struct metrics *m, struct db_session *s, const char *const *receivers, int n)
+{
+	struct gauges g;
+
 	if (!m)
 		return;
 	/* the loop waits for this query: its time is worth seeing
 	 * (bench/gauges.sh reads it) */
 	int64_t t0 = now_real_us();
-	char *text = db_metrics_gauges(c, receivers_json);
-	if (!text)
+	if (db_gauges(s, receivers, n, &g) < 0) {
+		gauges_clear(&g);
 		return;
+	}
+	char *text = gauges_text(&g);
+	gauges_clear(&g);
 	log_debug("database gauges read in %.2f ms", (double)(now_real_us() - t0) / 1000.0);
 	pthread_mutex_lock(&m->mu);
 	free(m->gauges);

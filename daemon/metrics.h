@@ -4,8 +4,9 @@
 #ifndef QF_METRICS_H
 #define QF_METRICS_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
+
+#include "db.h"
 
 struct metrics;
 
@@ -26,8 +27,7 @@ void metrics_delivery(struct metrics *m, const char *receiver, const char *outco
 /* a configured receiver's counters, shown at 0 before its first request */
 void metrics_receiver(struct metrics *m, const char *receiver);
 /* refreshes the database gauges (findings, alerts, outbox, lag, and the
- * pending alerts of receivers not among receivers_json, the configured
- * names as a JSON array) */
-void metrics_refresh(struct metrics *m, PGconn *c, const char *receivers_json);
+ * pending alerts of receivers not among the n configured names) */
+void metrics_refresh(struct metrics *m, struct db_session *s, const char *const *receivers, int n);
 
 #endif

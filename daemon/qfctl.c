@@ -10,8 +10,13 @@
 
 #include "config.h"
 #include "db.h"
+#include "db_eval.h"
+#include "db_migrate.h"
+#include "db_ops.h"
+#include "db_outbox.h"
 #include "eval.h"
 #include "log.h"
+#include "route.h"
 #include "rule.h"
 
 #define DEFAULT_CONFIG "/etc/qingfeng/qingfeng.conf"
@@ -56,12 +61,53 @@ static int cmd_migrate(const char *conninfo, const char *tz, int argc, char **ar
 			return 64;
 		}
 	}
-	PGconn *c = db_connect(conninfo, "qfctl", tz, 10);
+	struct db_session *c = db_connect(conninfo, "qfctl", tz, 10);
 	if (!c)
 		return 69;
 	int rc = db_migrate(c, sqldir) == 0 ? 0 : 1;
 	db_close(&c);
 	return rc;
+}
+
+/* A dry run (qfctl rules test): the rule's statement in full, in its
+ * read-only snapshot, known hits included; one line per hit on stdout,
+ * stable and diffable (golden files); nothing written. */
+static int rules_test(const struct qf_config *cfg, const char *conninfo, const struct qf_rule *r, const char *since,
+		      const char *now)
+{
+	char nowbuf[40], *err = NULL;
+	struct rule_hits h;
+	long flagged = 0;
+	bool failed = false;
+
+	if (!now) {
+		eval_now_text(nowbuf, 0);
+		now = nowbuf;
+	}
+	struct db_session *c = db_connect(conninfo, "qfctl", cfg->timezone, 10);
+	if (!c)
+		return 69;
+	if (db_rule_hits(c, r, cfg->statement_timeout_ms, now, since ? since : "-infinity", NULL, true, false, false, &h,
+			 &err) < 0) {
+		log_err("rule %s (%s:%d): %s", r->id, r->file, r->line, err);
+		free(err);
+		failed = true;
+	} else {
+		for (int i = 0; i < h.nrows; i++) {
+			const struct hit *x = &h.rows[i];
+			struct hit_text t;
+			eval_render(r, x, &t);
+			printf("%s\t%s\t%s\t%s\t%s\t%s\n", r->id, x->key, level_name(t.level), x->subject ? x->subject : "-",
+			       x->department ? x->department : "-", t.zh);
+			hit_text_free(&t);
+		}
+		flagged = h.nrows;
+	}
+	rule_hits_clear(&h);
+	fprintf(stderr, "qfctl: %s would flag %ld record(s)%s\n", r->id, flagged,
+		failed ? " (the rule failed: see above)" : "");
+	db_close(&c);
+	return failed ? 1 : 0;
 }
 
 static int cmd_rules(const struct qf_config *cfg, const char *conninfo, int argc, char **argv)
@@ -117,28 +163,19 @@ static int cmd_rules(const struct qf_config *cfg, const char *conninfo, int argc
 				printf("-- incremental (only rows changed since the cursor): $1..$%d\n%s;\n", r->nvalues,
 				       r->compiled_delta);
 		} else {
-			struct eval_opts o = {.only = r->id, .dry_run = stdout};
+			const char *since = NULL, *now = NULL;
 			for (int i = 3; i < argc; i++) {
 				if (!strcmp(argv[i], "--since") && i + 1 < argc)
-					o.since = argv[++i];
+					since = argv[++i];
 				else if (!strcmp(argv[i], "--now") && i + 1 < argc)
-					o.now = argv[++i];
+					now = argv[++i];
 				else {
 					usage(stderr);
 					ruleset_free(&set);
 					return 64;
 				}
 			}
-			PGconn *c = db_connect(conninfo, "qfctl", cfg->timezone, 10);
-			struct eval_totals t;
-			if (!c) {
-				rc = 69;
-			} else {
-				rc = eval_all(c, cfg, &set, &o, &t) < 0 || t.failed ? 1 : 0;
-				fprintf(stderr, "qfctl: %s would flag %ld record(s)%s\n", r->id, t.created,
-					t.failed ? " (the rule failed: see above)" : "");
-				db_close(&c);
-			}
+			rc = rules_test(cfg, conninfo, r, since, now);
 		}
 	}
 	ruleset_free(&set);
@@ -180,22 +217,22 @@ static int text_width(const char *s)
 	return w;
 }
 
-static void print_table(PGresult *r, const char *const *heads)
+static void print_table(const struct db_table *r, const char *const *heads)
 {
-	int nc = PQnfields(r), nr = PQntuples(r);
-	int *w = xcalloc((size_t)nc, sizeof *w);
+	int nc = r->ncols, nr = r->nrows;
+	int *w = xcalloc((size_t)nc + 1, sizeof *w);
 
 	for (int j = 0; j < nc; j++) {
 		w[j] = text_width(heads[j]);
 		for (int i = 0; i < nr; i++) {
-			int tw = text_width(PQgetvalue(r, i, j));
+			int tw = text_width(db_cell(r, i, j));
 			if (tw > w[j])
 				w[j] = tw;
 		}
 	}
 	for (int i = -1; i < nr; i++) {
 		for (int j = 0; j < nc; j++) {
-			const char *v = i < 0 ? heads[j] : PQgetvalue(r, i, j);
+			const char *v = i < 0 ? heads[j] : db_cell(r, i, j);
 			int pad = j + 1 < nc ? w[j] - text_width(v) + 2 : 0;
 			/* a line break inside a value must not break the row */
 			for (const char *p = v; *p; p++)
@@ -209,29 +246,29 @@ static void print_table(PGresult *r, const char *const *heads)
 
 /* Pending alerts for receivers the configuration does not name wait for
  * ever: says how many, on stderr, after the list. */
-static void orphans_note(PGconn *c, const char *receivers_json)
+static void orphans_note(struct db_session *c, const char *const *receivers, int n)
 {
 	char *err = NULL;
-	PGresult *r = db_orphaned_alerts(c, receivers_json, &err);
+	struct orphans o;
 	long total = 0;
 
-	if (!r) {
+	if (db_orphaned_alerts(c, receivers, n, &o, &err) < 0) {
 		fprintf(stderr, "qfctl: cannot count alerts for unknown receivers: %s\n", err ? err : "failed");
 		free(err);
 		return;
 	}
-	for (int i = 0; i < PQntuples(r); i++)
-		total += atol(PQgetvalue(r, i, 1));
+	for (int i = 0; i < o.n; i++)
+		total += o.v[i].count;
 	if (total) {
 		fprintf(stderr, "qfctl: %ld pending alert(s) for receiver(s) not in the configuration:", total);
-		for (int i = 0; i < PQntuples(r); i++)
-			fprintf(stderr, "%s %s (%s)", i ? "," : "", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		for (int i = 0; i < o.n; i++)
+			fprintf(stderr, "%s %s (%ld)", i ? "," : "", o.v[i].receiver, o.v[i].count);
 		fprintf(stderr, "; they wait until a receiver of that name is configured\n");
 	}
-	PQclear(r);
+	orphans_clear(&o);
 }
 
-static int cmd_alerts(PGconn *c, const struct qf_config *cfg, int argc, char **argv)
+static int cmd_alerts(struct db_session *c, const struct qf_config *cfg, int argc, char **argv)
 {
 	char *err = NULL;
 	int i = 1;
@@ -272,23 +309,24 @@ static int cmd_alerts(PGconn *c, const struct qf_config *cfg, int argc, char **a
 		return 64;
 	}
 	/* with a configuration, alerts for receivers it does not name are marked */
-	char *rj = cfg ? config_receivers_json(cfg) : NULL;
-	PGresult *r = db_alerts_list(c, state, limit > 0 ? limit : 100, rj, &err);
-	if (!r) {
-		free(rj);
+	const char **names = cfg ? route_receiver_names(cfg) : NULL;
+	int nnames = cfg ? cfg->nreceivers : 0;
+	struct db_table r;
+	if (db_alerts_list(c, state, limit > 0 ? limit : 100, names, nnames, &r, &err) < 0) {
+		free(names);
 		return fail("alerts", err);
 	}
 	static const char *const heads[] = {"ID", "STATE", "RECEIVER", "EVENT", "FINDING", "RULE", "LEVEL",
 					    "ATTEMPTS", "NEXT ATTEMPT", "DELIVERED", "LAST ERROR"};
-	print_table(r, heads);
-	PQclear(r);
-	if (rj && (!state || !strcmp(state, "pending")))
-		orphans_note(c, rj);
-	free(rj);
+	print_table(&r, heads);
+	db_table_clear(&r);
+	if (names && (!state || !strcmp(state, "pending")))
+		orphans_note(c, names, nnames);
+	free(names);
 	return 0;
 }
 
-static int cmd_silence(PGconn *c, int argc, char **argv)
+static int cmd_silence(struct db_session *c, int argc, char **argv)
 {
 	char *err = NULL;
 
@@ -335,13 +373,13 @@ static int cmd_silence(PGconn *c, int argc, char **argv)
 			usage(stderr);
 			return 64;
 		}
-		PGresult *r = db_silence_list(c, all, &err);
-		if (!r)
+		struct db_table r;
+		if (db_silence_list(c, all, &r, &err) < 0)
 			return fail("silence list", err);
 		static const char *const heads[] = {"ID",	 "RULE", "PERSON", "DEPARTMENT", "FROM",
 						    "UNTIL", "BY",   "REASON", "STATE"};
-		print_table(r, heads);
-		PQclear(r);
+		print_table(&r, heads);
+		db_table_clear(&r);
 		return 0;
 	}
 	usage(stderr);
@@ -365,20 +403,21 @@ static void csv_field(const char *v, bool last)
 	fputs(last ? "\r\n" : ",", stdout);
 }
 
-static int findings_list(PGconn *c, int argc, char **argv, int i)
+static int findings_list(struct db_session *c, int argc, char **argv, int i)
 {
-	static const char *const opts[] = {"--status", "--level", "--supervision", "--risk",  "--duty",
-					   "--rule",   "--person", "--department",  "--since", "--until"};
-	const char *filter[10] = {0}, *format = "table";
+	/* in the order of enum findings_filter */
+	static const char *const opts[FF_N] = {"--status", "--level", "--supervision", "--risk",  "--duty",
+					       "--rule",   "--person", "--department",  "--since", "--until"};
+	const char *filter[FF_N] = {0}, *format = "table";
 	bool excel = false;
 	int limit = 1000;
 	char *err = NULL;
 
 	for (; i < argc; i++) {
 		int k;
-		for (k = 0; k < 10 && strcmp(argv[i], opts[k]); k++)
+		for (k = 0; k < FF_N && strcmp(argv[i], opts[k]); k++)
 			;
-		if (k < 10 && i + 1 < argc)
+		if (k < FF_N && i + 1 < argc)
 			filter[k] = argv[++i];
 		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
 			format = argv[++i];
@@ -395,58 +434,69 @@ static int findings_list(PGconn *c, int argc, char **argv, int i)
 		fprintf(stderr, "qfctl: --format must be table, json or csv\n");
 		return 64;
 	}
-	PGresult *r = db_findings(c, filter, limit > 0 ? limit : 1000, !strcmp(format, "json"), &err);
-	if (!r)
+	limit = limit > 0 ? limit : 1000;
+	if (!strcmp(format, "json")) {
+		char *json = db_findings_json(c, filter, limit, &err);
+		if (!json)
+			return fail("findings", err);
+		printf("%s\n", json);
+		free(json);
+		return 0;
+	}
+	struct db_table r;
+	if (db_findings(c, filter, limit, &r, &err) < 0)
 		return fail("findings", err);
 	static const char *const heads[] = {"ID",  "LEVEL", "STATUS", "RULE", "DEPARTMENT", "PERSON", "FIRST SEEN",
 					    "LAST SEEN", "HITS", "SUPERVISION", "RISK", "DUTY", "TITLE"};
-	if (!strcmp(format, "json")) {
-		printf("%s\n", PQgetvalue(r, 0, 0));
-	} else if (!strcmp(format, "csv")) {
+	if (!strcmp(format, "csv")) {
 		if (excel) /* the UTF-8 byte order mark Excel and WPS need to read Chinese */
 			fputs("\xEF\xBB\xBF", stdout);
-		for (int j = 0; j < PQnfields(r); j++)
-			csv_field(heads[j], j + 1 == PQnfields(r));
-		for (int row = 0; row < PQntuples(r); row++)
-			for (int j = 0; j < PQnfields(r); j++)
-				csv_field(PQgetvalue(r, row, j), j + 1 == PQnfields(r));
+		for (int j = 0; j < r.ncols; j++)
+			csv_field(heads[j], j + 1 == r.ncols);
+		for (int row = 0; row < r.nrows; row++)
+			for (int j = 0; j < r.ncols; j++)
+				csv_field(db_cell(&r, row, j), j + 1 == r.ncols);
 	} else {
-		print_table(r, heads);
+		print_table(&r, heads);
 	}
-	PQclear(r);
+	db_table_clear(&r);
 	return 0;
 }
 
-static int findings_show(PGconn *c, long long id)
+static int findings_show(struct db_session *c, long long id)
 {
 	char *err = NULL;
-	PGresult *r = db_finding_show(c, id, &err);
-	if (!r)
+	struct finding_detail f;
+	int found = db_finding_show(c, id, &f, &err);
+	if (found < 0)
 		return fail("findings show", err);
-	if (PQntuples(r) == 0) {
+	if (!found) {
 		fprintf(stderr, "qfctl: no finding %lld\n", id);
-		PQclear(r);
+		finding_detail_clear(&f);
 		return 1;
 	}
 	static const char *const labels[] = {"编号 id",	      "规则 rule",	  "标题 title",	       "等级 level",
 					     "状态 status",     "监督 supervision", "风险 risk",	       "责任 duty",
 					     "对象 subject",    "部门 department",  "命中 hits",	       "首次 first seen",
 					     "最近 last seen",  "规则版本 rule version"};
+	const char *const values[14] = {f.id,	     f.rule_id, f.title,   f.level,	 f.status,
+					f.supervision, f.risk,	  f.duty,    f.subject,	 f.department,
+					f.hits,	     f.first_seen, f.last_seen, f.rule_version};
 	for (int j = 0; j < 14; j++)
-		printf("%-*s %s\n", 20 + (int)strlen(labels[j]) - text_width(labels[j]), labels[j], PQgetvalue(r, 0, j));
-	printf("\n说明 message:\n  %s\n\n证据 evidence:\n%s\n", PQgetvalue(r, 0, 14), PQgetvalue(r, 0, 15));
-	PQclear(r);
-	r = db_finding_history(c, id, &err);
-	if (!r)
+		printf("%-*s %s\n", 20 + (int)strlen(labels[j]) - text_width(labels[j]), labels[j], values[j]);
+	printf("\n说明 message:\n  %s\n\n证据 evidence:\n%s\n", f.message, f.evidence);
+	finding_detail_clear(&f);
+	struct db_table r;
+	if (db_finding_history(c, id, &r, &err) < 0)
 		return fail("findings show", err);
 	static const char *const heads[] = {"SEQ", "AT", "ACTOR", "ACTION", "LEVEL", "NOTE", "HASH"};
 	printf("\n历史 history:\n");
-	print_table(r, heads);
-	PQclear(r);
+	print_table(&r, heads);
+	db_table_clear(&r);
 	return 0;
 }
 
-static int cmd_findings(PGconn *c, int argc, char **argv)
+static int cmd_findings(struct db_session *c, int argc, char **argv)
 {
 	static const char *const verbs[][2] = {
 		{"ack", "acknowledged"}, {"resolve", "resolved"}, {"dismiss", "dismissed"}, {"reopen", "open"}};
@@ -495,20 +545,20 @@ static void md_text(const char *v)
 
 /* a horizontal bar chart, inline SVG: the label is column label (and
  * label2 after it, unless -1), the bar column value */
-static void svg_bars(PGresult *r, int label, int label2, int value)
+static void svg_bars(const struct db_table *r, int label, int label2, int value)
 {
-	int n = PQntuples(r), max = 1;
+	int n = r->nrows, max = 1;
 	for (int i = 0; i < n; i++)
-		if (atoi(PQgetvalue(r, i, value)) > max)
-			max = atoi(PQgetvalue(r, i, value));
+		if (atoi(db_cell(r, i, value)) > max)
+			max = atoi(db_cell(r, i, value));
 	printf("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"%d\" role=\"img\">\n", 24 * n + 8);
 	for (int i = 0; i < n; i++) {
-		int v = atoi(PQgetvalue(r, i, value)), w = 400 * v / max;
+		int v = atoi(db_cell(r, i, value)), w = 400 * v / max;
 		printf("<text x=\"0\" y=\"%d\" font-size=\"13\">", 24 * i + 18);
-		html_text(PQgetvalue(r, i, label));
+		html_text(db_cell(r, i, label));
 		if (label2 >= 0) {
 			putchar(' ');
-			html_text(PQgetvalue(r, i, label2));
+			html_text(db_cell(r, i, label2));
 		}
 		printf("</text><rect x=\"200\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"#c0392b\"/>"
 		       "<text x=\"%d\" y=\"%d\" font-size=\"12\">%d</text>\n",
@@ -517,20 +567,102 @@ static void svg_bars(PGresult *r, int label, int label2, int value)
 	printf("</svg>\n");
 }
 
-static int cmd_report(PGconn *c, int argc, char **argv)
+static const char *const report_titles[REPORT_NSECTIONS] = {
+	"423 矩阵 matrix",	"月度趋势 monthly trend",
+	"高发规则 top rules",	"部门 departments",
+	"未结风险点账龄 ages of open findings", "整改用时 time to resolve (days)",
+	"历史链头 history chain head"};
+static const char *const report_heads[REPORT_NSECTIONS][5] = {
+	{"监督 supervision", "风险 risk", "责任 duty", "等级 level", "数量 findings"},
+	{"月份 month", "等级 level", "数量 findings"},
+	{"规则 rule", "标题 title", "数量 findings"},
+	{"部门 department", "未结 open", "合计 findings"},
+	{"账龄 age", "数量 findings"},
+	{"", "数量 count", "中位 median", "P90"},
+	{"seq", "hash"}};
+
+static void report_html(int k, const struct db_table *r)
 {
-	static const char *const titles[] = {"423 矩阵 matrix",	     "月度趋势 monthly trend",
-					     "高发规则 top rules",	     "部门 departments",
-					     "未结风险点账龄 ages of open findings", "整改用时 time to resolve (days)",
-					     "历史链头 history chain head"};
-	static const char *const heads[][5] = {
-		{"监督 supervision", "风险 risk", "责任 duty", "等级 level", "数量 findings"},
-		{"月份 month", "等级 level", "数量 findings"},
-		{"规则 rule", "标题 title", "数量 findings"},
-		{"部门 department", "未结 open", "合计 findings"},
-		{"账龄 age", "数量 findings"},
-		{"", "数量 count", "中位 median", "P90"},
-		{"seq", "hash"}};
+	int nc = r->ncols;
+
+	printf("<h2>%s</h2>\n", report_titles[k]);
+	if (k == REPORT_MONTHLY) /* month and level */
+		svg_bars(r, 0, 1, 2);
+	else if (k == REPORT_TOP_RULES) /* rule id (the titles are in the table) */
+		svg_bars(r, 0, -1, 2);
+	else if (k == REPORT_DEPARTMENTS) /* department, all its findings */
+		svg_bars(r, 0, -1, 2);
+	printf("<table><tr>");
+	for (int j = 0; j < nc; j++)
+		printf("<th>%s</th>", report_heads[k][j]);
+	printf("</tr>\n");
+	for (int i = 0; i < r->nrows; i++) {
+		printf("<tr>");
+		for (int j = 0; j < nc; j++) {
+			printf("<td>");
+			html_text(db_cell(r, i, j));
+			printf("</td>");
+		}
+		printf("</tr>\n");
+	}
+	printf("</table>\n");
+}
+
+static void report_csv(int k, const struct db_table *r)
+{
+	for (int i = 0; i < r->nrows; i++) {
+		csv_field(report_titles[k], false);
+		for (int j = 0; j < 5; j++)
+			csv_field(j < r->ncols ? db_cell(r, i, j) : "", j == 4);
+	}
+}
+
+static void report_md(int k, const struct db_table *r)
+{
+	int nc = r->ncols;
+
+	printf("\n## %s\n\n|", report_titles[k]);
+	for (int j = 0; j < nc; j++)
+		printf(" %s |", report_heads[k][j]);
+	printf("\n|");
+	for (int j = 0; j < nc; j++)
+		printf("---|");
+	printf("\n");
+	for (int i = 0; i < r->nrows; i++) {
+		printf("|");
+		for (int j = 0; j < nc; j++) {
+			printf(" ");
+			md_text(db_cell(r, i, j));
+			printf(" |");
+		}
+		printf("\n");
+	}
+}
+
+static void report_head(bool html, bool csv, const char *from, const char *to)
+{
+	if (html) {
+		printf("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+		       "<title>清风 廉政风险报告 qingfeng report %s – %s</title>\n"
+		       "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+		       "td,th{border:1px solid #bbb;padding:.2em .6em}th{background:#eee}</style></head><body>\n"
+		       "<h1>清风 廉政风险报告 qingfeng report</h1><p>",
+		       from, to);
+		html_text(from);
+		fputs(" – ", stdout);
+		html_text(to);
+		printf("</p>\n");
+	} else if (!csv) {
+		printf("# 清风 廉政风险报告 qingfeng report %s – %s\n", from, to);
+	} else {
+		static const char *const cols[] = {"section", "c1", "c2", "c3", "c4", "c5"};
+		for (int j = 0; j < 6; j++)
+			csv_field(cols[j], j == 5);
+	}
+}
+
+static int cmd_report(struct db_session *c, int argc, char **argv)
+{
 	const char *from = NULL, *to = NULL, *format = "md";
 	bool excel = false;
 	char *err = NULL;
@@ -553,119 +685,58 @@ static int cmd_report(PGconn *c, int argc, char **argv)
 		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv or html\n");
 		return 64;
 	}
-	PGresult *sec[7] = {0};
-	for (int k = 0; k < 7; k++)
-		if (!(sec[k] = db_report_section(c, k, from, to, &err))) {
+	struct db_table sec[REPORT_NSECTIONS];
+	for (int k = 0; k < REPORT_NSECTIONS; k++)
+		if (db_report_section(c, (enum report_section)k, from, to, &sec[k], &err) < 0) {
 			for (int j = 0; j < k; j++)
-				PQclear(sec[j]);
+				db_table_clear(&sec[j]);
 			return fail("report", err);
 		}
 	bool html = !strcmp(format, "html"), csv = !strcmp(format, "csv");
 	if (csv && excel)
 		fputs("\xEF\xBB\xBF", stdout);
-	if (html) {
-		printf("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-		       "<title>清风 廉政风险报告 qingfeng report %s – %s</title>\n"
-		       "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
-		       "td,th{border:1px solid #bbb;padding:.2em .6em}th{background:#eee}</style></head><body>\n"
-		       "<h1>清风 廉政风险报告 qingfeng report</h1><p>",
-		       from, to);
-		html_text(from);
-		fputs(" – ", stdout);
-		html_text(to);
-		printf("</p>\n");
-	} else if (!csv) {
-		printf("# 清风 廉政风险报告 qingfeng report %s – %s\n", from, to);
-	} else {
-		static const char *const cols[] = {"section", "c1", "c2", "c3", "c4", "c5"};
-		for (int j = 0; j < 6; j++)
-			csv_field(cols[j], j == 5);
-	}
-	for (int k = 0; k < 7; k++) {
-		PGresult *r = sec[k];
-		int nc = PQnfields(r);
-		if (html) {
-			printf("<h2>%s</h2>\n", titles[k]);
-			if (k == 1) /* month and level */
-				svg_bars(r, 0, 1, 2);
-			else if (k == 2) /* rule id (the titles are in the table) */
-				svg_bars(r, 0, -1, 2);
-			else if (k == 3) /* department, all its findings */
-				svg_bars(r, 0, -1, 2);
-			printf("<table><tr>");
-			for (int j = 0; j < nc; j++)
-				printf("<th>%s</th>", heads[k][j]);
-			printf("</tr>\n");
-			for (int i = 0; i < PQntuples(r); i++) {
-				printf("<tr>");
-				for (int j = 0; j < nc; j++) {
-					printf("<td>");
-					html_text(PQgetvalue(r, i, j));
-					printf("</td>");
-				}
-				printf("</tr>\n");
-			}
-			printf("</table>\n");
-		} else if (csv) {
-			for (int i = 0; i < PQntuples(r); i++) {
-				csv_field(titles[k], false);
-				for (int j = 0; j < 5; j++)
-					csv_field(j < nc ? PQgetvalue(r, i, j) : "", j == 4);
-			}
-		} else {
-			printf("\n## %s\n\n|", titles[k]);
-			for (int j = 0; j < nc; j++)
-				printf(" %s |", heads[k][j]);
-			printf("\n|");
-			for (int j = 0; j < nc; j++)
-				printf("---|");
-			printf("\n");
-			for (int i = 0; i < PQntuples(r); i++) {
-				printf("|");
-				for (int j = 0; j < nc; j++) {
-					printf(" ");
-					md_text(PQgetvalue(r, i, j));
-					printf(" |");
-				}
-				printf("\n");
-			}
-		}
-		PQclear(r);
+	report_head(html, csv, from, to);
+	for (int k = 0; k < REPORT_NSECTIONS; k++) {
+		if (html)
+			report_html(k, &sec[k]);
+		else if (csv)
+			report_csv(k, &sec[k]);
+		else
+			report_md(k, &sec[k]);
+		db_table_clear(&sec[k]);
 	}
 	if (html)
 		printf("</body></html>\n");
 	return 0;
 }
 
-static int cmd_audit(PGconn *c, int argc, char **argv)
+static int cmd_audit(struct db_session *c, int argc, char **argv)
 {
 	char *err = NULL;
+	struct chain_head h;
 
 	if (argc == 2 && !strcmp(argv[1], "verify")) {
-		PGresult *r = db_audit_verify(c, &err);
-		if (!r)
+		struct chain_break b;
+		int broken = db_audit_verify(c, &b, &err);
+		if (broken < 0)
 			return fail("audit verify", err);
-		if (PQntuples(r) == 0) {
-			PQclear(r);
-			r = db_audit_head(c, &err);
-			if (!r)
+		if (!broken) {
+			if (db_audit_head(c, &h, &err) < 0)
 				return fail("audit verify", err);
-			printf("history chain intact: %s event(s), head %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
-			PQclear(r);
+			printf("history chain intact: %s event(s), head %s\n", h.seq, h.hash);
+			chain_head_clear(&h);
 			return 0;
 		}
-		printf("history chain BROKEN at seq %s%s%s: %s\n", PQgetvalue(r, 0, 0),
-		       PQgetisnull(r, 0, 1) ? "" : ", event id ", PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1),
-		       PQgetvalue(r, 0, 2));
-		PQclear(r);
+		printf("history chain BROKEN at seq %s%s%s: %s\n", b.seq, b.event_id ? ", event id " : "",
+		       b.event_id ? b.event_id : "", b.why);
+		chain_break_clear(&b);
 		return 1;
 	}
 	if (argc == 2 && !strcmp(argv[1], "head")) {
-		PGresult *r = db_audit_head(c, &err);
-		if (!r)
+		if (db_audit_head(c, &h, &err) < 0)
 			return fail("audit head", err);
-		printf("seq %s hash %s at %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
-		PQclear(r);
+		printf("seq %s hash %s at %s\n", h.seq, h.hash, h.at);
+		chain_head_clear(&h);
 		return 0;
 	}
 	usage(stderr);
@@ -726,7 +797,7 @@ int main(int argc, char **argv)
 		rc = cmd_rules(cfg, conninfo, argc - optind, argv + optind);
 	} else if (!strcmp(cmd, "alerts") || !strcmp(cmd, "silence") || !strcmp(cmd, "findings") ||
 		   !strcmp(cmd, "audit") || !strcmp(cmd, "report")) {
-		PGconn *c = db_connect(conninfo, "qfctl", tz, 10);
+		struct db_session *c = db_connect(conninfo, "qfctl", tz, 10);
 		if (!c)
 			rc = 69;
 		else if (db_check_schema(c) < 0)

@@ -58,3 +58,11 @@ int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int le
 	}
 	return n;
 }
+
+const char **route_receiver_names(const struct qf_config *cfg)
+{
+	const char **v = xcalloc((size_t)cfg->nreceivers + 1, sizeof *v);
+	for (int i = 0; i < cfg->nreceivers; i++)
+		v[i] = cfg->receivers[i].name;
+	return v;
+}

@@ -12,4 +12,8 @@
 int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
 		    int *out);
 
+/* The configured receivers' names, in order (cfg's strings, valid while
+ * cfg is); caller frees the array. */
+const char **route_receiver_names(const struct qf_config *cfg);
+
 #endif

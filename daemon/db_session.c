@@ -1,0 +1,569 @@
+/* The database session: connecting, waiting for answers in poll() (the
+ * waiter), prepared statements and pipelines, and what a session frees
+ * when it closes. */
+#include "db.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "log.h"
+#include "rule.h"
+
+/* ---- waiting for the server ----
+ *
+ * Every statement of the db_*.c files is sent asynchronously and its
+ * answer awaited here, in poll() on the connection's socket, never inside
+ * a blocking libpq call. A rule may run for up to statement_timeout (60 s
+ * by default) while systemd expects WATCHDOG=1 every WatchdogSec/2 (15 s)
+ * and SIGTERM expects an exit within TimeoutStopSec: the daemon's waiter
+ * (db_set_waiter) is called while the answer is awaited, so the watchdog
+ * says whether the loop is alive, whatever the length of the statement,
+ * and a stop request cancels the statement. The waiter and the time the
+ * stop was first seen are the process's: there is one loop and one stop,
+ * however many sessions. */
+static struct db_waiter waiter;
+static bool have_waiter;
+static int64_t stop_seen_ms; /* when a wait first saw *waiter.stop, or 0 */
+
+/* a statement still running this long after a stop request is cancelled:
+ * one that ends sooner (a delivery being recorded) keeps its work */
+#define STOP_GRACE_MS 1000
+/* the longest poll() between two looks at the waiter */
+#define POLL_MAX_MS 250
+
+void db_set_waiter(const struct db_waiter *w)
+{
+	have_waiter = w != NULL;
+	memset(&waiter, 0, sizeof waiter);
+	if (w)
+		waiter = *w;
+	stop_seen_ms = 0;
+}
+
+/* Cancels what s runs and gives the connection up (db_ok() false from
+ * now on): its open transaction rolls back, its session locks go with it,
+ * and the caller treats it as lost. why is logged at level. */
+static void give_up(struct db_session *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void give_up(struct db_session *s, int level, const char *fmt, ...)
+{
+	char errbuf[256];
+	PGcancel *cn = PQgetCancel(s->conn);
+	va_list ap;
+
+	/* without the cancel the server would run the statement to its end
+	 * (pg_sleep does not notice a closed socket) */
+	if (!cn || !PQcancel(cn, errbuf, sizeof errbuf))
+		log_warn("database: cannot cancel the running statement: %s", cn ? errbuf : "no cancel handle");
+	PQfreeCancel(cn);
+	va_start(ap, fmt);
+	vsnprintf(s->gave_up_text, sizeof s->gave_up_text, fmt, ap);
+	va_end(ap);
+	log_msg(level, "database: %s", s->gave_up_text);
+	s->broken = true;
+	s->gave_up_why = s->gave_up_text;
+}
+
+/* Calls the waiter: the watchdog, then the stop request and the silence
+ * of the server. Returns the ms until it wants calling again (at most
+ * POLL_MAX_MS), or -1 after giving s up. */
+static int wait_turn(struct db_session *s, int64_t heard_ms)
+{
+	int64_t now = now_mono_ms(), t = POLL_MAX_MS;
+
+	if (!have_waiter)
+		return (int)t;
+	if (waiter.tick) {
+		int64_t next = waiter.tick(waiter.arg);
+		if (next >= 0 && next < t)
+			t = next;
+	}
+	if (waiter.stop && *waiter.stop) {
+		if (!stop_seen_ms)
+			stop_seen_ms = now;
+		if (now - stop_seen_ms >= STOP_GRACE_MS) {
+			give_up(s, QF_LOG_NOTICE, "stopping: the running statement was cancelled; its transaction rolls back");
+			return -1;
+		}
+		if (stop_seen_ms + STOP_GRACE_MS - now < t)
+			t = stop_seen_ms + STOP_GRACE_MS - now;
+	}
+	if (waiter.silent_ms > 0) {
+		if (now - heard_ms >= waiter.silent_ms) {
+			give_up(s, QF_LOG_ERR, "no answer from the database for %.1f s: statement cancelled, connection closed",
+				(double)waiter.silent_ms / 1000);
+			return -1;
+		}
+		if (heard_ms + waiter.silent_ms - now < t)
+			t = heard_ms + waiter.silent_ms - now;
+	}
+	return (int)(t > 0 ? t : 0);
+}
+
+/* Waits until PQgetResult() would not block: sends what is queued (the
+ * connection is non-blocking, so a large pipeline cannot stall us in a
+ * send either) and reads what arrives, calling the waiter between polls.
+ * false when s was given up: do not call PQgetResult(), the caller treats
+ * the connection as lost. A connection that broke by itself returns true:
+ * PQgetResult() says so. */
+static bool await(struct db_session *s)
+{
+	PGconn *c = s->conn;
+	int64_t heard = now_mono_ms();
+
+	if (s->broken)
+		return false;
+	for (;;) {
+		int fl = PQflush(c); /* 1: more to send */
+		if (fl < 0 || (fl == 0 && !PQisBusy(c)))
+			return true;
+		int t = wait_turn(s, heard);
+		if (t < 0)
+			return false;
+		struct pollfd p = {.fd = PQsocket(c), .events = (short)(POLLIN | (fl ? POLLOUT : 0))};
+		if (p.fd < 0)
+			return true;
+		int n = poll(&p, 1, t);
+		if (n < 0 && errno != EINTR) {
+			log_err("database: poll: %s", strerror(errno));
+			give_up(s, QF_LOG_ERR, "cannot wait for the database");
+			return false;
+		}
+		if (n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) {
+			heard = now_mono_ms();
+			if (!PQconsumeInput(c))
+				return true;
+		} else if (n > 0 && (p.revents & POLLOUT)) {
+			heard = now_mono_ms(); /* the server reads what we send */
+		}
+	}
+}
+
+/* The answer to what was just sent: the last result, as PQexec gives it,
+ * awaited as above. NULL when nothing could be sent or s was given up
+ * (dbi_error() then says why). */
+static PGresult *finish(struct db_session *s, bool sent)
+{
+	PGresult *last = NULL, *r;
+
+	if (!sent)
+		return NULL;
+	for (;;) {
+		if (!await(s)) {
+			PQclear(last);
+			return NULL;
+		}
+		if (!(r = PQgetResult(s->conn)))
+			break;
+		PQclear(last);
+		last = r;
+		if (PQstatus(s->conn) == CONNECTION_BAD)
+			break;
+	}
+	return last;
+}
+
+PGresult *dbi_exec(struct db_session *s, const char *sql)
+{
+	return s->broken ? NULL : finish(s, PQsendQuery(s->conn, sql));
+}
+
+PGresult *dbi_params(struct db_session *s, const char *sql, int n, const char *const *values)
+{
+	return s->broken ? NULL : finish(s, PQsendQueryParams(s->conn, sql, n, NULL, values, NULL, NULL, 0));
+}
+
+static PGresult *x_prepared(struct db_session *s, const char *name, int n, const char *const *values)
+{
+	return s->broken ? NULL : finish(s, PQsendQueryPrepared(s->conn, name, n, values, NULL, NULL, 0));
+}
+
+static PGresult *x_prepare(struct db_session *s, const char *name, const char *sql, int n)
+{
+	return s->broken ? NULL : finish(s, PQsendPrepare(s->conn, name, sql, n, NULL));
+}
+
+/* PQconnectdbParams, with the daemon's waiter between polls: a server
+ * that is slow to accept must not starve the watchdog nor hold up a stop.
+ * connect_timeout is applied to each address tried, as libpq does. */
+static PGconn *connect_polled(const char *const *keys, const char *const *vals, int connect_timeout_s)
+{
+	PGconn *c = PQconnectStartParams(keys, vals, 1);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int sock = -1;
+	int64_t since = now_mono_ms();
+
+	if (!c || PQstatus(c) == CONNECTION_BAD)
+		return c;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		if (PQsocket(c) != sock) { /* another address: its own timeout */
+			sock = PQsocket(c);
+			since = now_mono_ms();
+		}
+		int t = POLL_MAX_MS;
+		if (waiter.tick) {
+			int64_t next = waiter.tick(waiter.arg);
+			if (next >= 0 && next < t)
+				t = (int)next;
+		}
+		if ((waiter.stop && *waiter.stop) || now_mono_ms() - since >= (int64_t)connect_timeout_s * 1000) {
+			/* PQstatus stays CONNECTION_STARTED: the caller reports it */
+			return c;
+		}
+		struct pollfd p = {.fd = sock, .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+		int n = poll(&p, 1, t);
+		if (n < 0 && errno != EINTR)
+			return c;
+		if (n > 0)
+			st = PQconnectPoll(c);
+	}
+	return c;
+}
+
+/* notices (e.g. "relation already exists, skipping") are not errors */
+static void notice_to_log(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("postgres: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+struct db_session *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s)
+{
+	char timeout[16], options[160];
+	const char *keys[8], *vals[8];
+	int n = 0;
+
+	snprintf(timeout, sizeof timeout, "%d", connect_timeout_s);
+	/* a fixed search_path: rule SQL names records.* and qf.* explicitly,
+	 * and no object a user creates can shadow a built-in function */
+	/* jit off: the engine runs many short statements, and compiling one
+	 * (its estimate crosses jit_above_cost easily) costs ~300 ms */
+	snprintf(options, sizeof options, "-c search_path=pg_catalog -c TimeZone=%s -c jit=off", timezone);
+	if (conninfo && *conninfo) {
+		keys[n] = "dbname";
+		vals[n++] = conninfo;
+	}
+	keys[n] = "application_name";
+	vals[n++] = appname;
+	keys[n] = "connect_timeout";
+	vals[n++] = timeout;
+	keys[n] = "client_encoding";
+	vals[n++] = "UTF8";
+	keys[n] = "options";
+	vals[n++] = options;
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	PGconn *c = have_waiter ? connect_polled(keys, vals, connect_timeout_s) : PQconnectdbParams(keys, vals, 1);
+	if (!c) {
+		log_err("database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		const char *why = PQstatus(c) == CONNECTION_BAD ? PQerrorMessage(c)
+				  : waiter.stop && *waiter.stop ? "stopping"
+								  : "timeout expired";
+		log_err("database: cannot connect: %.*s", (int)strcspn(why, "\n"), why);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, notice_to_log, NULL);
+	/* every statement is sent and awaited by await(): a send never blocks */
+	if (PQsetnonblocking(c, 1) != 0) {
+		log_err("database: cannot make the connection non-blocking: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	struct db_session *s = xcalloc(1, sizeof *s);
+	s->conn = c;
+	s->prepared = true;
+	return s;
+}
+
+void db_close(struct db_session **sp)
+{
+	struct db_session *s = *sp;
+
+	if (!s)
+		return;
+	/* the prepared statements, the locks and the transaction go with the
+	 * connection; the cursors we cached and the bookkeeping we deferred
+	 * belonged to it (the cursors stay behind in the database, so the
+	 * rules are read again) */
+	for (int i = 0; i < s->nprep; i++)
+		free(s->prep_names[i]);
+	free(s->prep_names);
+	db_cursors_forget(s);
+	db_tail_free(&s->deferred);
+	PQfinish(s->conn);
+	free(s);
+	*sp = NULL;
+}
+
+bool db_ok(const struct db_session *s)
+{
+	return s && !s->broken && PQstatus(s->conn) == CONNECTION_OK;
+}
+
+int db_socket(const struct db_session *s)
+{
+	return s ? PQsocket(s->conn) : -1;
+}
+
+char *dbi_error(struct db_session *s, const PGresult *r)
+{
+	/* the primary message reads as a sentence, without "ERROR:  " */
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!m || !*m)
+		m = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+	if (!m || !*m)
+		m = PQerrorMessage(s->conn);
+	if ((!m || !*m) && s->broken && s->gave_up_why)
+		m = s->gave_up_why;
+	char *e = xstrdup(m && *m ? m : "no answer from the database");
+	e[strcspn(e, "\n")] = '\0';
+	return e;
+}
+
+char *dbi_result_error(struct db_session *s, const PGresult *r)
+{
+	if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
+		return xstrdup("not run: an earlier statement of its pipeline failed");
+	return dbi_error(s, r);
+}
+
+bool dbi_cmd(struct db_session *s, const char *sql, char **err)
+{
+	PGresult *r = dbi_exec(s, sql);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok && err)
+		*err = dbi_error(s, r);
+	PQclear(r);
+	return ok;
+}
+
+void dbi_rollback(struct db_session *s)
+{
+	PGTransactionStatusType ts = PQtransactionStatus(s->conn);
+	if (!s->broken && ts != PQTRANS_IDLE && ts != PQTRANS_UNKNOWN)
+		PQclear(dbi_exec(s, "ROLLBACK"));
+}
+
+PGresult *dbi_query(struct db_session *s, const char *sql, int n, const char *const *p, char **err)
+{
+	PGresult *r = dbi_params(s, sql, n, p);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = dbi_error(s, r);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int db_engine_session(struct db_session *s)
+{
+	char *err = NULL;
+	/* The engine's own statements are prepared once and keep their
+	 * generic plans, and its hot tables (qf.change_log, qf.alert,
+	 * qf.finding) may have been empty when they were planned: a plan
+	 * that scanned a tiny table would scan it still when it is large.
+	 * Every such statement reads a few rows by key, so the session
+	 * prefers indexes; a rule's statement turns this back on for its own
+	 * transaction (db_rule_hits). */
+	if (!s->prepared) /* custom plans, made with the tables as they are */
+		return 0;
+	if (!dbi_cmd(s, "SET enable_seqscan = off", &err)) {
+		log_err("database: %s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- prepared statements and pipelines ----
+ *
+ * The statements of the evaluation hot path are prepared once per
+ * connection: their generic plans save a parse and plan on every pass
+ * (0.4 ms for a rule's incremental statement, 1.3 ms for the findings
+ * write). Rule statements are named by rule id and version, so a reloaded
+ * rule that changed gets a statement of its own. The set is the
+ * session's, and goes with it (db_close). A one-off process (--once)
+ * would prepare every statement to run it once: it sends them unnamed
+ * instead (db_use_prepared). */
+
+void db_use_prepared(struct db_session *s, bool on)
+{
+	s->prepared = on;
+}
+
+int db_check_sql(struct db_session *s, const char *sql, int nparams, char **err)
+{
+	/* the unnamed statement: replaced by the next one, nothing to forget */
+	PGresult *r = x_prepare(s, "", sql, nparams);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+
+	if (rc)
+		*err = dbi_error(s, r);
+	PQclear(r);
+	return rc;
+}
+
+int dbi_prepare_once(struct db_session *s, const char *name, const char *sql, int nparams, char **err)
+{
+	if (!s->prepared)
+		return 0;
+	for (int i = 0; i < s->nprep; i++)
+		if (!strcmp(s->prep_names[i], name))
+			return 0;
+	PGresult *r = x_prepare(s, name, sql, nparams);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = dbi_error(s, r);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	s->prep_names = xrealloc(s->prep_names, sizeof *s->prep_names * (size_t)(s->nprep + 1));
+	s->prep_names[s->nprep++] = xstrdup(name);
+	return 0;
+}
+
+PGresult *dbi_prepared(struct db_session *s, const char *name, const char *sql, int n, const char *const *values)
+{
+	char *err = NULL;
+	if (!s->prepared)
+		return dbi_params(s, sql, n, values);
+	if (dbi_prepare_once(s, name, sql, n, &err) < 0) {
+		free(err);
+		/* the same statement unprepared yields the server's error as a result */
+		return dbi_params(s, sql, n, values);
+	}
+	return x_prepared(s, name, n, values);
+}
+
+int dbi_send(struct db_session *s, const char *name, const char *sql, int n, const char *const *values)
+{
+	if (s->broken)
+		return 0;
+	if (!s->prepared)
+		return PQsendQueryParams(s->conn, sql, n, NULL, values, NULL, NULL, 0);
+	return PQsendQueryPrepared(s->conn, name, n, values, NULL, NULL, 0);
+}
+
+PGresult *dbi_pipe_next(struct db_session *s)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!await(s))
+			return NULL;
+		PGresult *r = PQgetResult(s->conn);
+		if (r)
+			return r;
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			return NULL;
+	}
+	return NULL;
+}
+
+bool dbi_pipe_exit(struct db_session *s)
+{
+	for (int i = 0; i < 3; i++) {
+		if (PQexitPipelineMode(s->conn))
+			return true;
+		if (!await(s))
+			return false;
+		PGresult *r = PQgetResult(s->conn);
+		if (!r && PQstatus(s->conn) != CONNECTION_OK)
+			return false;
+		PQclear(r);
+	}
+	log_err("database: cannot leave pipeline mode: %s", PQerrorMessage(s->conn));
+	return false;
+}
+
+int dbi_pipe_lost(struct db_session *s, const char *what)
+{
+	if (s->broken) /* given up by await(), which said why */
+		return -1;
+	log_err("database: %s: %s", what, PQstatus(s->conn) == CONNECTION_OK ? "pipeline out of step" : "connection lost");
+	s->broken = true;
+	return -1;
+}
+
+char *dbi_json_names(const char *const *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	char *text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!text) /* as xmalloc: only memory can be missing */
+		abort();
+	return text;
+}
+
+void dbi_us_text(int64_t us, char out[32])
+{
+	snprintf(out, 32, "%lld.%06lld", (long long)(us / 1000000), (long long)(us % 1000000));
+}
+
+/* ---- the schema, notifications ---- */
+
+int db_check_schema(struct db_session *s)
+{
+	PGresult *r = dbi_exec(s, "SELECT max(version) FROM qf.schema_migrations");
+	int rc = -1;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_err("database has no qingfeng schema (%s): run 'qfctl migrate'",
+			PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+								       : "no answer");
+	} else {
+		int v = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+		if (v < QF_SCHEMA_VERSION)
+			log_err("database schema is at version %d, this build needs %d: run 'qfctl migrate'", v,
+				QF_SCHEMA_VERSION);
+		else if (v > QF_SCHEMA_VERSION)
+			log_err("database schema is at version %d, newer than this build knows (%d): upgrade qingfeng",
+				v, QF_SCHEMA_VERSION);
+		else
+			rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int db_listen(struct db_session *s)
+{
+	char *err = NULL;
+
+	if (!dbi_cmd(s, "LISTEN qingfeng", &err)) {
+		log_err("cannot LISTEN for changes: %s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+bool db_notified(struct db_session *s, struct strlist *tables)
+{
+	PGnotify *n;
+	bool any = false;
+
+	if (!PQconsumeInput(s->conn))
+		return false; /* a broken connection: db_ok() says so next */
+	while ((n = PQnotifies(s->conn)) != NULL) {
+		any = true;
+		/* the capture names the table; anything else is not ours */
+		if (tables && n->extra && capture_key(n->extra) && !strlist_has(tables, n->extra)) {
+			tables->v = xrealloc(tables->v, sizeof *tables->v * (size_t)(tables->n + 1));
+			tables->v[tables->n++] = xstrdup(n->extra);
+		}
+		PQfreemem(n);
+	}
+	return any;
+}
