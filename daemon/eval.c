@@ -69,8 +69,6 @@ struct pass {
 	/* skipped cursors (and, after the batch, the full runs' quiet runs),
 	 * written with the batch or at the end */
 	struct db_tail tail;
-	const char **ran; /* the rules the pass looked at, for pruning */
-	int nran;
 	int *ridx; /* route_receivers' scratch */
 };
 
@@ -202,7 +200,6 @@ static void plan(struct pass *p)
 				continue;
 			}
 		}
-		p->ran[p->nran++] = r->id;
 		bool incr = p->incr && cursor && !clock_due;
 		if (incr && p->gxmin && !changed_since(p, r, cursor)) {
 			db_tail_advance(&p->tail, r->id, p->gxmin);
@@ -482,10 +479,10 @@ static enum rule_outcome full_read_record(struct pass *p, struct planned_rule *p
 
 	if (db_rule_hits(p->s, r, p->cfg->statement_timeout_ms, p->now, "-infinity", pr->cursor[0] ? pr->cursor : NULL,
 			 pr->clock_due, true, p->o->lock, &pr->hits, &err) < 0) {
-		/* kept as it was: a read that failed after taking the lock does
-		 * not release it here, so it stays until the session ends (a
-		 * known gap, reported with issue 20) */
-		pr->hits.locked = false;
+		/* a read that failed after taking the rule's session lock still
+		 * holds it (hits.locked): run_full releases it, or the other
+		 * daemons would see the rule busy for as long as we stay
+		 * connected, and the next run would stack a second lock on it */
 		return rule_failed(p, r, pr->hits.started_us, err);
 	}
 	if (!pr->hits.busy)
@@ -545,7 +542,17 @@ static int pass_finish(struct pass *p)
 /* Pruning, and the clock work. 0, or -1 when the connection is gone. */
 static int housekeeping(struct pass *p)
 {
-	db_prune_changes(p->s, p->ran, p->nran);
+	/* bounded by the cursor of every enabled rule, not only of those
+	 * this pass looked at: a pass on a notification may be the one that
+	 * does the housekeeping, and a rule it did not run (another table's,
+	 * or one that keeps failing) may not have read those changes yet */
+	const char **all = xcalloc((size_t)p->set->n + 1, sizeof *all);
+	int nall = 0;
+	for (int i = 0; i < p->set->n; i++)
+		if (p->set->rules[i].enabled)
+			all[nall++] = p->set->rules[i].id;
+	db_prune_changes(p->s, all, nall);
+	free(all);
 	if (db_prune_runs(p->s, p->cfg->keep_runs_days) > 0)
 		log_debug("pruned rule runs older than %d days", p->cfg->keep_runs_days);
 	long gone = db_scope_cleanup(p->s);
@@ -563,7 +570,6 @@ static void pass_free(struct pass *p)
 	for (int i = 0; i < p->n; i++)
 		planned_clear(&p->rules[i]);
 	free(p->rules);
-	free(p->ran);
 	free(p->ridx);
 	db_tail_free(&p->tail);
 	pass_start_clear(&p->ps);
@@ -578,7 +584,6 @@ int eval_all(struct db_session *s, const struct qf_config *cfg, const struct qf_
 	memset(t, 0, sizeof *t);
 	p.now = o->now ? o->now : (eval_now_text(p.nowbuf, 0), p.nowbuf);
 	p.rules = xcalloc((size_t)set->n + 1, sizeof *p.rules);
-	p.ran = xcalloc((size_t)set->n + 1, sizeof *p.ran);
 	p.ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *p.ridx);
 	rc = pass_begin(&p);
 	if (rc != 0)
