@@ -1,7 +1,11 @@
 # Shared helpers for the integration tests (bash, TAP for prove).
 # Each test gets its own database in the throwaway cluster that
 # tools/pgtmp.sh started, its own temp dir, and its own receiver(s);
-# everything it started is stopped on exit, pass or fail.
+# everything it started is stopped on exit, pass or fail. `make check`
+# runs several tests at once against that one cluster, and what is
+# cluster-wide is shared: a test that stops or restarts the server calls
+# own_cluster; a role that more than one test creates is created with
+# role_ensure; a test's own roles have names no other test uses.
 set -u
 
 QF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +19,39 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if [ -z "${PGHOST:-}" ]; then
   echo "1..0 # SKIP needs tools/pgtmp.sh (run through make check)"
   exit 0
+fi
+
+# sql DB QUERY: one value or rows, unaligned, no headers
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# role_ensure 'NAME OPTIONS'...: CREATE ROLE NAME OPTIONS for each one that
+# does not exist. Tests running at once may create the same role: the one
+# that loses the race gets a duplicate key, which is the role it wanted.
+role_ensure() {
+  local r body=""
+  for r in "$@"; do
+    body="$body BEGIN CREATE ROLE $r; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;"
+  done
+  sql postgres "DO \$\$ BEGIN $body END \$\$"
+}
+
+# own_cluster: the test runs again from the start under a throwaway
+# cluster of its own (tools/pgtmp.sh), for a test that stops or restarts
+# PostgreSQL, or that needs a cluster nothing has touched. Call it first,
+# right after sourcing this file.
+own_cluster() {
+  [ "${QF_OWN_CLUSTER:-}" = "$0" ] && return 0
+  rm -rf "$T_DIR"
+  QF_OWN_CLUSTER=$0 exec "$QF_ROOT/tools/pgtmp.sh" bash "$0"
+}
+
+# The group roles of sql/006_roles.sql, as it creates them: every test
+# migrates a database of its own, and two migrations at once would both
+# try to create them. A test under its own cluster leaves that to its
+# migration.
+if [ "${QF_OWN_CLUSTER:-}" != "$0" ]; then
+  role_ensure "qf_engine NOLOGIN" "qf_auditor NOLOGIN" "qf_admin NOLOGIN" ||
+    { echo "# tests/lib.sh: cannot create the group roles in the cluster at $PGHOST"; exit 1; }
 fi
 
 T_N=0
@@ -53,9 +90,6 @@ t_cleanup() {
   rm -rf "$T_DIR"
 }
 trap t_cleanup EXIT
-
-# sql DB QUERY: one value or rows, unaligned, no headers
-sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 # wait_for SECONDS SHELL-CONDITION: polls every 0.1 s; status 1 if it never held
 wait_for() {

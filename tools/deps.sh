@@ -1,21 +1,49 @@
 #!/bin/bash
-# Installs the Debian packages qingfeng needs to build, test and demo.
+# Installs the Debian packages qingfeng needs, by what it is for:
+#
+#   tools/deps.sh [GROUP...] [--check-extra PKG...]
+#
+#   build   compile and install (make, make install); the default
+#   demo    build, plus PostgreSQL and what tools/demo.sh runs (make demo)
+#   test    demo, plus what the tests use: valgrind, systemd-analyze, man,
+#           headless Chromium and CJK fonts, cppcheck (make check)
+#   bench   demo, plus bc and curl (make bench, make soak)
+#   lint    cppcheck (make lint)
+#   format  clang-format and git (make format)
+#
 # As root it runs apt-get; otherwise it prints the exact command and fails,
 # because a half-provisioned machine gives confusing build errors later.
 set -euo pipefail
 
-PKGS=(
-  gcc make pkg-config perl procps util-linux valgrind
-  libpq-dev libcurl4-openssl-dev libconfig-dev libjansson-dev libssl-dev
-  libsystemd-dev libmicrohttpd-dev
-  postgresql-15 postgresql-client-15
-  systemd groff-base man-db
-  chromium fonts-noto-cjk
-)
-if [ "${1:-}" = "--check-extra" ]; then shift; PKGS+=("$@"); fi
+BUILD=(gcc make pkg-config libpq-dev libcurl4-openssl-dev libconfig-dev libjansson-dev libssl-dev
+       libsystemd-dev libmicrohttpd-dev)
+DEMO=("${BUILD[@]}" postgresql-15 postgresql-client-15 perl procps util-linux)
+LINT=(cppcheck)
+TEST=("${DEMO[@]}" "${LINT[@]}" valgrind systemd groff-base man-db chromium fonts-noto-cjk)
+BENCH=("${DEMO[@]}" bc curl)
+FORMAT=(clang-format git)
+
+PKGS=()
+groups=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    build) PKGS+=("${BUILD[@]}") ;;
+    demo) PKGS+=("${DEMO[@]}") ;;
+    test) PKGS+=("${TEST[@]}") ;;
+    bench) PKGS+=("${BENCH[@]}") ;;
+    lint) PKGS+=("${LINT[@]}") ;;
+    format) PKGS+=("${FORMAT[@]}") ;;
+    --check-extra) shift; PKGS+=("$@"); break ;;
+    *) echo "usage: tools/deps.sh [build|demo|test|bench|lint|format]... [--check-extra PKG...]" >&2; exit 64 ;;
+  esac
+  groups=$((groups + 1))
+  shift
+done
+[ $groups -gt 0 ] || PKGS+=("${BUILD[@]}")
 
 missing=()
 for p in "${PKGS[@]}"; do
+  case " ${missing[*]} " in *" $p "*) continue ;; esac
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi

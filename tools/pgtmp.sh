@@ -7,8 +7,10 @@
 # there (listen_addresses=''), so nothing is reachable over the network.
 # initdb refuses to run as root, so as root the cluster belongs to the
 # `postgres` user. PGHOST/PGPORT/PGUSER/PGDATABASE are exported for COMMAND,
-# plus QF_PGDATA and QF_PGCTL so tests can restart the server.
-# The cluster is stopped and removed on every exit path.
+# plus QF_PGDATA and QF_PGCTL so tests can restart the server (a test that
+# does runs under a cluster of its own: own_cluster in tests/lib.sh, which
+# runs it through this script again). The cluster is stopped and removed
+# on every exit path.
 set -euo pipefail
 
 bindir=""
@@ -50,7 +52,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-"${runas[@]}" "$bindir/initdb" -D "$dir/data" -U "$pguser" --auth=trust \
+# --no-sync: nothing of a throwaway cluster needs to reach the disk
+"${runas[@]}" "$bindir/initdb" -D "$dir/data" -U "$pguser" --auth=trust --no-sync \
   --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
   cat "$dir/initdb.log" >&2; exit 1; }
 

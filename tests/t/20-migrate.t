@@ -3,6 +3,7 @@
 # qf.schema_migrations, refuses a newer or altered schema; the daemon
 # refuses a database at the wrong version.
 . "$(dirname "$0")/../lib.sh"
+own_cluster   # a bare cluster: the first migrate creates the group roles (tests/lib.sh creates them in the shared one)
 
 DB=qf_migrate_t
 dropdb --if-exists "$DB" >/dev/null 2>&1; createdb "$DB"

@@ -4,6 +4,7 @@
 # reconnects and every finding made before and after is alerted, none
 # duplicated; reconnects are counted.
 . "$(dirname "$0")/../lib.sh"
+own_cluster   # it stops and restarts PostgreSQL: a cluster of its own, so the other tests run on
 
 get() { perl -MHTTP::Tiny -e 'my $r = HTTP::Tiny->new(timeout => 5)->get($ARGV[0]); print "$r->{status}\n$r->{content}"' "$1"; }
 pg() { $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" -l "$QF_PGLOG" -w -m fast "$@" >/dev/null; }
