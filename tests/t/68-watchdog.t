@@ -11,7 +11,7 @@
 
 now() { perl -MTime::HiRes=time -e 'printf "%.3f", time'; }
 cursors() { sql "$DB" "SELECT string_agg(name || '=' || position, ',' ORDER BY name) FROM qf.cursor WHERE name LIKE 'rule:%'"; }
-sleeping() { sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'qingfengd' AND state = 'active' AND query LIKE '%pg_sleep%'"; }
+sleeping() { sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'qingfengd' AND state = 'active' AND query LIKE '%pg_sleep%'"; }
 # gaps WINDOW-START WINDOW-END: the longest wait for a WATCHDOG=1 in the
 # window, its ends included, and how many came (notify.log: "TIME MESSAGE")
 gaps() {
@@ -72,7 +72,7 @@ ok $(perl -e 'exit($ARGV[0] <= 10 ? 0 : 1)' "$took"; echo $?) "within 10 s ($too
 like "$(cat "$T_DIR/daemon.log")" "cancel" "the log says the statement was cancelled"
 like "$(tail -2 "$T_DIR/daemon.log")" "stopped" "and that the daemon stopped"
 wait_for 5 '[ "$(sleeping)" = 0 ]'; ok $? "the sleeping backend is gone from pg_stat_activity"
-is "$(sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'qingfengd'")" 0 "no session of the daemon is left"
+is "$(sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'qingfengd'")" 0 "no session of the daemon is left"
 is "$(cursors)" "$before" "no cursor moved"
 is "$(sql "$DB" "SELECT string_agg(rule_id || ':' || dedupe_key, ',' ORDER BY id) FROM qf.finding")" "F09:PAY-1" \
    "the finding that existed is there; nothing of the cancelled pass was written"
@@ -95,7 +95,7 @@ dpid=$!
 T_PIDS+=("$dpid")
 wait_for 10 'grep -q "connected to the database" "$T_DIR/daemon2.log"'; ok $? "the daemon connects"
 sleep 1
-bpid=$(sql "$DB" "SELECT pid FROM pg_stat_activity WHERE application_name = 'qingfengd'")
+bpid=$(sql "$DB" "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'qingfengd'")
 resume() { [ -n "${bpid:-}" ] && kill -CONT "$bpid" 2>/dev/null; }
 trap 'resume; t_cleanup' EXIT
 # stopped between two statements, not inside a transaction whose locks
