@@ -1,10 +1,17 @@
 /* qfctl: the command line for auditors and operators (qfctl(1)). */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <locale.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -41,7 +48,7 @@ static void usage(FILE *f)
 		   "           [--format table|json|csv] [--excel]\n"
 		   "  findings show ID          the finding, its evidence and its whole history\n"
 		   "  findings ack|resolve|dismiss|reopen ID --note TEXT\n"
-		   "  report --from DATE --to DATE [--format md|csv|html] [--excel]\n"
+		   "  report --from DATE --to DATE [--format md|csv|html|pdf] [--excel]\n"
 		   "                            findings first seen in [from, to): 423 matrix, trend, rules,\n"
 		   "                            departments, open ages, time to resolve, chain head\n"
 		   "  audit verify              check the history hash chain (exit 1 at the first broken link)\n"
@@ -1039,6 +1046,169 @@ static void report_csv(struct db_table *sec)
 	}
 }
 
+/* ---- the report as PDF: Chromium's print to PDF ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Chromium in PATH under one of its usual names; caller frees; NULL: none */
+static char *find_chromium(void)
+{
+	static const char *const names[] = {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"};
+	const char *path = getenv("PATH");
+	char full[4096];
+
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+			size_t n = strcspn(p, ":");
+			snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", names[k]);
+			if (access(full, X_OK) == 0)
+				return xstrdup(full);
+			p += n + (p[n] == ':');
+		}
+	}
+	return NULL;
+}
+
+/* runs Chromium on dir/report.html, printing dir/report.pdf; its output
+ * goes to dir/chromium.log; 0 when it exited 0 within the time allowed */
+static int chromium_print(const char *bin, const char *dir)
+{
+	char profile[PATH_MAX + 32], pdf[PATH_MAX + 32], url[PATH_MAX + 32], log[PATH_MAX + 32];
+	snprintf(profile, sizeof profile, "--user-data-dir=%s/profile", dir);
+	snprintf(pdf, sizeof pdf, "--print-to-pdf=%s/report.pdf", dir);
+	snprintf(url, sizeof url, "file://%s/report.html", dir);
+	snprintf(log, sizeof log, "%s/chromium.log", dir);
+	/* a throwaway profile, nothing fetched, no page header or footer
+	 * (the report has its own); --no-sandbox because as root it will not
+	 * start otherwise */
+	char *const args[] = {(char *)bin,
+			      "--headless",
+			      "--no-sandbox",
+			      "--disable-gpu",
+			      "--no-pdf-header-footer",
+			      "--no-first-run",
+			      "--disable-background-networking",
+			      "--disable-component-update",
+			      "--disable-sync",
+			      "--disable-extensions",
+			      profile,
+			      pdf,
+			      url,
+			      NULL};
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "qfctl: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		setpgid(0, 0); /* its helpers with it, to end them all at the end */
+		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(127);
+		execv(bin, args);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	/* a browser that hangs must not hang the command: 120 s. Its exit is
+	 * seen without reaping it, so that its group's id is still taken when
+	 * the helpers it leaves behind are ended. */
+	siginfo_t si;
+	bool done = false;
+	for (int i = 0; i < 2400; i++) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno != EINTR)
+			break;
+		if (si.si_pid == pid) {
+			done = true;
+			break;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+	}
+	kill(-pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!done) {
+		fprintf(stderr, "qfctl: %s did not finish printing within 120 s\n", bin);
+		return -1;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "qfctl: %s failed (%s %d):\n", bin, WIFEXITED(st) ? "exit" : "signal",
+			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		return -1;
+	}
+	return 0;
+}
+
+/* The HTML report printed to PDF (A4, from its print stylesheet) on
+ * stdout: 0, 1 (failed) or 69 (no Chromium). */
+static int report_pdf(struct db_table *sec, const char *from, const char *to)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 20];
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *bin = find_chromium();
+	int rc = 1;
+
+	if (!bin) {
+		fprintf(stderr, "qfctl: --format pdf prints the HTML report with Chromium, which is not in PATH "
+				"(Debian: apt-get install chromium)\n");
+		return 69;
+	}
+	snprintf(dir, sizeof dir, "%s/qfctl-report.XXXXXX", tmp);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "qfctl: %s: %s\n", dir, strerror(errno));
+		free(bin);
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/report.html", dir);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "qfctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	report_html(f, sec, from, to);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "qfctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (chromium_print(bin, dir) < 0) {
+		snprintf(path, sizeof path, "%s/chromium.log", dir);
+		if ((f = fopen(path, "r"))) {
+			char line[512];
+			while (fgets(line, sizeof line, f))
+				fputs(line, stderr);
+			fclose(f);
+		}
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/report.pdf", dir);
+	char buf[65536];
+	size_t n;
+	if (!(f = fopen(path, "rb")) || (n = fread(buf, 1, sizeof buf, f)) < 5 || memcmp(buf, "%PDF-", 5)) {
+		fprintf(stderr, "qfctl: %s printed no PDF\n", bin);
+		if (f)
+			fclose(f);
+		goto out;
+	}
+	do
+		fwrite(buf, 1, n, stdout);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0);
+	fclose(f);
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "qfctl: writing the PDF: %s\n", strerror(errno));
+out:
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(bin);
+	return rc;
+}
+
 static int cmd_report(struct db_session *c, int argc, char **argv)
 {
 	const char *from = NULL, *to = NULL, *format = "md";
@@ -1059,8 +1229,9 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 			return 64;
 		}
 	}
-	if (!from || !to || (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "html"))) {
-		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv or html\n");
+	if (!from || !to ||
+	    (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "html") && strcmp(format, "pdf"))) {
+		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv, html or pdf\n");
 		return 64;
 	}
 	struct db_table sec[REPORT_NSECTIONS];
@@ -1070,7 +1241,10 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 				db_table_clear(&sec[j]);
 			return fail("report", err);
 		}
-	if (!strcmp(format, "csv")) {
+	int rc = 0;
+	if (!strcmp(format, "pdf")) {
+		rc = report_pdf(sec, from, to);
+	} else if (!strcmp(format, "csv")) {
 		if (excel)
 			fputs("\xEF\xBB\xBF", stdout);
 		report_csv(sec);
@@ -1081,7 +1255,7 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 	}
 	for (int k = 0; k < REPORT_NSECTIONS; k++)
 		db_table_clear(&sec[k]);
-	return 0;
+	return rc;
 }
 
 static int cmd_audit(struct db_session *c, int argc, char **argv)

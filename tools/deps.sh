@@ -10,7 +10,7 @@ PKGS=(
   libsystemd-dev libmicrohttpd-dev
   postgresql-15 postgresql-client-15
   systemd groff-base man-db
-  chromium fonts-noto-cjk
+  chromium fonts-noto-cjk poppler-utils
 )
 if [ "${1:-}" = "--check-extra" ]; then shift; PKGS+=("$@"); fi
 

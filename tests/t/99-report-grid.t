@@ -5,7 +5,7 @@
 # independently, in html, md and csv; Chinese labels with the English;
 # every bar in its level's colour; the trend by the record's own date;
 # the page rendered by headless Chromium at A4 width (not blank) and
-# compact at 1280 px; a print stylesheet for A4.
+# compact at 1280 px; --format pdf printed to A4.
 . "$(dirname "$0")/../lib.sh"
 
 new_db grid
@@ -156,7 +156,32 @@ else
   ok 1 "headless Chromium renders the report (chromium is not installed: run tools/deps.sh)"
 fi
 
-# --- the print stylesheet ---
+# --- the print stylesheet, and --format pdf ---
 like "$html" "@page\{size:A4" "a print stylesheet sets A4 pages"
 like "$html" "@media print\{[^}]*\}?.*break-inside:avoid" "and keeps tables whole on a page"
+"$QFCTL" -d "$CONNINFO" "${R[@]}" --format pdf >"$T_DIR/r.pdf" 2>"$T_DIR/pdf.err"; st=$?
+if command -v chromium >/dev/null && command -v pdfinfo >/dev/null && command -v pdftoppm >/dev/null; then
+  is "$st" 0 "report --format pdf exits 0"
+  is "$(head -c 5 "$T_DIR/r.pdf")" "%PDF-" "and writes a PDF"
+  like "$(pdfinfo "$T_DIR/r.pdf" 2>&1)" "Page size: +[0-9.]+ x [0-9.]+ pts \(A4\)" "on A4 pages"
+  pdftoppm -f 1 -l 1 -r 48 -png "$T_DIR/r.pdf" "$T_DIR/page" 2>/dev/null
+  page=$(ls "$T_DIR"/page*.png 2>/dev/null | head -1)
+  ink=$(perl "$QF_ROOT/tests/png-red.pl" "$page" ink 2>&1)
+  ok $([ -n "$page" ] && [ "$ink" -gt 2000 ] 2>/dev/null && echo 0 || echo 1) "page 1 renders, not blank ($ink pixels of ink)"
+  ok $([ "$(perl "$QF_ROOT/tests/png-red.pl" "$page" c0392b 2>&1)" -gt 20 ] 2>/dev/null && echo 0 || echo 1) "in colour"
+  [ -n "${QF_KEEP_SCREENSHOT:-}" ] && cp "$T_DIR/r.pdf" "$QF_KEEP_SCREENSHOT.pdf" && cp "$page" "$QF_KEEP_SCREENSHOT-pdf1.png"
+else
+  ok 1 "report --format pdf (needs chromium and poppler-utils: run tools/deps.sh)"
+fi
+# without Chromium: a clear message and EX_UNAVAILABLE, nothing on stdout
+PATH=/nonexistent "$QFCTL" -d "$CONNINFO" "${R[@]}" --format pdf >"$T_DIR/none.pdf" 2>"$T_DIR/none.err"; st=$?
+is "$st" 69 "report --format pdf without Chromium exits 69"
+like "$(cat "$T_DIR/none.err")" "apt-get install chromium" "naming the package to install"
+is "$(wc -c <"$T_DIR/none.pdf" | tr -d ' ')" 0 "and writes nothing"
+# a Chromium that fails: its own words on stderr, exit 1, no half PDF
+mkdir -p "$T_DIR/bin"; printf '#!/bin/sh\necho "cannot open display: broken" >&2\nexit 3\n' >"$T_DIR/bin/chromium"; chmod +x "$T_DIR/bin/chromium"
+PATH="$T_DIR/bin" "$QFCTL" -d "$CONNINFO" "${R[@]}" --format pdf >"$T_DIR/bad.pdf" 2>"$T_DIR/bad.err"; st=$?
+is "$st" 1 "a Chromium that fails makes report --format pdf exit 1"
+like "$(tr '\n' ' ' <"$T_DIR/bad.err")" "chromium failed \(exit 3\).*cannot open display: broken" "with what it said"
+is "$(wc -c <"$T_DIR/bad.pdf" | tr -d ' ')" 0 "and nothing on stdout"
 done_testing
