@@ -293,24 +293,65 @@ void chain_head_clear(struct chain_head *h)
 
 /* ---- reports ---- */
 
+/* Where a finding's evidence keeps the time of the record it is about
+ * (the payment, the change, the report, the gift...), in the order tried:
+ * the engine stores no such column, and each rule names its own (the
+ * shipped pack's, most specific first; a key that appears in several
+ * rules' evidence means the same moment in each). A rule's `time` setting
+ * is not enough: most rules are of kind sql, which have none. Absence
+ * rules date a finding by the deadline missed, frequency rules by the
+ * latest row. */
+const char db_report_time_keys[] = "changed_at,paid_at,pass_recorded_at,used_at,used_on,issued_at,sent_at,sampled_at,"
+				   "disposed_at,expense_date,invoiced_at,held_at,received_at,window_start,last,deadline";
+
+/* the 423 vocabularies in the method's order, and the levels red first */
+#define V_SUPERVISION "(VALUES (1, 'technical'), (2, 'financial'), (3, 'disciplinary'))"
+#define V_RISK "(VALUES (1, 'technical'), (2, 'non-technical'))"
+#define V_DUTY "(VALUES (1, 'primary'), (2, 'supervisory'), (3, 'dual-duty'), (4, 'impartiality'))"
+#define V_LEVEL "(VALUES (1, 'red'), (2, 'orange'), (3, 'yellow'))"
+#define BY_LEVEL                                                                                                    \
+	"count(*) FILTER (WHERE level = 'red')::text, count(*) FILTER (WHERE level = 'orange')::text,"              \
+	" count(*) FILTER (WHERE level = 'yellow')::text"
+
 int db_report_section(struct db_session *s, enum report_section section, const char *from, const char *to,
 		      struct db_table *out, char **err)
 {
 	/* findings first seen in [from, to); every section two or more label
 	 * columns and a count */
 	static const char *const sql[REPORT_NSECTIONS] = {
-		/* 0: the 423 matrix */
-		"SELECT supervision, risk, duty, level, count(*)::text FROM qf.finding"
-		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
-		/* 1: monthly trend by level */
-		"SELECT to_char(date_trunc('month', first_seen), 'YYYY-MM'), level, count(*)::text FROM qf.finding"
-		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1, 2 ORDER BY 1, 2",
+		/* 0: the 423 matrix, every cell, so an empty one is shown as 0
+		 * rather than missing */
+		"SELECT s.v, r.v, d.v, l.v, count(f.id)::text"
+		"  FROM " V_SUPERVISION " AS s(n, v) CROSS JOIN " V_RISK " AS r(n, v)"
+		" CROSS JOIN " V_DUTY " AS d(n, v) CROSS JOIN " V_LEVEL " AS l(n, v)"
+		"  LEFT JOIN qf.finding f ON f.supervision = s.v AND f.risk = r.v AND f.duty = d.v AND f.level = l.v"
+		"   AND f.first_seen >= $1::date AND f.first_seen < $2::date"
+		" GROUP BY s.n, s.v, r.n, r.v, d.n, d.v, l.n, l.v ORDER BY s.n, r.n, d.n, l.n",
+		/* 1: monthly trend by level, by the month of the record (the
+		 * first evidence key of $3 that holds a date; the evidence was
+		 * written in the institute's time zone, so its text is the
+		 * local month), else of first_seen; the months in between are
+		 * listed with 0 unless the span is absurd (a mistyped year) */
+		"WITH f AS (SELECT x.level, coalesce(x.rec, to_char(x.first_seen, 'YYYY-MM')) AS month, x.rec IS NULL AS fb"
+		"             FROM (SELECT f.level, f.first_seen,"
+		"                          (SELECT left(f.evidence ->> k.k, 7)"
+		"                             FROM unnest(string_to_array($3, ',')) WITH ORDINALITY AS k(k, n)"
+		"                            WHERE f.evidence ->> k.k ~ '^[12][0-9]{3}-(0[1-9]|1[0-2])'"
+		"                            ORDER BY k.n LIMIT 1) AS rec"
+		"                     FROM qf.finding f WHERE f.first_seen >= $1::date AND f.first_seen < $2::date) x),"
+		"     m AS (SELECT month FROM f"
+		"            UNION SELECT to_char(g, 'YYYY-MM') FROM (SELECT min(month) AS lo, max(month) AS hi FROM f) b,"
+		"                  generate_series(to_date(b.lo, 'YYYY-MM'), to_date(b.hi, 'YYYY-MM'), interval '1 month') g"
+		"            WHERE to_date(b.hi, 'YYYY-MM') < to_date(b.lo, 'YYYY-MM') + interval '10 years')"
+		"SELECT m.month, l.v, count(f.level)::text, count(f.level) FILTER (WHERE f.fb)::text"
+		"  FROM m CROSS JOIN " V_LEVEL " AS l(n, v) LEFT JOIN f ON f.month = m.month AND f.level = l.v"
+		" GROUP BY m.month, l.n, l.v ORDER BY m.month, l.n",
 		/* 2: top rules */
-		"SELECT rule_id, min(title), count(*)::text FROM qf.finding"
+		"SELECT rule_id, min(title), count(*)::text, " BY_LEVEL " FROM qf.finding"
 		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10",
 		/* 3: departments, with open findings */
 		"SELECT coalesce(department, '-'), count(*) FILTER (WHERE status IN ('open', 'acknowledged'))::text,"
-		"       count(*)::text FROM qf.finding"
+		"       count(*)::text, " BY_LEVEL " FROM qf.finding"
 		" WHERE first_seen >= $1::date AND first_seen < $2::date GROUP BY 1 ORDER BY count(*) DESC, 1",
 		/* 4: ages of the findings still open */
 		"SELECT b.bucket, count(f.id)::text FROM (VALUES (1, '< 7 d'), (2, '7-30 d'), (3, '30-90 d'), (4, '> 90 d'))"
@@ -326,16 +367,17 @@ int db_report_section(struct db_session *s, enum report_section section, const c
 		"  FROM (SELECT extract(epoch FROM min(e.at) - f.first_seen) / 86400 AS d FROM qf.finding f"
 		"          JOIN qf.finding_event e ON e.finding_id = f.id AND e.action IN ('resolved', 'dismissed')"
 		"         WHERE f.first_seen >= $1::date AND f.first_seen < $2::date GROUP BY f.id, f.first_seen) x",
-		/* 6: the chain head, to quote in the report */
-		"SELECT seq::text, hash FROM qf.chain_head WHERE $1::date IS NOT NULL AND $2::date IS NOT NULL",
+		/* 6: the chain head, to quote in the report, and when it was read */
+		"SELECT seq::text, hash, to_char(now(), 'YYYY-MM-DD HH24:MI:SS TZH') FROM qf.chain_head"
+		" WHERE $1::date IS NOT NULL AND $2::date IS NOT NULL",
 	};
-	const char *p[2] = {from, to};
+	const char *p[3] = {from, to, db_report_time_keys};
 	memset(out, 0, sizeof *out);
 	if ((int)section < 0 || section >= REPORT_NSECTIONS) {
 		*err = xstrdup("no such report section");
 		return -1;
 	}
-	return take_table(dbi_query(s, sql[section], 2, p, err), out);
+	return take_table(dbi_query(s, sql[section], section == REPORT_MONTHLY ? 3 : 2, p, err), out);
 }
 
 /* ---- the gauges of /metrics ---- */

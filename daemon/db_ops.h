@@ -92,17 +92,23 @@ int db_audit_verify(struct db_session *s, struct chain_break *out, char **err) Q
 void chain_break_clear(struct chain_break *b);
 
 /* Report sections, for findings first seen in [from, to): label columns
- * and counts. */
+ * (the 423 vocabularies in English, as stored) and counts. */
 enum report_section {
-	REPORT_MATRIX,	   /* supervision, risk, duty, level, findings */
-	REPORT_MONTHLY,	   /* month, level, findings */
-	REPORT_TOP_RULES,  /* rule, title, findings */
-	REPORT_DEPARTMENTS, /* department, open, findings */
-	REPORT_OPEN_AGES,  /* age bucket, findings */
-	REPORT_RESOLVE,	   /* 'resolved', count, median days, p90 days */
-	REPORT_CHAIN_HEAD, /* seq, hash */
+	REPORT_MATRIX,	    /* supervision, risk, duty, level, findings: all 72
+			     * combinations in the method's order, zeros included */
+	REPORT_MONTHLY,	    /* month of the record, level, findings: every level of
+			     * every month from the first to the last (gaps as 0) */
+	REPORT_TOP_RULES,   /* rule, title, findings, red, orange, yellow */
+	REPORT_DEPARTMENTS, /* department, open, findings, red, orange, yellow */
+	REPORT_OPEN_AGES,   /* age bucket, findings */
+	REPORT_RESOLVE,	    /* 'resolved', count, median days, p90 days */
+	REPORT_CHAIN_HEAD,  /* seq, hash, the time it was read */
 	REPORT_NSECTIONS
 };
+/* The evidence keys that hold the time of the record a finding is about,
+ * in the order REPORT_MONTHLY tries them (a comma-separated list, for the
+ * report's footnote); a finding with none is counted by first_seen. */
+extern const char db_report_time_keys[];
 int db_report_section(struct db_session *s, enum report_section section, const char *from, const char *to,
 		      struct db_table *out, char **err) QF_MUST_CHECK;
 

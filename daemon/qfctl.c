@@ -1,10 +1,17 @@
 /* qfctl: the command line for auditors and operators (qfctl(1)). */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <locale.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -41,7 +48,7 @@ static void usage(FILE *f)
 		   "           [--format table|json|csv] [--excel]\n"
 		   "  findings show ID          the finding, its evidence and its whole history\n"
 		   "  findings ack|resolve|dismiss|reopen ID --note TEXT\n"
-		   "  report --from DATE --to DATE [--format md|csv|html] [--excel]\n"
+		   "  report --from DATE --to DATE [--format md|csv|html|pdf] [--excel]\n"
 		   "                            findings first seen in [from, to): 423 matrix, trend, rules,\n"
 		   "                            departments, open ages, time to resolve, chain head\n"
 		   "  audit verify              check the history hash chain (exit 1 at the first broken link)\n"
@@ -521,50 +528,268 @@ static int cmd_findings(struct db_session *c, int argc, char **argv)
 	return 64;
 }
 
-static void html_text(const char *v)
+/* ---- the report (qfctl report) ---- */
+
+/* The 423 method's vocabularies in its own order, with the Chinese an
+ * auditor of the institute reads first (RULES-423.md); the database
+ * stores the English. */
+struct vocab {
+	const char *en, *zh;
+};
+static const struct vocab v_supervision[3] = {
+	{"technical", "技术监督"}, {"financial", "财务监督"}, {"disciplinary", "纪律监督"}};
+static const struct vocab v_risk[2] = {{"technical", "技术风险"}, {"non-technical", "非技术风险"}};
+static const struct vocab v_duty[4] = {
+	{"primary", "主体责任"}, {"supervisory", "监督责任"}, {"dual-duty", "一岗双责"}, {"impartiality", "检验公正"}};
+static const struct vocab v_level[3] = {{"red", "红色"}, {"orange", "橙色"}, {"yellow", "黄色"}};
+/* bars and level headers in the level's own colour (the yellow dark
+ * enough to see on white paper); cells in a tint of it */
+static const char *const level_rgb[3] = {"#c0392b", "#e67e22", "#d4ac0d"};
+static const char *const level_short[3] = {"红", "橙", "黄"};
+
+static int vocab_index(const struct vocab *v, int n, const char *en)
 {
-	for (const char *p = v; *p; p++) {
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i].en, en))
+			return i;
+	return -1;
+}
+
+/* the Chinese of an English 423 or level value, or NULL */
+static const char *vocab_zh(const struct vocab *v, int n, const char *en)
+{
+	int i = vocab_index(v, n, en);
+	return i < 0 ? NULL : v[i].zh;
+}
+
+static void html_textn(FILE *o, const char *v, size_t len)
+{
+	for (const char *p = v; p < v + len && *p; p++) {
 		switch (*p) {
-		case '<': fputs("&lt;", stdout); break;
-		case '>': fputs("&gt;", stdout); break;
-		case '&': fputs("&amp;", stdout); break;
-		case '"': fputs("&quot;", stdout); break;
-		default: putchar((unsigned char)*p < 0x20 ? ' ' : *p);
+		case '<': fputs("&lt;", o); break;
+		case '>': fputs("&gt;", o); break;
+		case '&': fputs("&amp;", o); break;
+		case '"': fputs("&quot;", o); break;
+		default: putc((unsigned char)*p < 0x20 ? ' ' : *p, o);
 		}
 	}
 }
 
-static void md_text(const char *v)
+static void html_text(FILE *o, const char *v)
+{
+	html_textn(o, v, strlen(v));
+}
+
+/* v escaped and cut, on a character boundary, to at most max display
+ * columns (an ellipsis ends a cut one): chart labels have a fixed width */
+static void html_text_cols(FILE *o, const char *v, int max)
+{
+	if (text_width(v) <= max) {
+		html_text(o, v);
+		return;
+	}
+	mbstate_t st;
+	size_t left = strlen(v), used = 0;
+	int w = 0;
+	memset(&st, 0, sizeof st);
+	while (left) {
+		wchar_t wc;
+		size_t n = mbrtowc(&wc, v + used, left, &st);
+		int cw = 1;
+		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+			memset(&st, 0, sizeof st);
+			n = 1;
+		} else {
+			cw = wcwidth(wc) > 0 ? wcwidth(wc) : 0;
+		}
+		if (w + cw > max - 1)
+			break;
+		w += cw;
+		used += n;
+		left -= n;
+	}
+	html_textn(o, v, used);
+	fputs("…", o);
+}
+
+static void md_text(FILE *o, const char *v)
 {
 	for (const char *p = v; *p; p++) {
 		if (*p == '|' || *p == '\\' || *p == '*' || *p == '_' || *p == '`' || *p == '<')
-			putchar('\\');
-		putchar((unsigned char)*p < 0x20 ? ' ' : *p);
+			putc('\\', o);
+		putc((unsigned char)*p < 0x20 ? ' ' : *p, o);
 	}
 }
 
-/* a horizontal bar chart, inline SVG: the label is column label (and
- * label2 after it, unless -1), the bar column value */
-static void svg_bars(const struct db_table *r, int label, int label2, int value)
+/* One bar of a chart: its label and its findings by level. */
+struct bar {
+	const char *label;
+	long lv[3];
+};
+
+/* Horizontal bars in inline SVG, one a row, each stacked red, orange,
+ * yellow in the levels' colours, the total after it. 600 wide at most:
+ * drawn at scale 1 on a screen and on A4, smaller in a narrow window. */
+static void svg_bars(FILE *o, const struct bar *b, int n)
 {
-	int n = r->nrows, max = 1;
+	enum { LABEL = 190, SPAN = 340, PITCH = 20, HEIGHT = 14 };
+	long max = 1;
+
 	for (int i = 0; i < n; i++)
-		if (atoi(db_cell(r, i, value)) > max)
-			max = atoi(db_cell(r, i, value));
-	printf("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"%d\" role=\"img\">\n", 24 * n + 8);
+		if (b[i].lv[0] + b[i].lv[1] + b[i].lv[2] > max)
+			max = b[i].lv[0] + b[i].lv[1] + b[i].lv[2];
+	fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"%d\" viewBox=\"0 0 600 %d\" role=\"img\">\n",
+		PITCH * n + 4, PITCH * n + 4);
 	for (int i = 0; i < n; i++) {
-		int v = atoi(db_cell(r, i, value)), w = 400 * v / max;
-		printf("<text x=\"0\" y=\"%d\" font-size=\"13\">", 24 * i + 18);
-		html_text(db_cell(r, i, label));
-		if (label2 >= 0) {
-			putchar(' ');
-			html_text(db_cell(r, i, label2));
+		long x = LABEL;
+		fprintf(o, "<text x=\"0\" y=\"%d\" font-size=\"13\">", PITCH * i + 15);
+		html_text_cols(o, b[i].label, 28);
+		fputs("</text>", o);
+		for (int l = 0; l < 3; l++) {
+			if (!b[i].lv[l])
+				continue;
+			/* a level present is never drawn as nothing */
+			long w = SPAN * b[i].lv[l] / max;
+			w = w > 0 ? w : 1;
+			fprintf(o, "<rect class=\"lv-%s\" x=\"%ld\" y=\"%d\" width=\"%ld\" height=\"%d\" fill=\"%s\"/>",
+				v_level[l].en, x, PITCH * i + 3, w, HEIGHT, level_rgb[l]);
+			x += w;
 		}
-		printf("</text><rect x=\"200\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"#c0392b\"/>"
-		       "<text x=\"%d\" y=\"%d\" font-size=\"12\">%d</text>\n",
-		       24 * i + 5, w > 0 ? w : 1, 206 + w, 24 * i + 18, v);
+		fprintf(o, "<text x=\"%ld\" y=\"%d\" font-size=\"12\">%ld</text>\n", x + 5, PITCH * i + 15,
+			b[i].lv[0] + b[i].lv[1] + b[i].lv[2]);
 	}
-	printf("</svg>\n");
+	fputs("</svg>\n", o);
+}
+
+/* The 423 matrix as the method lays it out: three supervisions by two
+ * risks down, four duties across, each cell by level. */
+struct grid {
+	long n[3][2][4][3];		     /* supervision, risk, duty, level */
+	long row[3][2][3], col[4][3], lv[3]; /* totals by level */
+	long total;
+};
+
+static void grid_fill(const struct db_table *r, struct grid *g)
+{
+	memset(g, 0, sizeof *g);
+	for (int i = 0; i < r->nrows; i++) {
+		int s = vocab_index(v_supervision, 3, db_cell(r, i, 0)), k = vocab_index(v_risk, 2, db_cell(r, i, 1));
+		int d = vocab_index(v_duty, 4, db_cell(r, i, 2)), l = vocab_index(v_level, 3, db_cell(r, i, 3));
+		if (s < 0 || k < 0 || d < 0 || l < 0) /* the columns are CHECKed: cannot be */
+			continue;
+		long c = atol(db_cell(r, i, 4));
+		g->n[s][k][d][l] += c;
+		g->row[s][k][l] += c;
+		g->col[d][l] += c;
+		g->lv[l] += c;
+		g->total += c;
+	}
+}
+
+/* a count cell: the level's tint when not zero; data-* names the cell
+ * for readers that check the figures (tests/t/99-report-grid.t) */
+static void grid_td(FILE *o, const char *attr, const char *name, int l, long v)
+{
+	fprintf(o, "<td class=\"n %s\" %s=\"%s\">%ld</td>", v ? (l < 0 ? "sum" : v_level[l].en) : "zero", attr, name, v);
+}
+
+static void html_grid(FILE *o, const struct grid *g)
+{
+	char name[96];
+
+	fputs("<table class=\"grid\">\n<tr><th colspan=\"2\" rowspan=\"2\">三个监督 × 两大风险<br>"
+	      "<small>supervision × risk</small></th>",
+	      o);
+	for (int d = 0; d < 4; d++)
+		fprintf(o, "<th colspan=\"3\">%s<br><small>%s</small></th>", v_duty[d].zh, v_duty[d].en);
+	fputs("<th colspan=\"4\">合计<br><small>total</small></th></tr>\n<tr>", o);
+	for (int d = 0; d <= 4; d++) {
+		for (int l = 0; l < 3; l++)
+			fprintf(o, "<th class=\"lh %s\" title=\"%s\">%s</th>", v_level[l].en, v_level[l].en, level_short[l]);
+		if (d == 4)
+			fputs("<th>计</th>", o);
+	}
+	fputs("</tr>\n", o);
+	for (int s = 0; s < 3; s++)
+		for (int k = 0; k < 2; k++) {
+			fputs("<tr>", o);
+			if (k == 0)
+				fprintf(o, "<th rowspan=\"2\">%s<br><small>%s</small></th>", v_supervision[s].zh,
+					v_supervision[s].en);
+			fprintf(o, "<th class=\"risk\">%s <small>%s</small></th>", v_risk[k].zh, v_risk[k].en);
+			long sum = 0;
+			for (int d = 0; d < 4; d++)
+				for (int l = 0; l < 3; l++) {
+					snprintf(name, sizeof name, "%s/%s/%s/%s", v_supervision[s].en, v_risk[k].en,
+						 v_duty[d].en, v_level[l].en);
+					grid_td(o, "data-cell", name, l, g->n[s][k][d][l]);
+				}
+			for (int l = 0; l < 3; l++) {
+				snprintf(name, sizeof name, "%s/%s/%s", v_supervision[s].en, v_risk[k].en, v_level[l].en);
+				grid_td(o, "data-row", name, l, g->row[s][k][l]);
+				sum += g->row[s][k][l];
+			}
+			snprintf(name, sizeof name, "%s/%s/all", v_supervision[s].en, v_risk[k].en);
+			grid_td(o, "data-row", name, -1, sum);
+			fputs("</tr>\n", o);
+		}
+	fputs("<tr class=\"total\"><th colspan=\"2\">合计 <small>total</small></th>", o);
+	for (int d = 0; d < 4; d++)
+		for (int l = 0; l < 3; l++) {
+			snprintf(name, sizeof name, "%s/%s", v_duty[d].en, v_level[l].en);
+			grid_td(o, "data-col", name, l, g->col[d][l]);
+		}
+	for (int l = 0; l < 3; l++)
+		grid_td(o, "data-level", v_level[l].en, l, g->lv[l]);
+	grid_td(o, "data-total", "all", -1, g->total);
+	fputs("</tr>\n</table>\n", o);
+}
+
+static void md_grid(FILE *o, const struct grid *g)
+{
+	fputs("\n三个监督 × 两大风险 × 四个到位；每格 each cell: 红/橙/黄 red/orange/yellow\n\n"
+	      "| 监督 supervision | 风险 risk |",
+	      o);
+	for (int d = 0; d < 4; d++)
+		fprintf(o, " %s %s |", v_duty[d].zh, v_duty[d].en);
+	fputs(" 合计 total |\n|---|---|---|---|---|---|---|\n", o);
+	for (int s = 0; s < 3; s++)
+		for (int k = 0; k < 2; k++) {
+			fprintf(o, "| %s %s | %s %s |", v_supervision[s].zh, v_supervision[s].en, v_risk[k].zh,
+				v_risk[k].en);
+			for (int d = 0; d < 4; d++)
+				fprintf(o, " %ld/%ld/%ld |", g->n[s][k][d][0], g->n[s][k][d][1], g->n[s][k][d][2]);
+			fprintf(o, " %ld (%ld/%ld/%ld) |\n", g->row[s][k][0] + g->row[s][k][1] + g->row[s][k][2],
+				g->row[s][k][0], g->row[s][k][1], g->row[s][k][2]);
+		}
+	fputs("| 合计 total | |", o);
+	for (int d = 0; d < 4; d++)
+		fprintf(o, " %ld/%ld/%ld |", g->col[d][0], g->col[d][1], g->col[d][2]);
+	fprintf(o, " %ld (%ld/%ld/%ld) |\n", g->total, g->lv[0], g->lv[1], g->lv[2]);
+}
+
+/* The monthly section's rows (month, level, findings, of which dated by
+ * first_seen), one per month and level, as one bar a month. */
+struct months {
+	struct bar *v;
+	int n;
+	long fallback;
+};
+
+static void months_fill(const struct db_table *r, struct months *m)
+{
+	m->v = xcalloc((size_t)r->nrows + 1, sizeof *m->v);
+	m->n = 0;
+	m->fallback = 0;
+	for (int i = 0; i < r->nrows; i++) {
+		const char *month = db_cell(r, i, 0);
+		int l = vocab_index(v_level, 3, db_cell(r, i, 1));
+		if (!m->n || strcmp(m->v[m->n - 1].label, month))
+			m->v[m->n++].label = month;
+		if (l >= 0)
+			m->v[m->n - 1].lv[l] += atol(db_cell(r, i, 2));
+		m->fallback += atol(db_cell(r, i, 3));
+	}
 }
 
 static const char *const report_titles[REPORT_NSECTIONS] = {
@@ -572,93 +797,416 @@ static const char *const report_titles[REPORT_NSECTIONS] = {
 	"高发规则 top rules",	"部门 departments",
 	"未结风险点账龄 ages of open findings", "整改用时 time to resolve (days)",
 	"历史链头 history chain head"};
-static const char *const report_heads[REPORT_NSECTIONS][5] = {
+/* the column heads of md and html tables (the matrix and the trend are
+ * laid out by md_grid, html_grid and the month rows) */
+static const char *const report_heads[REPORT_NSECTIONS][6] = {
 	{"监督 supervision", "风险 risk", "责任 duty", "等级 level", "数量 findings"},
-	{"月份 month", "等级 level", "数量 findings"},
-	{"规则 rule", "标题 title", "数量 findings"},
-	{"部门 department", "未结 open", "合计 findings"},
+	{"月份 month", "红 red", "橙 orange", "黄 yellow", "合计 findings"},
+	{"规则 rule", "标题 title", "数量 findings", "红 red", "橙 orange", "黄 yellow"},
+	{"部门 department", "未结 open", "合计 findings", "红 red", "橙 orange", "黄 yellow"},
 	{"账龄 age", "数量 findings"},
 	{"", "数量 count", "中位 median", "P90"},
-	{"seq", "hash"}};
+	{"seq", "hash", "读取时间 read at"}};
 
-static void report_html(int k, const struct db_table *r)
+/* the level a column counts (0 red, 1 orange, 2 yellow), or -1 */
+static int column_level(int k, int j)
 {
-	int nc = r->ncols;
+	return (k == REPORT_TOP_RULES || k == REPORT_DEPARTMENTS) && j >= 3 && j <= 5 ? j - 3 : -1;
+}
 
-	printf("<h2>%s</h2>\n", report_titles[k]);
-	if (k == REPORT_MONTHLY) /* month and level */
-		svg_bars(r, 0, 1, 2);
-	else if (k == REPORT_TOP_RULES) /* rule id (the titles are in the table) */
-		svg_bars(r, 0, -1, 2);
-	else if (k == REPORT_DEPARTMENTS) /* department, all its findings */
-		svg_bars(r, 0, -1, 2);
-	printf("<table><tr>");
-	for (int j = 0; j < nc; j++)
-		printf("<th>%s</th>", report_heads[k][j]);
-	printf("</tr>\n");
+static void html_th(FILE *o, const char *head, int l)
+{
+	if (l >= 0)
+		fprintf(o, "<th class=\"lh %s\">%s</th>", v_level[l].en, head);
+	else
+		fprintf(o, "<th>%s</th>", head);
+}
+
+static void html_table(FILE *o, int k, const struct db_table *r)
+{
+	fputs("<table><tr>", o);
+	for (int j = 0; j < r->ncols; j++)
+		html_th(o, report_heads[k][j], column_level(k, j));
+	fputs("</tr>\n", o);
 	for (int i = 0; i < r->nrows; i++) {
-		printf("<tr>");
-		for (int j = 0; j < nc; j++) {
-			printf("<td>");
-			html_text(db_cell(r, i, j));
-			printf("</td>");
+		fputs("<tr>", o);
+		for (int j = 0; j < r->ncols; j++) {
+			int l = column_level(k, j);
+			const char *v = db_cell(r, i, j);
+			if (l >= 0)
+				fprintf(o, "<td class=\"n %s\">", strcmp(v, "0") ? v_level[l].en : "zero");
+			else
+				fputs("<td>", o);
+			html_text(o, v);
+			fputs("</td>", o);
 		}
-		printf("</tr>\n");
+		fputs("</tr>\n", o);
 	}
-	printf("</table>\n");
+	fputs("</table>\n", o);
 }
 
-static void report_csv(int k, const struct db_table *r)
+static void html_months(FILE *o, const struct months *m)
 {
-	for (int i = 0; i < r->nrows; i++) {
-		csv_field(report_titles[k], false);
-		for (int j = 0; j < 5; j++)
-			csv_field(j < r->ncols ? db_cell(r, i, j) : "", j == 4);
+	fputs("<table><tr>", o);
+	for (int j = 0; j < 5; j++)
+		html_th(o, report_heads[REPORT_MONTHLY][j], j >= 1 && j <= 3 ? j - 1 : -1);
+	fputs("</tr>\n", o);
+	for (int i = 0; i < m->n; i++) {
+		const struct bar *b = &m->v[i];
+		fputs("<tr><td>", o);
+		html_text(o, b->label);
+		fputs("</td>", o);
+		for (int l = 0; l < 3; l++)
+			fprintf(o, "<td class=\"n %s\">%ld</td>", b->lv[l] ? v_level[l].en : "zero", b->lv[l]);
+		fprintf(o, "<td class=\"n\">%ld</td></tr>\n", b->lv[0] + b->lv[1] + b->lv[2]);
 	}
+	fputs("</table>\n", o);
 }
 
-static void report_md(int k, const struct db_table *r)
+/* a chart's bars from a section whose columns 3..5 count by level */
+static struct bar *section_bars(const struct db_table *r)
 {
-	int nc = r->ncols;
-
-	printf("\n## %s\n\n|", report_titles[k]);
-	for (int j = 0; j < nc; j++)
-		printf(" %s |", report_heads[k][j]);
-	printf("\n|");
-	for (int j = 0; j < nc; j++)
-		printf("---|");
-	printf("\n");
+	struct bar *b = xcalloc((size_t)r->nrows + 1, sizeof *b);
 	for (int i = 0; i < r->nrows; i++) {
-		printf("|");
-		for (int j = 0; j < nc; j++) {
-			printf(" ");
-			md_text(db_cell(r, i, j));
-			printf(" |");
+		b[i].label = db_cell(r, i, 0);
+		for (int l = 0; l < 3; l++)
+			b[i].lv[l] = atol(db_cell(r, i, 3 + l));
+	}
+	return b;
+}
+
+static const char report_css[] =
+	"body{font:13px/1.35 \"Noto Sans CJK SC\",\"Noto Sans SC\",sans-serif;margin:14px 20px;color:#222}"
+	"h1{font-size:19px;margin:0 0 2px}h2{font-size:15px;margin:12px 0 4px;border-bottom:1px solid #ddd}"
+	"p{margin:2px 0}.meta,.note{color:#555}.note{font-size:12px}small{color:#666;font-weight:normal}"
+	"table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #ccc;padding:1px 6px}"
+	"th{background:#f2f2f2;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}"
+	"td.zero{color:#aaa}td.red{background:#f6d5d1;color:#7b241c;font-weight:600}"
+	"td.orange{background:#fbe0c3;color:#7e3f06;font-weight:600}"
+	"td.yellow{background:#fbf0bd;color:#5e4b00;font-weight:600}td.sum{font-weight:600}"
+	"th.lh{min-width:1.6em}th.lh.red{background:#c0392b;color:#fff}th.lh.orange{background:#e67e22;color:#fff}"
+	"th.lh.yellow{background:#d4ac0d;color:#222}.grid th.risk{text-align:left;font-weight:normal;white-space:nowrap}"
+	".grid tr.total td,.grid tr.total th{border-top:2px solid #888}"
+	".sw{display:inline-block;width:.9em;height:.9em;vertical-align:-1px;margin:0 2px 0 8px}"
+	".sw.red{background:#c0392b}.sw.orange{background:#e67e22}.sw.yellow{background:#d4ac0d}"
+	".cols{columns:2 540px;column-gap:28px}.cols section{break-inside:avoid}"
+	"svg{display:block;max-width:100%;height:auto}"
+	/* A4 on paper: one column, colours kept, nothing cut across pages */
+	"@page{size:A4;margin:12mm 12mm 14mm}"
+	"@media print{body{margin:0;font-size:10pt}.cols{columns:auto}"
+	"section,table,tr,svg,footer{break-inside:avoid;page-break-inside:avoid}"
+	"h2{break-after:avoid;page-break-after:avoid}"
+	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}.noprint{display:none}}";
+
+/* the footnote: what the report counts, and how the trend dates a finding */
+static void report_note(FILE *o, bool html, const char *from, const char *to, long fallback)
+{
+	fprintf(o, "%s范围 scope: 首次发现于 [", html ? "<p>" : "\n---\n\n");
+	html ? html_text(o, from) : md_text(o, from);
+	fputs(", ", o);
+	html ? html_text(o, to) : md_text(o, to);
+	fputs(") 的风险点（本人可见范围内） findings first seen in that period, within your scope. "
+	      "等级 levels: 红色 red 一级, 橙色 orange 二级, 黄色 yellow 三级.",
+	      o);
+	fprintf(o, "%s月度趋势按记录本身的日期 the monthly trend is by the date of the record itself: "
+		   "the first of these evidence keys that holds a date: ",
+		html ? "</p>\n<p>" : "\n\n");
+	html ? html_text(o, db_report_time_keys) : md_text(o, db_report_time_keys);
+	fprintf(o, "; a finding with none is counted by its first_seen (%ld in this report).%s\n", fallback,
+		html ? "</p>" : "");
+}
+
+static void report_html(FILE *o, struct db_table *sec, const char *from, const char *to)
+{
+	struct grid g;
+	struct months m;
+	const struct db_table *head = &sec[REPORT_CHAIN_HEAD];
+
+	grid_fill(&sec[REPORT_MATRIX], &g);
+	months_fill(&sec[REPORT_MONTHLY], &m);
+	fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+	      "<meta name=\"viewport\" content=\"width=device-width\"><title>清风 廉政风险报告 qingfeng report ",
+	      o);
+	html_text(o, from);
+	fputs(" – ", o);
+	html_text(o, to);
+	fprintf(o, "</title>\n<style>%s</style></head><body>\n<header><h1>清风 廉政风险报告 "
+		   "<small>qingfeng integrity risk report</small></h1>\n<p class=\"meta\">期间 period ",
+		report_css);
+	html_text(o, from);
+	fputs(" – ", o);
+	html_text(o, to);
+	fprintf(o, " · 风险点 findings <b>%ld</b> ·", g.total);
+	for (int l = 0; l < 3; l++)
+		fprintf(o, "<span class=\"sw %s\"></span>%s %s %ld", v_level[l].en, v_level[l].zh, v_level[l].en, g.lv[l]);
+	if (head->nrows) {
+		fputs(" · 生成 generated ", o);
+		html_text(o, db_cell(head, 0, 2));
+	}
+	fputs("</p></header>\n", o);
+	fprintf(o, "<section><h2>%s：三个监督 × 两大风险 × 四个到位</h2>\n", report_titles[REPORT_MATRIX]);
+	html_grid(o, &g);
+	fputs("</section>\n<div class=\"cols\">\n", o);
+	for (int k = REPORT_MONTHLY; k < REPORT_NSECTIONS; k++) {
+		fprintf(o, "<section><h2>%s</h2>\n", report_titles[k]);
+		if (k == REPORT_MONTHLY) {
+			svg_bars(o, m.v, m.n);
+			html_months(o, &m);
+		} else {
+			if (k == REPORT_TOP_RULES || k == REPORT_DEPARTMENTS) {
+				struct bar *b = section_bars(&sec[k]);
+				svg_bars(o, b, sec[k].nrows);
+				free(b);
+			}
+			html_table(o, k, &sec[k]);
 		}
-		printf("\n");
+		fputs("</section>\n", o);
+	}
+	fputs("</div>\n<footer class=\"note\">", o);
+	report_note(o, true, from, to, m.fallback);
+	fputs("</footer>\n</body></html>\n", o);
+	free(m.v);
+}
+
+static void md_table(FILE *o, int k, const struct db_table *r)
+{
+	fputs("\n|", o);
+	for (int j = 0; j < r->ncols; j++)
+		fprintf(o, " %s |", report_heads[k][j]);
+	fputs("\n|", o);
+	for (int j = 0; j < r->ncols; j++)
+		fputs("---|", o);
+	fputs("\n", o);
+	for (int i = 0; i < r->nrows; i++) {
+		fputs("|", o);
+		for (int j = 0; j < r->ncols; j++) {
+			fputs(" ", o);
+			md_text(o, db_cell(r, i, j));
+			fputs(" |", o);
+		}
+		fputs("\n", o);
 	}
 }
 
-static void report_head(bool html, bool csv, const char *from, const char *to)
+static void report_md(FILE *o, struct db_table *sec, const char *from, const char *to)
 {
-	if (html) {
-		printf("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-		       "<title>清风 廉政风险报告 qingfeng report %s – %s</title>\n"
-		       "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
-		       "td,th{border:1px solid #bbb;padding:.2em .6em}th{background:#eee}</style></head><body>\n"
-		       "<h1>清风 廉政风险报告 qingfeng report</h1><p>",
-		       from, to);
-		html_text(from);
-		fputs(" – ", stdout);
-		html_text(to);
-		printf("</p>\n");
-	} else if (!csv) {
-		printf("# 清风 廉政风险报告 qingfeng report %s – %s\n", from, to);
-	} else {
-		static const char *const cols[] = {"section", "c1", "c2", "c3", "c4", "c5"};
-		for (int j = 0; j < 6; j++)
-			csv_field(cols[j], j == 5);
+	struct grid g;
+	struct months m;
+
+	grid_fill(&sec[REPORT_MATRIX], &g);
+	months_fill(&sec[REPORT_MONTHLY], &m);
+	fprintf(o, "# 清风 廉政风险报告 qingfeng report %s – %s\n", from, to);
+	for (int k = 0; k < REPORT_NSECTIONS; k++) {
+		fprintf(o, "\n## %s\n", report_titles[k]);
+		if (k == REPORT_MATRIX) {
+			md_grid(o, &g);
+		} else if (k == REPORT_MONTHLY) {
+			fputs("\n|", o);
+			for (int j = 0; j < 5; j++)
+				fprintf(o, " %s |", report_heads[k][j]);
+			fputs("\n|---|---|---|---|---|\n", o);
+			for (int i = 0; i < m.n; i++)
+				fprintf(o, "| %s | %ld | %ld | %ld | %ld |\n", m.v[i].label, m.v[i].lv[0], m.v[i].lv[1],
+					m.v[i].lv[2], m.v[i].lv[0] + m.v[i].lv[1] + m.v[i].lv[2]);
+		} else {
+			md_table(o, k, &sec[k]);
+		}
 	}
+	report_note(o, false, from, to, m.fallback);
+	free(m.v);
+}
+
+/* csv: a long table, one row per line of every section, the section in
+ * the first column, its values in c1..c6, and the Chinese of the ones
+ * that are 423 or level values in c1_zh..c4_zh (columns only ever added
+ * at the end, for the spreadsheets that read them by position) */
+static void report_csv(struct db_table *sec)
+{
+	static const char *const cols[] = {"section", "c1", "c2", "c3", "c4", "c5", "c6", "c1_zh", "c2_zh", "c3_zh", "c4_zh"};
+	for (int j = 0; j < 11; j++)
+		csv_field(cols[j], j == 10);
+	for (int k = 0; k < REPORT_NSECTIONS; k++) {
+		const struct db_table *r = &sec[k];
+		for (int i = 0; i < r->nrows; i++) {
+			csv_field(report_titles[k], false);
+			for (int j = 0; j < 6; j++)
+				csv_field(j < r->ncols ? db_cell(r, i, j) : "", false);
+			for (int j = 0; j < 4; j++) {
+				const char *zh = NULL, *v = j < r->ncols ? db_cell(r, i, j) : "";
+				if (k == REPORT_MATRIX)
+					zh = j == 0   ? vocab_zh(v_supervision, 3, v)
+					     : j == 1 ? vocab_zh(v_risk, 2, v)
+					     : j == 2 ? vocab_zh(v_duty, 4, v)
+						      : vocab_zh(v_level, 3, v);
+				else if (k == REPORT_MONTHLY && j == 1)
+					zh = vocab_zh(v_level, 3, v);
+				csv_field(zh ? zh : "", j == 3);
+			}
+		}
+	}
+}
+
+/* ---- the report as PDF: Chromium's print to PDF ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Chromium in PATH under one of its usual names; caller frees; NULL: none */
+static char *find_chromium(void)
+{
+	static const char *const names[] = {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"};
+	const char *path = getenv("PATH");
+	char full[4096];
+
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+			size_t n = strcspn(p, ":");
+			snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", names[k]);
+			if (access(full, X_OK) == 0)
+				return xstrdup(full);
+			p += n + (p[n] == ':');
+		}
+	}
+	return NULL;
+}
+
+/* runs Chromium on dir/report.html, printing dir/report.pdf; its output
+ * goes to dir/chromium.log; 0 when it exited 0 within the time allowed */
+static int chromium_print(const char *bin, const char *dir)
+{
+	char profile[PATH_MAX + 32], pdf[PATH_MAX + 32], url[PATH_MAX + 32], log[PATH_MAX + 32];
+	snprintf(profile, sizeof profile, "--user-data-dir=%s/profile", dir);
+	snprintf(pdf, sizeof pdf, "--print-to-pdf=%s/report.pdf", dir);
+	snprintf(url, sizeof url, "file://%s/report.html", dir);
+	snprintf(log, sizeof log, "%s/chromium.log", dir);
+	/* a throwaway profile, nothing fetched, no page header or footer
+	 * (the report has its own); --no-sandbox because as root it will not
+	 * start otherwise */
+	char *const args[] = {(char *)bin,
+			      "--headless",
+			      "--no-sandbox",
+			      "--disable-gpu",
+			      "--no-pdf-header-footer",
+			      "--no-first-run",
+			      "--disable-background-networking",
+			      "--disable-component-update",
+			      "--disable-sync",
+			      "--disable-extensions",
+			      profile,
+			      pdf,
+			      url,
+			      NULL};
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "qfctl: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		setpgid(0, 0); /* its helpers with it, to end them all at the end */
+		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(127);
+		execv(bin, args);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	/* a browser that hangs must not hang the command: 120 s. Its exit is
+	 * seen without reaping it, so that its group's id is still taken when
+	 * the helpers it leaves behind are ended. */
+	siginfo_t si;
+	bool done = false;
+	for (int i = 0; i < 2400; i++) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno != EINTR)
+			break;
+		if (si.si_pid == pid) {
+			done = true;
+			break;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+	}
+	kill(-pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!done) {
+		fprintf(stderr, "qfctl: %s did not finish printing within 120 s\n", bin);
+		return -1;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "qfctl: %s failed (%s %d):\n", bin, WIFEXITED(st) ? "exit" : "signal",
+			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		return -1;
+	}
+	return 0;
+}
+
+/* The HTML report printed to PDF (A4, from its print stylesheet) on
+ * stdout: 0, 1 (failed) or 69 (no Chromium). */
+static int report_pdf(struct db_table *sec, const char *from, const char *to)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 20];
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *bin = find_chromium();
+	int rc = 1;
+
+	if (!bin) {
+		fprintf(stderr, "qfctl: --format pdf prints the HTML report with Chromium, which is not in PATH "
+				"(Debian: apt-get install chromium)\n");
+		return 69;
+	}
+	snprintf(dir, sizeof dir, "%s/qfctl-report.XXXXXX", tmp);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "qfctl: %s: %s\n", dir, strerror(errno));
+		free(bin);
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/report.html", dir);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "qfctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	report_html(f, sec, from, to);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "qfctl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (chromium_print(bin, dir) < 0) {
+		snprintf(path, sizeof path, "%s/chromium.log", dir);
+		if ((f = fopen(path, "r"))) {
+			char line[512];
+			while (fgets(line, sizeof line, f))
+				fputs(line, stderr);
+			fclose(f);
+		}
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/report.pdf", dir);
+	char buf[65536];
+	size_t n;
+	if (!(f = fopen(path, "rb")) || (n = fread(buf, 1, sizeof buf, f)) < 5 || memcmp(buf, "%PDF-", 5)) {
+		fprintf(stderr, "qfctl: %s printed no PDF\n", bin);
+		if (f)
+			fclose(f);
+		goto out;
+	}
+	do
+		fwrite(buf, 1, n, stdout);
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0);
+	fclose(f);
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "qfctl: writing the PDF: %s\n", strerror(errno));
+out:
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(bin);
+	return rc;
 }
 
 static int cmd_report(struct db_session *c, int argc, char **argv)
@@ -681,8 +1229,9 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 			return 64;
 		}
 	}
-	if (!from || !to || (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "html"))) {
-		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv or html\n");
+	if (!from || !to ||
+	    (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "html") && strcmp(format, "pdf"))) {
+		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv, html or pdf\n");
 		return 64;
 	}
 	struct db_table sec[REPORT_NSECTIONS];
@@ -692,22 +1241,21 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 				db_table_clear(&sec[j]);
 			return fail("report", err);
 		}
-	bool html = !strcmp(format, "html"), csv = !strcmp(format, "csv");
-	if (csv && excel)
-		fputs("\xEF\xBB\xBF", stdout);
-	report_head(html, csv, from, to);
-	for (int k = 0; k < REPORT_NSECTIONS; k++) {
-		if (html)
-			report_html(k, &sec[k]);
-		else if (csv)
-			report_csv(k, &sec[k]);
-		else
-			report_md(k, &sec[k]);
-		db_table_clear(&sec[k]);
+	int rc = 0;
+	if (!strcmp(format, "pdf")) {
+		rc = report_pdf(sec, from, to);
+	} else if (!strcmp(format, "csv")) {
+		if (excel)
+			fputs("\xEF\xBB\xBF", stdout);
+		report_csv(sec);
+	} else if (!strcmp(format, "html")) {
+		report_html(stdout, sec, from, to);
+	} else {
+		report_md(stdout, sec, from, to);
 	}
-	if (html)
-		printf("</body></html>\n");
-	return 0;
+	for (int k = 0; k < REPORT_NSECTIONS; k++)
+		db_table_clear(&sec[k]);
+	return rc;
 }
 
 static int cmd_audit(struct db_session *c, int argc, char **argv)
