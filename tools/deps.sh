@@ -9,6 +9,7 @@ PKGS=(
   libpq-dev libcurl4-openssl-dev libconfig-dev libjansson-dev libssl-dev
   libsystemd-dev libmicrohttpd-dev
   postgresql-15 postgresql-client-15
+  pgbouncer
   systemd groff-base man-db
   chromium fonts-noto-cjk
 )
