@@ -583,6 +583,11 @@ static void daemon_pass(struct daemon *dm)
 		/* what it claimed stays leased to us and is retried when the lease ends */
 		claimed_alerts_free(cq.claimed);
 		log_err("lost the database during evaluation; reconnecting");
+		/* the findings whose writes were answered before the loss are
+		 * committed, and no later pass creates them again */
+		metrics_pass(dm->m, t.created, t.alerts);
+		dm->findings += t.created;
+		dm->alerts += t.alerts;
 	} else {
 		if (cq.claimed) /* what the pass claimed goes out now */
 			deliver_start_claimed(dm->d, dm->c, cq.claimed);
