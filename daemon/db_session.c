@@ -384,12 +384,13 @@ static int session_setup(struct db_session *s, const char *timezone, const char 
 		int other = probe && PQstatus(probe) == CONNECTION_OK ? probe_pid(probe, connect_timeout_s * 1000) : 0;
 		PQfinish(probe);
 		if (other == pid) {
-			fail(f, DB_POOLED,
+			/* no pid in the text: the same refusal at the next
+			 * attempt must read the same, to be logged once */
+			fail(f, DB_POOLED, "%s",
 			     "refused: the connection goes through a pooler that hands the server to other clients between"
-			     " transactions (server process %d answered another connection): the session's TimeZone,"
+			     " transactions (our server process answered another connection): the session's TimeZone,"
 			     " search_path and prepared statements would not hold; connect directly or through a pool in"
-			     " session mode (PgBouncer pool_mode = session)",
-			     pid);
+			     " session mode (PgBouncer pool_mode = session)");
 			return -1;
 		}
 	}
