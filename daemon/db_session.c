@@ -375,7 +375,7 @@ static int session_setup(struct db_session *s, const char *timezone, const char 
 	if (PQbackendPID(s->conn) != pid) {
 		const char *pk[16], *pv[16];
 		int n = 0;
-		for (; keys[n] && n < 15; n++) {
+		for (; n < 15 && keys[n]; n++) {
 			pk[n] = keys[n];
 			pv[n] = strcmp(keys[n], "application_name") ? vals[n] : "qingfeng pool check";
 		}
