@@ -15,6 +15,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -25,11 +26,36 @@
 
 struct db_session;
 
-/* Connects with connect_timeout, application_name, a fixed search_path,
- * UTF-8 and the institute's TimeZone. NULL after logging on failure.
- * Caller frees with db_close(). */
+/* Why no session was made, or why one was given up as refused. */
+enum db_refusal {
+	DB_UNREACHABLE, /* no connection, or no answer: libpq's message */
+	DB_SETTINGS,	/* the session settings did not hold into the next transaction */
+	DB_POOLED,	/* a pooler hands the server to other clients between transactions */
+	DB_NREFUSALS
+};
+struct db_failure {
+	enum db_refusal kind;
+	char text[512]; /* one line, for the log */
+};
+/* "unreachable", "session_settings", "transaction_pooling": a metric label */
+const char *db_refusal_name(enum db_refusal k);
+
+/* Connects with connect_timeout, application_name and UTF-8, then sets
+ * a fixed search_path, the institute's TimeZone and jit = off by a
+ * statement (a pooler passes no `options`) and checks, in a later
+ * transaction, that they held and that no pooler hands our server to
+ * other clients. NULL with *f filled on failure (nothing logged). Caller
+ * frees with db_close(). */
+struct db_session *db_try_connect(const char *conninfo, const char *appname, const char *timezone,
+				  int connect_timeout_s, struct db_failure *f);
+/* db_try_connect(), logging why on failure. */
 struct db_session *db_connect(const char *conninfo, const char *appname, const char *timezone,
 			      int connect_timeout_s);
+/* Whether s was given up because it cannot work where it is (its
+ * prepared statements vanished between transactions); *f says why. */
+bool db_refused(const struct db_session *s, struct db_failure *f);
+/* "host H port P" that the connection reached (one of a failover list) */
+void db_where(const struct db_session *s, char *buf, size_t n);
 /* Closes the connection and frees the session; *s becomes NULL. */
 void db_close(struct db_session **s);
 /* Connected and not given up. */

@@ -27,7 +27,10 @@ struct db_session {
 	 * statement is sent, db_ok() is false, the caller reconnects */
 	bool broken;
 	const char *gave_up_why; /* when we gave it up: why (res_error) */
-	char gave_up_text[200];
+	char gave_up_text[512];
+	/* an enum db_refusal when the session was given up because it cannot
+	 * work where it is (db_refused), else -1 */
+	int refused;
 	/* the rules' cursors as this session last read or moved them, so a
 	 * pass on a notification needs no round trip to learn them; valid
 	 * once loaded by a pass that read them (db_eval.c) */

@@ -144,6 +144,27 @@ static bool await(struct db_session *s)
 	}
 }
 
+/* A prepared statement of ours that the server does not know: the
+ * session's state went missing between two transactions, which happens
+ * only when a pooler gives our server to other clients (the session
+ * checks for one when it connects, but a pooler may hand out the freed
+ * server in another order than the check expects). Every later statement
+ * would fail the same way, so the session is given up as refused: the
+ * daemon backs off instead of repeating the error at every turn. */
+static void check_lost_state(struct db_session *s, const PGresult *r)
+{
+	const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (!code || strcmp(code, "26000") || !s->prepared || s->broken)
+		return;
+	give_up(s, QF_LOG_ERR,
+		"refused: a prepared statement of this session is gone (%s): a pooler hands the server to other clients"
+		" between transactions; connect directly or through a pool in session mode (PgBouncer pool_mode ="
+		" session)",
+		PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : code);
+	s->refused = DB_POOLED;
+}
+
 /* The answer to what was just sent: the last result, as PQexec gives it,
  * awaited as above. NULL when nothing could be sent or s was given up
  * (dbi_error() then says why). */
@@ -165,6 +186,7 @@ static PGresult *finish(struct db_session *s, bool sent)
 		if (PQstatus(s->conn) == CONNECTION_BAD)
 			break;
 	}
+	check_lost_state(s, last);
 	return last;
 }
 
@@ -232,18 +254,177 @@ static void notice_to_log(void *arg, const char *msg)
 	log_debug("postgres: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
-struct db_session *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s)
+/* ---- connecting: the session settings, set and verified ----
+ *
+ * The settings the daemon's SQL relies on (a fixed search_path, the
+ * institute's TimeZone, no JIT) are set by the first statement of the
+ * session, not sent as the `options` startup parameter: a pooler such as
+ * PgBouncer refuses that parameter, and one told to ignore it would leave
+ * the session in the server's time zone with the search_path hardening
+ * gone. Set by a statement, they hold wherever the connection keeps its
+ * server for the whole session (a direct connection, PgBouncer's
+ * pool_mode = session), and they are verified, in a later transaction,
+ * before the session is used. Where they cannot hold (a pooler that
+ * hands the server to another client between transactions, or one that
+ * resets it), the session is refused with the reason. */
+
+static const char *const refusal_names[DB_NREFUSALS] = {
+	[DB_UNREACHABLE] = "unreachable", [DB_SETTINGS] = "session_settings", [DB_POOLED] = "transaction_pooling"};
+
+const char *db_refusal_name(enum db_refusal k)
 {
-	char timeout[16], options[160];
+	return k >= 0 && k < DB_NREFUSALS ? refusal_names[k] : "unknown";
+}
+
+static void fail(struct db_failure *f, enum db_refusal kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct db_failure *f, enum db_refusal kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(f->text, sizeof f->text, fmt, ap);
+	va_end(ap);
+	f->text[strcspn(f->text, "\n")] = '\0';
+}
+
+/* A statement's single row, awaited by await(); NULL with f filled. */
+static PGresult *setup_row(struct db_session *s, const char *sql, int n, const char *const *p, struct db_failure *f)
+{
+	PGresult *r = dbi_params(s, sql, n, p);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		return r;
+	char *e = dbi_error(s, r);
+	/* a server that answered with an error refuses the settings; no
+	 * answer at all is a connection that went away */
+	fail(f, r && PQstatus(s->conn) == CONNECTION_OK ? DB_SETTINGS : DB_UNREACHABLE, "cannot set up the session: %s",
+	     e);
+	free(e);
+	PQclear(r);
+	return NULL;
+}
+
+/* The pid of the server process that answers a second connection's
+ * statement, or 0 when it has no answer within timeout_ms (a pooler in
+ * session mode whose pool is full makes it wait: its server is not ours,
+ * which is all we ask). The connection is the probe's own, awaited here
+ * with the daemon's waiter ticking, so a slow pooler starves nothing. */
+static int probe_pid(PGconn *c, int timeout_ms)
+{
+	int64_t until = now_mono_ms() + timeout_ms;
+	int pid = 0;
+
+	if (PQsetnonblocking(c, 1) != 0 || !PQsendQuery(c, "SELECT pg_backend_pid()"))
+		return 0;
+	for (;;) {
+		int fl = PQflush(c);
+		if (fl < 0 || (fl == 0 && !PQisBusy(c)))
+			break;
+		int64_t left = until - now_mono_ms();
+		if (left <= 0 || (have_waiter && waiter.stop && *waiter.stop))
+			return 0;
+		if (have_waiter && waiter.tick)
+			(void)waiter.tick(waiter.arg);
+		struct pollfd p = {.fd = PQsocket(c), .events = (short)(POLLIN | (fl ? POLLOUT : 0))};
+		if (p.fd < 0 || (poll(&p, 1, left < POLL_MAX_MS ? (int)left : POLL_MAX_MS) < 0 && errno != EINTR))
+			return 0;
+		if ((p.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(c))
+			break;
+	}
+	PGresult *r;
+	while ((r = PQgetResult(c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			pid = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	return pid;
+}
+
+/* Sets the session's settings and checks that they hold: 0, or -1 with
+ * f filled. keys/vals are the connection's, for the pooling probe. */
+static int session_setup(struct db_session *s, const char *timezone, const char *const *keys,
+			 const char *const *vals, int connect_timeout_s, struct db_failure *f)
+{
+	/* a fixed search_path: rule SQL names records.* and qf.* explicitly,
+	 * and no object a user creates can shadow a built-in function. jit
+	 * off: the engine runs many short statements, and compiling one (its
+	 * estimate crosses jit_above_cost easily) costs ~300 ms. One round
+	 * trip, before anything else runs on the session. */
+	const char *p[1] = {timezone};
+	PGresult *r = setup_row(s,
+				"SELECT set_config('search_path', 'pg_catalog', false), set_config('TimeZone', $1, false),"
+				" set_config('jit', 'off', false), pg_backend_pid()",
+				1, p, f);
+	if (!r)
+		return -1;
+	char path[64], tz[64];
+	snprintf(path, sizeof path, "%s", PQgetvalue(r, 0, 0));
+	snprintf(tz, sizeof tz, "%s", PQgetvalue(r, 0, 1)); /* as the server spells it */
+	int pid = atoi(PQgetvalue(r, 0, 3));
+	PQclear(r);
+
+	/* PostgreSQL gives a client its server process's pid as the cancel
+	 * key's first half; a pooler gives one of its own. Behind a pooler,
+	 * another connection's statement must not be answered by our server
+	 * process: if it is, the pooler hands servers out per transaction
+	 * (PgBouncer's pool_mode = transaction or statement), and our session
+	 * settings and prepared statements would reach other clients, and
+	 * theirs us. Our connection is idle now, so such a pooler has our
+	 * server free and gives it to the probe (PgBouncer reuses the server
+	 * freed last). The probe is one connection, only behind a pooler. */
+	if (PQbackendPID(s->conn) != pid) {
+		const char *pk[16], *pv[16];
+		int n = 0;
+		for (; n < 15 && keys[n]; n++) {
+			pk[n] = keys[n];
+			pv[n] = strcmp(keys[n], "application_name") ? vals[n] : "qingfeng pool check";
+		}
+		pk[n] = pv[n] = NULL;
+		PGconn *probe = have_waiter ? connect_polled(pk, pv, connect_timeout_s) : PQconnectdbParams(pk, pv, 1);
+		int other = probe && PQstatus(probe) == CONNECTION_OK ? probe_pid(probe, connect_timeout_s * 1000) : 0;
+		PQfinish(probe);
+		if (other == pid) {
+			/* no pid in the text: the same refusal at the next
+			 * attempt must read the same, to be logged once */
+			fail(f, DB_POOLED, "%s",
+			     "refused: the connection goes through a pooler that hands the server to other clients between"
+			     " transactions (our server process answered another connection): the session's TimeZone,"
+			     " search_path and prepared statements would not hold; connect directly or through a pool in"
+			     " session mode (PgBouncer pool_mode = session)");
+			return -1;
+		}
+	}
+
+	/* read back in a later transaction: a pooler that resets a server
+	 * between transactions, or moves us to another one, shows here */
+	if (!(r = setup_row(s,
+			    "SELECT current_setting('search_path'), current_setting('TimeZone'), pg_backend_pid()", 0,
+			    NULL, f)))
+		return -1;
+	bool held = !strcmp(PQgetvalue(r, 0, 0), path) && !strcmp(PQgetvalue(r, 0, 1), tz);
+	bool same = atoi(PQgetvalue(r, 0, 2)) == pid;
+	if (!held || !same)
+		fail(f, same ? DB_SETTINGS : DB_POOLED,
+		     "refused: the session settings did not hold into the next transaction (search_path '%s', TimeZone"
+		     " '%s'; set '%s', '%s'%s): a pooler resets or swaps the server between transactions; connect"
+		     " directly or through a pool in session mode (PgBouncer pool_mode = session)",
+		     PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), path, tz,
+		     same ? "" : "; another server process answered");
+	PQclear(r);
+	return held && same ? 0 : -1;
+}
+
+struct db_session *db_try_connect(const char *conninfo, const char *appname, const char *timezone,
+				  int connect_timeout_s, struct db_failure *f)
+{
+	char timeout[16];
 	const char *keys[8], *vals[8];
 	int n = 0;
 
 	snprintf(timeout, sizeof timeout, "%d", connect_timeout_s);
-	/* a fixed search_path: rule SQL names records.* and qf.* explicitly,
-	 * and no object a user creates can shadow a built-in function */
-	/* jit off: the engine runs many short statements, and compiling one
-	 * (its estimate crosses jit_above_cost easily) costs ~300 ms */
-	snprintf(options, sizeof options, "-c search_path=pg_catalog -c TimeZone=%s -c jit=off", timezone);
+	/* only startup parameters a pooler passes on (PgBouncer knows
+	 * application_name and client_encoding); the rest is set by
+	 * session_setup() */
 	if (conninfo && *conninfo) {
 		keys[n] = "dbname";
 		vals[n++] = conninfo;
@@ -254,35 +435,65 @@ struct db_session *db_connect(const char *conninfo, const char *appname, const c
 	vals[n++] = timeout;
 	keys[n] = "client_encoding";
 	vals[n++] = "UTF8";
-	keys[n] = "options";
-	vals[n++] = options;
 	keys[n] = NULL;
 	vals[n] = NULL;
 
 	PGconn *c = have_waiter ? connect_polled(keys, vals, connect_timeout_s) : PQconnectdbParams(keys, vals, 1);
 	if (!c) {
-		log_err("database: out of memory");
+		fail(f, DB_UNREACHABLE, "cannot connect: out of memory");
 		return NULL;
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
 		const char *why = PQstatus(c) == CONNECTION_BAD ? PQerrorMessage(c)
 				  : waiter.stop && *waiter.stop ? "stopping"
 								  : "timeout expired";
-		log_err("database: cannot connect: %.*s", (int)strcspn(why, "\n"), why);
+		fail(f, DB_UNREACHABLE, "cannot connect: %s", why);
 		PQfinish(c);
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, notice_to_log, NULL);
 	/* every statement is sent and awaited by await(): a send never blocks */
 	if (PQsetnonblocking(c, 1) != 0) {
-		log_err("database: cannot make the connection non-blocking: %s", PQerrorMessage(c));
+		fail(f, DB_UNREACHABLE, "cannot make the connection non-blocking: %s", PQerrorMessage(c));
 		PQfinish(c);
 		return NULL;
 	}
 	struct db_session *s = xcalloc(1, sizeof *s);
 	s->conn = c;
 	s->prepared = true;
+	s->refused = -1;
+	if (session_setup(s, timezone, keys, vals, connect_timeout_s, f) < 0) {
+		db_close(&s);
+		return NULL;
+	}
 	return s;
+}
+
+struct db_session *db_connect(const char *conninfo, const char *appname, const char *timezone, int connect_timeout_s)
+{
+	struct db_failure f;
+	struct db_session *s = db_try_connect(conninfo, appname, timezone, connect_timeout_s, &f);
+
+	if (!s)
+		log_err("database: %s", f.text);
+	return s;
+}
+
+bool db_refused(const struct db_session *s, struct db_failure *f)
+{
+	if (!s || s->refused < 0)
+		return false;
+	f->kind = (enum db_refusal)s->refused;
+	snprintf(f->text, sizeof f->text, "%s", s->gave_up_text);
+	return true;
+}
+
+void db_where(const struct db_session *s, char *buf, size_t n)
+{
+	const char *h = s ? PQhost(s->conn) : NULL, *p = s ? PQport(s->conn) : NULL;
+	/* with several hosts in the conninfo (a failover list), the one this
+	 * connection reached */
+	snprintf(buf, n, "host %s port %s", h && *h ? h : "(default)", p && *p ? p : "(default)");
 }
 
 void db_close(struct db_session **sp)
@@ -461,8 +672,10 @@ PGresult *dbi_pipe_next(struct db_session *s)
 		if (!await(s))
 			return NULL;
 		PGresult *r = PQgetResult(s->conn);
-		if (r)
+		if (r) {
+			check_lost_state(s, r);
 			return r;
+		}
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			return NULL;
 	}
@@ -519,9 +732,17 @@ int db_check_schema(struct db_session *s)
 	int rc = -1;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_err("database has no qingfeng schema (%s): run 'qfctl migrate'",
-			PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-								       : "no answer");
+		const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		char *e = dbi_error(s, r);
+		/* only a missing schema or table is something a migration
+		 * mends: a database that is down (a pooler answering for it), or
+		 * a role without rights, is said as it is, and nobody is told to
+		 * migrate in an outage */
+		if (code && (!strcmp(code, "3F000") || !strcmp(code, "42P01")))
+			log_err("database has no qingfeng schema (%s): run 'qfctl migrate'", e);
+		else
+			log_err("database: cannot read the schema version: %s", e);
+		free(e);
 	} else {
 		int v = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
 		if (v < QF_SCHEMA_VERSION)

@@ -438,8 +438,17 @@ static int run_batch(struct pass *p)
 	 * round trip, so they go out without another one */
 	struct claim_req *claim = nw ? p->o->claim : NULL;
 	if (db_record_batch(p->s, w, nw, defer ? NULL : &bt, &qerr, claim) < 0) {
-		for (int k = 0; k < nw; k++)
+		/* each run is its own transaction: those answered before the
+		 * connection went are committed, and their findings counted (a
+		 * run not answered has no counts) */
+		for (int k = 0; k < nw; k++) {
+			if (!w[k].err) {
+				p->t->created += w[k].counts.created;
+				p->t->retriggered += w[k].counts.retriggered;
+				p->t->alerts += w[k].counts.alerts;
+			}
 			free(w[k].err);
+		}
 		free(qerr);
 		rc = -1;
 		goto out;

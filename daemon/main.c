@@ -187,15 +187,19 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
 	return rc;
 }
 
-/* The engine's session: prepared (the daemon) or not (a one-off pass). */
-static struct db_session *connect_checked(const struct qf_config *cfg, bool prepared)
+/* The engine's session: prepared (the daemon) or not (a one-off pass).
+ * NULL with *f saying why (f->text empty: what failed logged it). */
+static struct db_session *connect_checked(const struct qf_config *cfg, bool prepared, struct db_failure *f)
 {
-	struct db_session *c = db_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s);
+	struct db_session *c = db_try_connect(cfg->conninfo, "qingfengd", cfg->timezone, cfg->connect_timeout_s, f);
 
 	if (c)
 		db_use_prepared(c, prepared);
-	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0))
+	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0)) {
 		db_close(&c);
+		f->kind = DB_UNREACHABLE;
+		f->text[0] = '\0';
+	}
 	return c;
 }
 
@@ -209,11 +213,15 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 		o.now = nowbuf;
 	}
 	/* each statement runs once: preparing it is a round trip for nothing */
-	struct db_session *c = connect_checked(cfg, false);
+	struct db_failure f;
+	struct db_session *c = connect_checked(cfg, false, &f);
 	int rc = EX_OK_;
 
-	if (!c)
+	if (!c) {
+		if (f.text[0])
+			log_err("database: %s", f.text);
 		return EX_UNAVAILABLE_;
+	}
 	int64_t t0 = now_real_us();
 	if (eval_all(c, cfg, set, &o, &t) < 0) {
 		log_err("lost the database during evaluation");
@@ -276,6 +284,11 @@ struct daemon {
 	int64_t watchdog_ms; /* 0: no watchdog */
 	int64_t connect_backoff;
 	bool ever_connected;
+	/* the last failure to connect, logged once however often it repeats
+	 * (a pooler that refuses every session, a server down for an hour) */
+	struct db_failure last_fail;
+	bool failing;
+	long fail_repeats;
 	/* tables notified since the last pass */
 	struct strlist notified;
 	long findings, alerts; /* since start, for STATUS= */
@@ -461,21 +474,60 @@ static void daemon_reload(struct daemon *dm)
 	sd_notify(0, "READY=1");
 }
 
+/* A failed attempt to have a session: the next one backs off (1 s,
+ * doubling up to 30 s), and is counted by reason. A reason is logged when
+ * it first appears (unless logged is set: the session said it already);
+ * the same one again only at debug, so a pooler that refuses every
+ * session, or a server down for an hour, is a line in the log, not one a
+ * second. A refusal shows in /healthz and qingfeng_db_refused until a
+ * session is accepted. */
+static void connect_failed(struct daemon *dm, int64_t now, const struct db_failure *f, bool logged)
+{
+	bool again = dm->failing && dm->last_fail.kind == f->kind && !strcmp(dm->last_fail.text, f->text);
+
+	dm->at[T_CONNECT] = now + dm->connect_backoff;
+	dm->connect_backoff = dm->connect_backoff * 2 > 30000 ? 30000 : dm->connect_backoff * 2;
+	metrics_db_failed(dm->m, f->kind);
+	if (again) {
+		dm->fail_repeats++;
+		log_debug("database: %s (again, %ld times since it was logged)", f->text, dm->fail_repeats);
+	} else {
+		if (f->text[0] && !logged)
+			log_err("database: %s", f->text);
+		dm->last_fail = *f;
+		dm->failing = true;
+		dm->fail_repeats = 0;
+	}
+	if (f->kind == DB_UNREACHABLE)
+		sd_notify(0, "STATUS=waiting for the database");
+	else
+		sd_notifyf(0, "STATUS=refusing the database session (%s); retrying", db_refusal_name(f->kind));
+}
+
 /* A new session when the last one is gone (backing off while the
- * database is away); what belonged to the old one (its locks, cursors,
- * deferred bookkeeping) goes with it. */
+ * database is away or refused); what belonged to the old one (its locks,
+ * cursors, deferred bookkeeping) goes with it. */
 static void daemon_connect(struct daemon *dm, int64_t now)
 {
+	struct db_failure f;
+
+	/* a session given up as refused (a pooler took its prepared
+	 * statements) backs off like a refused connect */
+	if (db_refused(dm->c, &f)) {
+		db_close(&dm->c);
+		connect_failed(dm, now, &f, true);
+		metrics_db(dm->m, false);
+		return;
+	}
 	db_close(&dm->c);
-	dm->c = connect_checked(dm->cfg, true);
+	dm->c = connect_checked(dm->cfg, true, &f);
 	if (!dm->c) {
-		dm->at[T_CONNECT] = now + dm->connect_backoff;
-		dm->connect_backoff = dm->connect_backoff * 2 > 30000 ? 30000 : dm->connect_backoff * 2;
-		sd_notify(0, "STATUS=waiting for the database");
+		connect_failed(dm, now, &f, false);
 	} else if (db_listen(dm->c) < 0) {
 		db_close(&dm->c);
 		dm->at[T_CONNECT] = now + dm->connect_backoff;
 	} else {
+		char where[300];
 		dm->connect_backoff = 1000;
 		deliver_wake(dm->d);
 		dm->at[T_EVAL] = dm->at[T_TIMED] = 0; /* catch up on what changed while away */
@@ -483,7 +535,14 @@ static void daemon_connect(struct daemon *dm, int64_t now)
 		if (dm->ever_connected)
 			metrics_reconnect(dm->m);
 		dm->ever_connected = true;
-		log_notice("connected to the database");
+		/* after a failover, which server of the conninfo's list we are on */
+		db_where(dm->c, where, sizeof where);
+		if (dm->failing && dm->fail_repeats)
+			log_notice("connected to the database (%s), after %ld more failed attempt(s)", where,
+				   dm->fail_repeats);
+		else
+			log_notice("connected to the database (%s)", where);
+		dm->failing = false;
 	}
 	metrics_db(dm->m, db_ok(dm->c));
 }
@@ -524,6 +583,11 @@ static void daemon_pass(struct daemon *dm)
 		/* what it claimed stays leased to us and is retried when the lease ends */
 		claimed_alerts_free(cq.claimed);
 		log_err("lost the database during evaluation; reconnecting");
+		/* the findings whose writes were answered before the loss are
+		 * committed, and no later pass creates them again */
+		metrics_pass(dm->m, t.created, t.alerts);
+		dm->findings += t.created;
+		dm->alerts += t.alerts;
 	} else {
 		if (cq.claimed) /* what the pass claimed goes out now */
 			deliver_start_claimed(dm->d, dm->c, cq.claimed);

@@ -34,6 +34,8 @@ struct metrics {
 	int port;
 	pthread_mutex_t mu;
 	bool connected;
+	int refused; /* an enum db_refusal while the database is refused, else -1 */
+	unsigned long connect_failures[DB_NREFUSALS];
 	unsigned long reconnects, passes, created, alerts_queued;
 	struct rule_stat *rules;
 	int nrules;
@@ -51,6 +53,17 @@ static void render(struct metrics *m, struct buf *b)
 	buf_printf(b, "# HELP qingfeng_reconnects_total Database reconnections.\n# TYPE qingfeng_reconnects_total counter\n"
 		      "qingfeng_reconnects_total %lu\n",
 		   m->reconnects);
+	buf_puts(b, "# HELP qingfeng_db_refused Whether the daemon refuses the database session it reached, by reason.\n"
+		    "# TYPE qingfeng_db_refused gauge\n");
+	for (int k = 0; k < DB_NREFUSALS; k++)
+		if (k != DB_UNREACHABLE)
+			buf_printf(b, "qingfeng_db_refused{reason=\"%s\"} %d\n", db_refusal_name((enum db_refusal)k),
+				   m->refused == k);
+	buf_puts(b, "# HELP qingfeng_db_connect_failures_total Failed attempts to have a database session, by reason.\n"
+		    "# TYPE qingfeng_db_connect_failures_total counter\n");
+	for (int k = 0; k < DB_NREFUSALS; k++)
+		buf_printf(b, "qingfeng_db_connect_failures_total{reason=\"%s\"} %lu\n",
+			   db_refusal_name((enum db_refusal)k), m->connect_failures[k]);
 	buf_printf(b, "# HELP qingfeng_passes_total Evaluation passes.\n# TYPE qingfeng_passes_total counter\n"
 		      "qingfeng_passes_total %lu\n",
 		   m->passes);
@@ -112,9 +125,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 	} else if (!strcmp(url, "/healthz")) {
 		pthread_mutex_lock(&m->mu);
 		bool up = m->connected;
+		int refused = m->refused;
 		pthread_mutex_unlock(&m->mu);
 		status = up ? 200 : 503;
-		buf_puts(&b, up ? "ok\n" : "database disconnected\n");
+		if (!up && refused >= 0)
+			buf_printf(&b, "database refused: %s\n", db_refusal_name((enum db_refusal)refused));
+		else
+			buf_puts(&b, up ? "ok\n" : "database disconnected\n");
 	} else {
 		status = 404;
 		buf_puts(&b, "not found\n");
@@ -173,6 +190,7 @@ struct metrics *metrics_start(const char *listen, char **err)
 	}
 	(void)sl;
 	struct metrics *m = xcalloc(1, sizeof *m);
+	m->refused = -1;
 	pthread_mutex_init(&m->mu, NULL);
 	m->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer, m, MHD_OPTION_SOCK_ADDR, &ss,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
@@ -210,6 +228,18 @@ void metrics_db(struct metrics *m, bool connected)
 		return;
 	pthread_mutex_lock(&m->mu);
 	m->connected = connected;
+	if (connected)
+		m->refused = -1;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_db_failed(struct metrics *m, enum db_refusal why)
+{
+	if (!m || why < 0 || why >= DB_NREFUSALS)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->connect_failures[why]++;
+	m->refused = why == DB_UNREACHABLE ? -1 : (int)why;
 	pthread_mutex_unlock(&m->mu);
 }
 

@@ -19,6 +19,10 @@ int metrics_port(const struct metrics *m);
 
 void metrics_db(struct metrics *m, bool connected);
 void metrics_reconnect(struct metrics *m);
+/* an attempt to have a session failed; a refusal (any reason but
+ * DB_UNREACHABLE) shows in /healthz and qingfeng_db_refused until
+ * metrics_db(m, true) */
+void metrics_db_failed(struct metrics *m, enum db_refusal why);
 void metrics_rule(struct metrics *m, const char *rule_id, double seconds, bool failed, bool skipped);
 void metrics_pass(struct metrics *m, long created, long alerts);
 /* n alerts of a finished request to `receiver`; outcome "delivered",
