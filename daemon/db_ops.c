@@ -157,15 +157,38 @@ static void findings_params(const char *const filter[FF_N], int limit, char lim[
 	p[FF_N] = lim;
 }
 
+/* the columns of the listing, in the order of db_findings() */
+#define FINDINGS_COLUMNS                                                                                            \
+	"SELECT f.id, f.level, f.status, f.rule_id, coalesce(f.department, ''), coalesce(f.subject, ''),"           \
+	"       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI'),"          \
+	"       f.hit_count, f.supervision, f.risk, f.duty, f.title"
+
 int db_findings(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out, char **err)
 {
 	char lim[16];
 	const char *p[FF_N + 1];
 	findings_params(filter, limit, lim, p);
 	return take_table(dbi_query(s,
-				    "SELECT f.id, f.level, f.status, f.rule_id, coalesce(f.department, ''), coalesce(f.subject, ''),"
-				    "       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI'),"
-				    "       f.hit_count, f.supervision, f.risk, f.duty, f.title"
+				    FINDINGS_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
+				    FF_N + 1, p, err),
+			  out);
+}
+
+int db_findings_export(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
+		       char **err)
+{
+	char lim[16];
+	const char *p[FF_N + 1];
+	findings_params(filter, limit, lim, p);
+	/* the amount only when the evidence holds it as a JSON number: its
+	 * text is then numeric's (digits, a sign, a point; never an exponent),
+	 * so a spreadsheet reads a number and the CSV writer may leave it
+	 * bare; any other amount stays in the evidence column, as text */
+	return take_table(dbi_query(s,
+				    FINDINGS_COLUMNS ","
+				    "       CASE jsonb_typeof(f.evidence -> 'amount') WHEN 'number' THEN f.evidence ->> 'amount'"
+				    "            ELSE '' END,"
+				    "       coalesce(f.evidence ->> 'table', ''), f.dedupe_key, f.message, f.evidence::text"
 				    "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
 				    FF_N + 1, p, err),
 			  out);
