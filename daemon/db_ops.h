@@ -114,9 +114,9 @@ int db_report_section(struct db_session *s, enum report_section section, const c
 
 /* The database gauges of /metrics, by family, in this order. */
 enum db_gauge {
-	GAUGE_FINDINGS,	       /* by level and status */
+	GAUGE_FINDINGS,	       /* by level and status, every pair, 0 included */
 	GAUGE_ALERTS,	       /* by state, delivered ones aside */
-	GAUGE_OUTBOX_DEPTH,    /* pending alerts */
+	GAUGE_OUTBOX_DEPTH,    /* pending alerts (deprecated: GAUGE_ALERTS has them) */
 	GAUGE_OLDEST_PENDING,  /* seconds */
 	GAUGE_CHANGE_LAG,      /* seconds */
 	GAUGE_ALERTS_ORPHANED, /* pending alerts of a receiver not configured, by receiver */

@@ -11,7 +11,7 @@ PKGS=(
   postgresql-15 postgresql-client-15
   systemd groff-base man-db
   chromium fonts-noto-cjk
-  libreoffice-calc-nogui
+  libreoffice-calc-nogui prometheus python3-prometheus-client
 )
 if [ "${1:-}" = "--check-extra" ]; then shift; PKGS+=("$@"); fi
 
