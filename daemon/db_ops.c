@@ -157,15 +157,38 @@ static void findings_params(const char *const filter[FF_N], int limit, char lim[
 	p[FF_N] = lim;
 }
 
+/* the columns of the listing, in the order of db_findings() */
+#define FINDINGS_COLUMNS                                                                                            \
+	"SELECT f.id, f.level, f.status, f.rule_id, coalesce(f.department, ''), coalesce(f.subject, ''),"           \
+	"       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI'),"          \
+	"       f.hit_count, f.supervision, f.risk, f.duty, f.title"
+
 int db_findings(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out, char **err)
 {
 	char lim[16];
 	const char *p[FF_N + 1];
 	findings_params(filter, limit, lim, p);
 	return take_table(dbi_query(s,
-				    "SELECT f.id, f.level, f.status, f.rule_id, coalesce(f.department, ''), coalesce(f.subject, ''),"
-				    "       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI'),"
-				    "       f.hit_count, f.supervision, f.risk, f.duty, f.title"
+				    FINDINGS_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
+				    FF_N + 1, p, err),
+			  out);
+}
+
+int db_findings_export(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
+		       char **err)
+{
+	char lim[16];
+	const char *p[FF_N + 1];
+	findings_params(filter, limit, lim, p);
+	/* the amount only when the evidence holds it as a JSON number: its
+	 * text is then numeric's (digits, a sign, a point; never an exponent),
+	 * so a spreadsheet reads a number and the CSV writer may leave it
+	 * bare; any other amount stays in the evidence column, as text */
+	return take_table(dbi_query(s,
+				    FINDINGS_COLUMNS ","
+				    "       CASE jsonb_typeof(f.evidence -> 'amount') WHEN 'number' THEN f.evidence ->> 'amount'"
+				    "            ELSE '' END,"
+				    "       coalesce(f.evidence ->> 'table', ''), f.dedupe_key, f.message, f.evidence::text"
 				    "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
 				    FF_N + 1, p, err),
 			  out);
@@ -383,20 +406,27 @@ int db_report_section(struct db_session *s, enum report_section section, const c
 /* ---- the gauges of /metrics ---- */
 
 static const char gauges_sql[] =
-	/* label values come from CHECK-constrained vocabularies; the
-	 * findings are counted by their writes (sql/016): counting them here
-	 * took 250-300 ms at a million */
-	"SELECT 0, 'qingfeng_findings{level=\"' || level || '\",status=\"' || status || '\"}', n::text, NULL::text"
-	"  FROM qf.finding_count WHERE n <> 0"
-	/* delivered alerts are history: counting them read the whole
-	 * outbox (sql/014); every other state, 0 included, from the
-	 * partial index */
+	/* the outbox's states but delivered, counted once for two families:
+	 * delivered alerts are history, and counting them read the whole
+	 * outbox (sql/014); every other state, 0 included, from the partial
+	 * index */
+	"WITH a AS (SELECT count(*) FILTER (WHERE state = 'pending') AS p, count(*) FILTER (WHERE state = 'dead') AS d,"
+	"                  count(*) FILTER (WHERE state = 'silenced') AS si"
+	"             FROM qf.alert WHERE state <> 'delivered')"
+	/* label values come from CHECK-constrained vocabularies, every level
+	 * by every status, 0 included, so that a series does not appear only
+	 * with its first finding (a rate or an alert rule over it would miss
+	 * the first); the findings are counted by their writes (sql/016):
+	 * counting them here took 250-300 ms at a million */
+	" SELECT 0, 'qingfeng_findings{level=\"' || l.level || '\",status=\"' || st.status || '\"}',"
+	"        coalesce(c.n, 0)::text, NULL::text"
+	"   FROM (VALUES ('yellow'), ('orange'), ('red')) l(level)"
+	"        CROSS JOIN (VALUES ('open'), ('acknowledged'), ('resolved'), ('dismissed')) st(status)"
+	"        LEFT JOIN qf.finding_count c ON c.level = l.level AND c.status = st.status"
 	" UNION ALL SELECT 1, 'qingfeng_alerts{state=\"' || v.s || '\"}', v.n::text, NULL"
-	"   FROM (SELECT count(*) FILTER (WHERE state = 'pending') AS p, count(*) FILTER (WHERE state = 'dead') AS d,"
-	"                count(*) FILTER (WHERE state = 'silenced') AS si"
-	"           FROM qf.alert WHERE state <> 'delivered') a,"
-	"        LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
-	" UNION ALL SELECT 2, 'qingfeng_outbox_depth', count(*)::text, NULL FROM qf.alert WHERE state = 'pending'"
+	"   FROM a, LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
+	/* deprecated, the same as qingfeng_alerts{state="pending"} */
+	" UNION ALL SELECT 2, 'qingfeng_outbox_depth', a.p::text, NULL FROM a"
 	" UNION ALL SELECT 3, 'qingfeng_oldest_pending_seconds',"
 	"        coalesce(round(extract(epoch FROM now() - min(created_at)), 3), 0)::text, NULL"
 	"   FROM qf.alert WHERE state = 'pending'"

@@ -52,6 +52,12 @@ enum findings_filter {
  * hits, supervision, risk, duty, title; newest first */
 int db_findings(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
 		char **err) QF_MUST_CHECK;
+/* The same findings for an export (qfctl findings --format csv): the
+ * columns of db_findings(), then the evidence's amount (a number, or ""),
+ * its source table, the record's key (the finding's dedupe key), the
+ * rendered message and the whole evidence (JSON). */
+int db_findings_export(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
+		       char **err) QF_MUST_CHECK;
 /* The same findings as the data contract's JSON array, built by
  * PostgreSQL (exact numerics); caller frees. */
 char *db_findings_json(struct db_session *s, const char *const filter[FF_N], int limit, char **err);
@@ -114,9 +120,9 @@ int db_report_section(struct db_session *s, enum report_section section, const c
 
 /* The database gauges of /metrics, by family, in this order. */
 enum db_gauge {
-	GAUGE_FINDINGS,	       /* by level and status */
+	GAUGE_FINDINGS,	       /* by level and status, every pair, 0 included */
 	GAUGE_ALERTS,	       /* by state, delivered ones aside */
-	GAUGE_OUTBOX_DEPTH,    /* pending alerts */
+	GAUGE_OUTBOX_DEPTH,    /* pending alerts (deprecated: GAUGE_ALERTS has them) */
 	GAUGE_OLDEST_PENDING,  /* seconds */
 	GAUGE_CHANGE_LAG,      /* seconds */
 	GAUGE_ALERTS_ORPHANED, /* pending alerts of a receiver not configured, by receiver */

@@ -14,6 +14,7 @@
 
 #include "db_ops.h"
 #include "log.h"
+#include "rule.h"
 #include "util.h"
 
 struct rule_stat {
@@ -50,6 +51,12 @@ static void render(struct metrics *m, struct buf *b)
 	buf_printf(b, "# HELP qingfeng_up Whether the daemon is connected to PostgreSQL.\n# TYPE qingfeng_up gauge\n"
 		      "qingfeng_up %d\n",
 		   m->connected ? 1 : 0);
+	/* which build answers, the usual way: a constant 1 with the versions
+	 * as labels, to join on or alert about a mixed fleet */
+	buf_printf(b, "# HELP qingfeng_build_info The daemon's version, rule-file format and database schema.\n"
+		      "# TYPE qingfeng_build_info gauge\n"
+		      "qingfeng_build_info{version=\"%s\",rule_engine=\"%d\",schema=\"%d\"} 1\n",
+		   QF_VERSION, QF_ENGINE_VERSION, QF_SCHEMA_VERSION);
 	buf_printf(b, "# HELP qingfeng_reconnects_total Database reconnections.\n# TYPE qingfeng_reconnects_total counter\n"
 		      "qingfeng_reconnects_total %lu\n",
 		   m->reconnects);
@@ -329,7 +336,8 @@ static const struct {
 	[GAUGE_FINDINGS] = {"qingfeng_findings", "Findings by level and status."},
 	[GAUGE_ALERTS] = {"qingfeng_alerts",
 			  "Alerts in the outbox by state; delivered ones are counted by qingfeng_deliveries_total."},
-	[GAUGE_OUTBOX_DEPTH] = {"qingfeng_outbox_depth", "Alerts waiting to be delivered."},
+	[GAUGE_OUTBOX_DEPTH] = {"qingfeng_outbox_depth",
+				"Deprecated, to be removed: the same as qingfeng_alerts{state=\"pending\"}."},
 	[GAUGE_OLDEST_PENDING] = {"qingfeng_oldest_pending_seconds", "Age of the oldest alert waiting to be delivered."},
 	[GAUGE_CHANGE_LAG] = {"qingfeng_change_lag_seconds",
 			      "How long the oldest change not yet seen by every rule has waited."},

@@ -393,21 +393,67 @@ static int cmd_silence(struct db_session *c, int argc, char **argv)
 	return 64;
 }
 
-/* RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled */
-static void csv_field(const char *v, bool last)
+/* What a CSV cell holds: text, or a number a spreadsheet should read as
+ * one. */
+enum csv_kind { CSV_TEXT, CSV_NUMBER };
+
+/* digits with an optional sign and fraction: the text of PostgreSQL's
+ * integer and numeric, never a formula */
+static bool plain_number(const char *v)
 {
-	if (strpbrk(v, ",\"\r\n")) {
+	if (*v == '-')
+		v++;
+	if (*v < '0' || *v > '9')
+		return false;
+	while (*v >= '0' && *v <= '9')
+		v++;
+	if (*v == '.') {
+		v++;
+		if (*v < '0' || *v > '9')
+			return false;
+		while (*v >= '0' && *v <= '9')
+			v++;
+	}
+	return *v == '\0';
+}
+
+/* One CSV cell (RFC 4180: CRLF after the last), made inert for
+ * spreadsheets. Excel and WPS run a cell that starts with = + - or @ as
+ * a formula (LibreOffice one that starts with =), Excel also after a tab
+ * or CR, and the records are anyone's text: a department "=1+2" would
+ * compute, an approver =HYPERLINK(...) link out. So, as OWASP's CSV injection advice says, a
+ * text cell starting with one of them gets a leading ' (which the
+ * spreadsheet takes as "this is text"), and every text cell is quoted,
+ * quotes doubled, so that a spreadsheet guessing another separator
+ * (';', tab) cannot split a cell into one that starts a formula. A
+ * number cell is left bare, a number to the spreadsheet: its column comes
+ * from a typed SQL value (bigint, integer, numeric), whose text may start
+ * with '-' but is never a formula; a prefix there would turn an amount
+ * of -12.50 into text. Anything in a number column that is not a plain
+ * number is written as text. */
+static void csv_field(const char *v, enum csv_kind kind, bool last)
+{
+	if (kind == CSV_NUMBER && plain_number(v)) {
+		fputs(v, stdout);
+	} else {
 		putchar('"');
+		if (*v && strchr("=+-@\t\r", *v))
+			putchar('\'');
 		for (const char *p = v; *p; p++) {
 			if (*p == '"')
 				putchar('"');
 			putchar(*p);
 		}
 		putchar('"');
-	} else {
-		fputs(v, stdout);
 	}
 	fputs(last ? "\r\n" : ",", stdout);
+}
+
+/* the UTF-8 byte order mark, which Excel and WPS need to read Chinese
+ * text as UTF-8 (LibreOffice is told so in its import dialog: qfctl(1)) */
+static void csv_excel_bom(void)
+{
+	fputs("\xEF\xBB\xBF", stdout);
 }
 
 static int findings_list(struct db_session *c, int argc, char **argv, int i)
@@ -441,6 +487,10 @@ static int findings_list(struct db_session *c, int argc, char **argv, int i)
 		fprintf(stderr, "qfctl: --format must be table, json or csv\n");
 		return 64;
 	}
+	if (excel && strcmp(format, "csv")) { /* it used to be ignored, and the table taken for a spreadsheet file */
+		fprintf(stderr, "qfctl: --excel goes with --format csv only\n");
+		return 64;
+	}
 	limit = limit > 0 ? limit : 1000;
 	if (!strcmp(format, "json")) {
 		char *json = db_findings_json(c, filter, limit, &err);
@@ -450,19 +500,29 @@ static int findings_list(struct db_session *c, int argc, char **argv, int i)
 		free(json);
 		return 0;
 	}
+	bool csv = !strcmp(format, "csv");
 	struct db_table r;
-	if (db_findings(c, filter, limit, &r, &err) < 0)
+	if ((csv ? db_findings_export(c, filter, limit, &r, &err) : db_findings(c, filter, limit, &r, &err)) < 0)
 		return fail("findings", err);
-	static const char *const heads[] = {"ID",  "LEVEL", "STATUS", "RULE", "DEPARTMENT", "PERSON", "FIRST SEEN",
-					    "LAST SEEN", "HITS", "SUPERVISION", "RISK", "DUTY", "TITLE"};
-	if (!strcmp(format, "csv")) {
-		if (excel) /* the UTF-8 byte order mark Excel and WPS need to read Chinese */
-			fputs("\xEF\xBB\xBF", stdout);
+	/* the table's columns, then (csv only) those of db_findings_export() */
+	static const char *const heads[] = {"ID",	   "LEVEL",	"STATUS", "RULE",	     "DEPARTMENT", "PERSON",
+					    "FIRST SEEN", "LAST SEEN", "HITS",	  "SUPERVISION",    "RISK",	   "DUTY",
+					    "TITLE",	   "AMOUNT",	"TABLE",  "RECORD KEY",     "MESSAGE",	   "EVIDENCE"};
+	if ((size_t)r.ncols > sizeof heads / sizeof heads[0]) { /* a column without a head is a bug here */
+		db_table_clear(&r);
+		return fail("findings", xstrdup("more columns than headings"));
+	}
+	if (csv) {
+		if (excel)
+			csv_excel_bom();
 		for (int j = 0; j < r.ncols; j++)
-			csv_field(heads[j], j + 1 == r.ncols);
+			csv_field(heads[j], CSV_TEXT, j + 1 == r.ncols);
 		for (int row = 0; row < r.nrows; row++)
-			for (int j = 0; j < r.ncols; j++)
-				csv_field(db_cell(&r, row, j), j + 1 == r.ncols);
+			for (int j = 0; j < r.ncols; j++) {
+				/* the id, the hit count and the amount are typed numbers */
+				bool num = j == 0 || j == 8 || j == 13;
+				csv_field(db_cell(&r, row, j), num ? CSV_NUMBER : CSV_TEXT, j + 1 == r.ncols);
+			}
 	} else {
 		print_table(&r, heads);
 	}
@@ -1024,13 +1084,15 @@ static void report_csv(struct db_table *sec)
 {
 	static const char *const cols[] = {"section", "c1", "c2", "c3", "c4", "c5", "c6", "c1_zh", "c2_zh", "c3_zh", "c4_zh"};
 	for (int j = 0; j < 11; j++)
-		csv_field(cols[j], j == 10);
+		csv_field(cols[j], CSV_TEXT, j == 10);
 	for (int k = 0; k < REPORT_NSECTIONS; k++) {
 		const struct db_table *r = &sec[k];
 		for (int i = 0; i < r->nrows; i++) {
-			csv_field(report_titles[k], false);
+			csv_field(report_titles[k], CSV_TEXT, false);
+			/* counts and days stay numbers; anything else in c1..c6
+			 * (a label, a department, a hash) is text, made inert */
 			for (int j = 0; j < 6; j++)
-				csv_field(j < r->ncols ? db_cell(r, i, j) : "", false);
+				csv_field(j < r->ncols ? db_cell(r, i, j) : "", CSV_NUMBER, false);
 			for (int j = 0; j < 4; j++) {
 				const char *zh = NULL, *v = j < r->ncols ? db_cell(r, i, j) : "";
 				if (k == REPORT_MATRIX)
@@ -1040,7 +1102,7 @@ static void report_csv(struct db_table *sec)
 						      : vocab_zh(v_level, 3, v);
 				else if (k == REPORT_MONTHLY && j == 1)
 					zh = vocab_zh(v_level, 3, v);
-				csv_field(zh ? zh : "", j == 3);
+				csv_field(zh ? zh : "", CSV_TEXT, j == 3);
 			}
 		}
 	}
@@ -1234,6 +1296,10 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 		fprintf(stderr, "qfctl: report needs --from DATE --to DATE and --format md, csv, html or pdf\n");
 		return 64;
 	}
+	if (excel && strcmp(format, "csv")) {
+		fprintf(stderr, "qfctl: --excel goes with --format csv only\n");
+		return 64;
+	}
 	struct db_table sec[REPORT_NSECTIONS];
 	for (int k = 0; k < REPORT_NSECTIONS; k++)
 		if (db_report_section(c, (enum report_section)k, from, to, &sec[k], &err) < 0) {
@@ -1246,7 +1312,7 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 		rc = report_pdf(sec, from, to);
 	} else if (!strcmp(format, "csv")) {
 		if (excel)
-			fputs("\xEF\xBB\xBF", stdout);
+			csv_excel_bom();
 		report_csv(sec);
 	} else if (!strcmp(format, "html")) {
 		report_html(stdout, sec, from, to);

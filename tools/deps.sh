@@ -19,7 +19,8 @@ BUILD=(gcc make pkg-config libpq-dev libcurl4-openssl-dev libconfig-dev libjanss
        libsystemd-dev libmicrohttpd-dev)
 DEMO=("${BUILD[@]}" postgresql-15 postgresql-client-15 perl procps util-linux)
 LINT=(cppcheck)
-TEST=("${DEMO[@]}" "${LINT[@]}" valgrind systemd groff-base man-db chromium fonts-noto-cjk poppler-utils pgbouncer)
+TEST=("${DEMO[@]}" "${LINT[@]}" valgrind systemd groff-base man-db chromium fonts-noto-cjk poppler-utils pgbouncer
+      libreoffice-calc-nogui prometheus python3-prometheus-client)
 BENCH=("${DEMO[@]}" bc curl)
 FORMAT=(clang-format git)
 

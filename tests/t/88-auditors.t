@@ -44,7 +44,7 @@ got=$(perl -0ne 's/^\xEF\xBB\xBF//; my @rows; my @f; my $v = "";
   }
   for my $r (@rows) { print "$r->[0]|$r->[4]|", scalar(@$r), "\n" if $r->[3] eq "F09" and $r->[4] =~ /二科/ }' "$T_DIR/f.csv")
 is "$got" "$(sql "$DB" "SELECT id FROM qf.finding WHERE rule_id = 'F09' AND dedupe_key = 'P1'")|财务处,\"二科\"
-第二行|13" "csv round-trips a field with a comma, quotes and a line break, 13 columns"
+第二行|18" "csv round-trips a field with a comma, quotes and a line break, 18 columns (amount, table, key, message, evidence added)"
 
 # table: columns line up in display width with Chinese text (wcwidth; checked here with Perl's East Asian Width)
 qf findings list >"$T_DIR/table.txt"
