@@ -58,5 +58,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "qingfeng: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The tests need these packages' programs, never their services: no
+# service may start as they install (prometheus would listen on :9090 on
+# every address, postgresql would start a cluster nobody uses). invoke-rc.d
+# asks policy-rc.d, and 101 means "not allowed"; an existing one is kept.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# written by qingfeng tools/deps.sh for the length of an install\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
