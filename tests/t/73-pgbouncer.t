@@ -79,7 +79,7 @@ like "$(sql "$pooled_db" "SELECT message FROM qf.finding WHERE rule_id = 'T09' A
 q() { "$QFCTL" -c "$T_DIR/$1.conf" findings list --format csv 2>&1; }
 is "$(q pooled | cut -d, -f2-6,9- | sort)" "$(q direct | cut -d, -f2-6,9- | sort)" \
   "qfctl findings through PgBouncer list what they list directly"
-is "$(q pooled | awk -F, '$4 == "T09" && $6 == "u4" {print $7}')" \
+is "$(q pooled | tr -d '"' | awk -F, '$4 == "T09" && $6 == "u4" {print $7}')" \
    "$(sql "$pooled_db" "SELECT to_char(first_seen AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') FROM qf.finding WHERE rule_id = 'T09' AND dedupe_key = 'B4'")" \
    "and print times in the institute's time zone, not the server's UTC"
 got=$("$QFCTL" -c "$T_DIR/pooled.conf" rules test T09 --now "2026-11-25T12:00:00+08:00" 2>/dev/null | cut -f1-5 | tr '\t' '|')

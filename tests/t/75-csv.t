@@ -116,8 +116,9 @@ out=$(qf findings list --format csv | head -c 3 | od -An -tx1 | tr -d ' '); is "
 # --- report --format csv ---
 qf report --from 2000-01-01 --to 2100-01-01 --format csv --excel >"$T_DIR/r.csv"; st=$?
 is "$st" 0 "report --format csv --excel exits 0"
-is "$(csv_problems "c1 c2 c3 c4 c5" <"$T_DIR/r.csv")" "" "report: no cell starts a formula; bare cells are numbers"
-like "$(cat "$T_DIR/r.csv")" '"部门 departments","'\''=1\+2",1,1,"",""' "a department =1+2 in the report is neutralised, its counts numbers"
+is "$(csv_problems "c1 c2 c3 c4 c5 c6" <"$T_DIR/r.csv")" "" "report: no cell starts a formula; bare cells are numbers"
+# departments: name, open, findings, then red, orange, yellow (F09 is orange)
+like "$(cat "$T_DIR/r.csv")" '"部门 departments","'\''=1\+2",1,1,0,1,0,""' "a department =1+2 in the report is neutralised, its counts numbers"
 like "$(cat "$T_DIR/r.csv")" '"高发规则 top rules","F09","'\''\+cmd\|'\'' /C calc'\''!A0",' "and a title starting with +"
 is "$(csv_cells "$T_DIR/r.csv" '$s += $r[5] if $r[0] =~ /^423/; END { print $s }')" 9 "the 423 matrix still adds up (9)"
 

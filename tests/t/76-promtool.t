@@ -77,7 +77,7 @@ if "$PY" -c 'import prometheus_client' 2>/dev/null; then
   txt=$(text_families <"$T_DIR/metrics.txt")
   is "$py" "$txt" "into the families and samples the text says, in its order, each family with its type"
   is "$(printf '%s\n' "$py" | grep '^family' | tr '\n' '|')" \
-     "family qingfeng_up gauge|family qingfeng_build_info gauge|family qingfeng_reconnects counter|family qingfeng_passes counter|family qingfeng_findings_created counter|family qingfeng_alerts_queued counter|family qingfeng_rule_evaluations counter|family qingfeng_rule_duration_seconds summary|family qingfeng_deliveries counter|family qingfeng_findings gauge|family qingfeng_alerts gauge|family qingfeng_outbox_depth gauge|family qingfeng_oldest_pending_seconds gauge|family qingfeng_change_lag_seconds gauge|family qingfeng_alerts_orphaned gauge|" \
+     "family qingfeng_up gauge|family qingfeng_build_info gauge|family qingfeng_reconnects counter|family qingfeng_db_refused gauge|family qingfeng_db_connect_failures counter|family qingfeng_passes counter|family qingfeng_findings_created counter|family qingfeng_alerts_queued counter|family qingfeng_rule_evaluations counter|family qingfeng_rule_duration_seconds summary|family qingfeng_deliveries counter|family qingfeng_findings gauge|family qingfeng_alerts gauge|family qingfeng_outbox_depth gauge|family qingfeng_oldest_pending_seconds gauge|family qingfeng_change_lag_seconds gauge|family qingfeng_alerts_orphaned gauge|" \
      "every family, once, with its type"
   empty=$(printf '%s\n' "$py" | awk '/^family/ { if (f && !n) print f; f = $2; n = 0; next } { n++ } END { if (f && !n) print f }')
   is "$empty" "" "every family has samples"

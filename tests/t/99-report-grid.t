@@ -89,7 +89,8 @@ like "$md" "\| 合计 total \| \|.* $total \($(sql "$DB" "SELECT string_agg(n::t
      "md: the grand total, by level"
 
 # csv: a long table, the English values where they were, the Chinese in new columns at the end
-"$QFCTL" -d "$CONNINFO" "${R[@]}" --format csv | tr -d '\r' >"$T_DIR/r.csv"
+# text cells are quoted (qfctl(1), CSV files); none of this data has a comma or a quote
+"$QFCTL" -d "$CONNINFO" "${R[@]}" --format csv | tr -d '\r"' >"$T_DIR/r.csv"
 is "$(head -1 "$T_DIR/r.csv" | tr -d '\r')" "section,c1,c2,c3,c4,c5,c6,c1_zh,c2_zh,c3_zh,c4_zh" "csv: the columns as before, c6 and the Chinese labels added at the end"
 is "$(awk -F, '/^423/ && $6 != 0 {print $2 "/" $3 "/" $4 "/" $5 " " $6}' "$T_DIR/r.csv" | LC_ALL=C sort)" \
    "$(sql "$DB" "SELECT supervision || '/' || risk || '/' || duty || '/' || level || ' ' || count(*) FROM qf.finding GROUP BY supervision, risk, duty, level" | LC_ALL=C sort)" \
