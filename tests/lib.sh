@@ -131,6 +131,20 @@ new_db_at() {
   QF_SQL_DIR=$d new_db "$1"
 }
 
+# notify_listen SOCKET LOG: a systemd notify socket (NOTIFY_SOCKET) that
+# writes each datagram to LOG as "<unix time> <lines joined by |>"; it is
+# stopped with the test
+notify_listen() {
+  perl -MIO::Socket::UNIX -MSocket -MTime::HiRes=time -e '
+    my ($path, $log) = @ARGV;
+    my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path) or die "listen: $!";
+    open(my $out, ">", $log) or die; $out->autoflush(1); print $out "";
+    while (1) { my $buf = ""; defined $s->recv($buf, 65536) or next; printf $out "%.3f %s\n", time, join("|", split /\n/, $buf); }
+  ' "$1" "$2" &
+  T_PIDS+=($!)
+  for _ in $(seq 1 50); do [ -S "$1" ] && break; sleep 0.05; done
+}
+
 # receiver_start NAME [qf-receiver options]: sets RECV_URL_<NAME>, log file $T_DIR/NAME.jsonl
 receiver_start() {
   local name=$1; shift

@@ -8,14 +8,7 @@ new_db notify
 receiver_start rcv
 write_conf "$T_DIR/q.conf" "$RECV_URL_rcv" "$(only_rules F09)"
 sock=$T_DIR/notify.sock
-perl -MIO::Socket::UNIX -MSocket -MTime::HiRes=time -e '
-  my ($path, $log) = @ARGV;
-  my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path) or die "listen: $!";
-  open(my $out, ">", $log) or die; $out->autoflush(1); print $out "";
-  while (1) { my $buf = ""; defined $s->recv($buf, 65536) or next; printf $out "%.3f %s\n", time, join("|", split /\n/, $buf); }
-' "$sock" "$T_DIR/notify.log" &
-T_PIDS+=($!)
-for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.05; done
+notify_listen "$sock" "$T_DIR/notify.log"
 
 start=$(perl -MTime::HiRes=time -e 'printf "%.3f", time')
 NOTIFY_SOCKET=$sock WATCHDOG_USEC=400000 "$QFD" -c "$T_DIR/q.conf" 2>"$T_DIR/daemon.log" &

@@ -29,14 +29,7 @@ sed -i 's/^database = { conninfo = "\([^"]*\)"; };/database = { conninfo = "\1";
 grep -q 'statement_timeout = 50000' "$T_DIR/q.conf"; ok $? "the test's statement_timeout (50 s) is above the rule's sleep (45 s)"
 
 sock=$T_DIR/notify.sock
-perl -MIO::Socket::UNIX -MSocket -MTime::HiRes=time -e '
-  my ($path, $log) = @ARGV;
-  my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path) or die "listen: $!";
-  open(my $out, ">", $log) or die; $out->autoflush(1); print $out "";
-  while (1) { my $buf = ""; defined $s->recv($buf, 65536) or next; printf $out "%.3f %s\n", time, join("|", split /\n/, $buf); }
-' "$sock" "$T_DIR/notify.log" &
-T_PIDS+=($!)
-for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.05; done
+notify_listen "$sock" "$T_DIR/notify.log"
 
 sql "$DB" "INSERT INTO records.payment (payment_id, created_by, approved_by) VALUES ('PAY-1', 'P1', 'P1')"
 # WATCHDOG_PID: the daemon's own pid (bash's $$ survives the exec)
