@@ -131,7 +131,7 @@ done
 perl -CSD -e '
   use strict; use warnings;
   my ($md, $new) = @ARGV;
-  my @order = qw(capture eval bulk deliver latency gauges soak);
+  my @order = qw(capture eval bulk deliver latency hotkey gauges soak);
   local $/;
   open(my $f, "<:encoding(UTF-8)", $md) or die "bench/run.sh: $md: $!\n";
   my $text = <$f>; close $f;
