@@ -1146,22 +1146,26 @@ static int chromium_print(const char *bin, const char *dir)
 	snprintf(url, sizeof url, "file://%s/report.html", dir);
 	snprintf(log, sizeof log, "%s/chromium.log", dir);
 	/* a throwaway profile, nothing fetched, no page header or footer
-	 * (the report has its own); --no-sandbox because as root it will not
-	 * start otherwise */
-	char *const args[] = {(char *)bin,
-			      "--headless",
-			      "--no-sandbox",
-			      "--disable-gpu",
-			      "--no-pdf-header-footer",
-			      "--no-first-run",
-			      "--disable-background-networking",
-			      "--disable-component-update",
-			      "--disable-sync",
-			      "--disable-extensions",
-			      profile,
-			      pdf,
-			      url,
-			      NULL};
+	 * (the report has its own). The sandbox stays on, but as root
+	 * Chromium will not start with it. (Scripts stay on: the report has
+	 * none, and headless Chromium prints nothing with them off.) */
+	char *args[16];
+	int n = 0;
+	args[n++] = (char *)bin;
+	args[n++] = "--headless";
+	if (geteuid() == 0)
+		args[n++] = "--no-sandbox";
+	args[n++] = "--disable-gpu";
+	args[n++] = "--no-pdf-header-footer";
+	args[n++] = "--no-first-run";
+	args[n++] = "--disable-background-networking";
+	args[n++] = "--disable-component-update";
+	args[n++] = "--disable-sync";
+	args[n++] = "--disable-extensions";
+	args[n++] = profile;
+	args[n++] = pdf;
+	args[n++] = url;
+	args[n] = NULL;
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
