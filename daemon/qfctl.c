@@ -160,12 +160,7 @@ static int cmd_rules(const struct qf_config *cfg, const char *conninfo, int argc
 			printf("-- %s %s %s (%s:%d), version %s\n-- full pass: $1..$%d\n%s;\n", r->id, r->title_zh,
 			       r->title_en, r->file, r->line, r->version, r->nvalues_full, r->compiled);
 			for (int i = 0; i < r->nvalues; i++)
-				printf("-- $%d = %s\n", i + 1,
-				       r->builtin[i] == 1   ? "(:now, the evaluation time)"
-				       : r->builtin[i] == 2 ? "(:since, -infinity unless given)"
-				       : r->builtin[i] == 3 ? "(the rule's cursor; NULL in a full pass)"
-				       : r->builtin[i] == 4 ? "(skip known hits: true, false in a dry run)"
-							    : r->values[i]);
+				printf("-- $%d = %s\n", i + 1, rule_value_label(r, i));
 			if (r->compiled_delta)
 				printf("-- incremental (only rows changed since the cursor): $1..$%d\n%s;\n", r->nvalues,
 				       r->compiled_delta);

@@ -101,6 +101,9 @@ int ruleset_finish(struct qf_ruleset *set, const struct qf_config *cfg, struct d
 void ruleset_free(struct qf_ruleset *set);
 const struct qf_rule *ruleset_find(const struct qf_ruleset *set, const char *id);
 
+/* What $n (0-based i) of r's statements is, for people (qfctl rules
+ * explain): a parameter's value, or what the engine binds there. */
+const char *rule_value_label(const struct qf_rule *r, int i);
 /* The values to bind for one evaluation: built-ins filled from now/since
  * (text timestamps) and cursor (an xid8 as text, for compiled_delta). The
  * array is owned by the caller (free it), its strings by the rule or the

@@ -11,6 +11,22 @@
 #include "rule_int.h"
 #include "util.h"
 
+const char *rule_value_label(const struct qf_rule *r, int i)
+{
+	switch (r->builtin[i]) {
+	case BUILTIN_NOW:
+		return "(:now, the evaluation time)";
+	case BUILTIN_SINCE:
+		return "(:since, -infinity unless given)";
+	case BUILTIN_CURSOR:
+		return "(the rule's cursor; NULL in a full pass)";
+	case BUILTIN_KNOWN:
+		return "(skip known hits: true, false in a dry run)";
+	default:
+		return r->values[i];
+	}
+}
+
 int rule_add_value(struct qf_rule *r, const char *value, int builtin)
 {
 	for (int i = 0; i < r->nvalues; i++)

@@ -58,12 +58,7 @@ static char *explain_text(const struct qf_rule *r)
 	buf_printf(&b, "-- %s %s %s (%s:%d), version %s\n-- full pass: $1..$%d\n", r->id, r->title_zh, r->title_en,
 		   rel_file(r->file), r->line, r->version, r->nvalues_full);
 	for (int i = 0; i < r->nvalues; i++)
-		buf_printf(&b, "-- $%d = %s\n", i + 1,
-			   r->builtin[i] == 1	? "(:now, the evaluation time)"
-			   : r->builtin[i] == 2 ? "(:since, -infinity unless given)"
-			   : r->builtin[i] == 3 ? "(the rule's cursor; NULL in a full pass)"
-			   : r->builtin[i] == 4 ? "(skip known hits: true, false in a dry run)"
-						: r->values[i]);
+		buf_printf(&b, "-- $%d = %s\n", i + 1, rule_value_label(r, i));
 	if (r->compiled_delta)
 		buf_printf(&b, "-- incremental (only rows changed since the cursor): $1..$%d\n", r->nvalues);
 	buf_puts(&b, "-- reads:");
