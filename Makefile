@@ -43,9 +43,11 @@ QF_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 $(
              -MMD -MP $(shell $(PKG_CONFIG) --cflags $(PKGS)) -DQF_VERSION='"$(VERSION)"'
 QF_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -lpthread
 
-# every daemon/*.c but the two programs' mains is shared by both programs and the unit tests
-COMMON    := $(filter-out main qfctl,$(basename $(notdir $(wildcard daemon/*.c))))
+# every daemon/*.c but the programs' own files (main.c; qfctl.c and
+# qfctl_*.c; qfweb.c and qfweb_*.c) is shared by the programs and the unit tests
+COMMON    := $(filter-out main qfctl qfctl_% qfweb qfweb_%,$(basename $(notdir $(wildcard daemon/*.c))))
 COMMON_O  := $(COMMON:%=$(BUILD)/obj/%.o)
+QFCTL_O   := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(wildcard daemon/qfctl_*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -88,7 +90,7 @@ $(BUILD)/obj/qfctl.o: $(BUILD)/obj/sqldir
 $(BUILD)/obj/qfctl.install.o: daemon/qfctl.c $(BUILD)/obj/sqldir.install | $(BUILD)/obj build-deps
 	$(CC) $(QF_CFLAGS) -DQF_SQLDIR='"$(INSTALL_SQLDIR)"' -Idaemon -c $< -o $@
 
-$(BUILD)/qfctl.install: $(BUILD)/obj/qfctl.install.o $(COMMON_O)
+$(BUILD)/qfctl.install: $(BUILD)/obj/qfctl.install.o $(QFCTL_O) $(COMMON_O)
 	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
 
 $(BUILD)/obj/sqldir: FORCE | $(BUILD)/obj
@@ -103,7 +105,7 @@ $(BUILD)/obj $(BUILD)/tests:
 $(BUILD)/qingfengd: $(BUILD)/obj/main.o $(COMMON_O)
 	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
 
-$(BUILD)/qfctl: $(BUILD)/obj/qfctl.o $(COMMON_O)
+$(BUILD)/qfctl: $(BUILD)/obj/qfctl.o $(QFCTL_O) $(COMMON_O)
 	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
 
 $(BUILD)/qf-receiver: tools/receiver.c | $(BUILD)/obj build-deps
