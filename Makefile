@@ -48,13 +48,14 @@ QF_LIBS    = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -lpthread
 COMMON    := $(filter-out main qfctl qfctl_% qfweb qfweb_%,$(basename $(notdir $(wildcard daemon/*.c))))
 COMMON_O  := $(COMMON:%=$(BUILD)/obj/%.o)
 QFCTL_O   := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(wildcard daemon/qfctl_*.c))
+QFWEB_O   := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(wildcard daemon/qfweb_*.c))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all unit check check-build check-san check-plain build-deps demo deps clean install \
         format format-check lint bench fuzz soak FORCE
 
-all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qf-receiver $(BUILD)/qf-latency $(BUILD)/qf-gen
+all: $(BUILD)/qingfengd $(BUILD)/qfctl $(BUILD)/qfweb $(BUILD)/qf-receiver $(BUILD)/qf-latency $(BUILD)/qf-gen
 
 # Before the first compiler: each library the build needs, or the exact
 # apt-get line for the Debian packages that are missing (make only says it;
@@ -106,6 +107,9 @@ $(BUILD)/qingfengd: $(BUILD)/obj/main.o $(COMMON_O)
 	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
 
 $(BUILD)/qfctl: $(BUILD)/obj/qfctl.o $(QFCTL_O) $(COMMON_O)
+	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
+
+$(BUILD)/qfweb: $(BUILD)/obj/qfweb.o $(QFWEB_O) $(COMMON_O)
 	$(CC) $(QF_CFLAGS) $^ -o $@ $(QF_LIBS)
 
 $(BUILD)/qf-receiver: tools/receiver.c | $(BUILD)/obj build-deps

@@ -16,6 +16,7 @@
 #include <wchar.h>
 
 #include "config.h"
+#include "csv.h"
 #include "db.h"
 #include "db_eval.h"
 #include "db_migrate.h"
@@ -388,67 +389,19 @@ static int cmd_silence(struct db_session *c, int argc, char **argv)
 	return 64;
 }
 
-/* What a CSV cell holds: text, or a number a spreadsheet should read as
- * one. */
-enum csv_kind { CSV_TEXT, CSV_NUMBER };
-
-/* digits with an optional sign and fraction: the text of PostgreSQL's
- * integer and numeric, never a formula */
-static bool plain_number(const char *v)
-{
-	if (*v == '-')
-		v++;
-	if (*v < '0' || *v > '9')
-		return false;
-	while (*v >= '0' && *v <= '9')
-		v++;
-	if (*v == '.') {
-		v++;
-		if (*v < '0' || *v > '9')
-			return false;
-		while (*v >= '0' && *v <= '9')
-			v++;
-	}
-	return *v == '\0';
-}
-
-/* One CSV cell (RFC 4180: CRLF after the last), made inert for
- * spreadsheets. Excel and WPS run a cell that starts with = + - or @ as
- * a formula (LibreOffice one that starts with =), Excel also after a tab
- * or CR, and the records are anyone's text: a department "=1+2" would
- * compute, an approver =HYPERLINK(...) link out. So, as OWASP's CSV injection advice says, a
- * text cell starting with one of them gets a leading ' (which the
- * spreadsheet takes as "this is text"), and every text cell is quoted,
- * quotes doubled, so that a spreadsheet guessing another separator
- * (';', tab) cannot split a cell into one that starts a formula. A
- * number cell is left bare, a number to the spreadsheet: its column comes
- * from a typed SQL value (bigint, integer, numeric), whose text may start
- * with '-' but is never a formula; a prefix there would turn an amount
- * of -12.50 into text. Anything in a number column that is not a plain
- * number is written as text. */
+/* One CSV cell on stdout, made inert for spreadsheets (csv.c). */
 static void csv_field(const char *v, enum csv_kind kind, bool last)
 {
-	if (kind == CSV_NUMBER && plain_number(v)) {
-		fputs(v, stdout);
-	} else {
-		putchar('"');
-		if (*v && strchr("=+-@\t\r", *v))
-			putchar('\'');
-		for (const char *p = v; *p; p++) {
-			if (*p == '"')
-				putchar('"');
-			putchar(*p);
-		}
-		putchar('"');
-	}
-	fputs(last ? "\r\n" : ",", stdout);
+	struct buf b;
+	buf_init(&b);
+	csv_cell(&b, v, kind, last);
+	fwrite(b.data, 1, b.len, stdout);
+	buf_free(&b);
 }
 
-/* the UTF-8 byte order mark, which Excel and WPS need to read Chinese
- * text as UTF-8 (LibreOffice is told so in its import dialog: qfctl(1)) */
 static void csv_excel_bom(void)
 {
-	fputs("\xEF\xBB\xBF", stdout);
+	fputs(CSV_EXCEL_BOM, stdout);
 }
 
 static int findings_list(struct db_session *c, int argc, char **argv, int i)

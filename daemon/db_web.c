@@ -1,0 +1,394 @@
+/* The console's SQL (qfweb), on each person's own connection: row-level
+ * security, the auditor scopes and the history's actor are the
+ * database's, exactly as for qfctl. */
+#include "db_web.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "log.h"
+
+static int take(PGresult *r, struct db_table *t)
+{
+	memset(t, 0, sizeof *t);
+	if (!r)
+		return -1;
+	t->res_ = r;
+	t->nrows = PQntuples(r);
+	t->ncols = PQnfields(r);
+	t->cells = xcalloc((size_t)t->nrows * (size_t)t->ncols + 1, sizeof *t->cells);
+	for (int i = 0; i < t->nrows; i++)
+		for (int j = 0; j < t->ncols; j++)
+			t->cells[i * t->ncols + j] = PQgetvalue(r, i, j);
+	return 0;
+}
+
+int db_web_check_conninfo(const char *conninfo, char *why, size_t n)
+{
+	char *perr = NULL;
+	PQconninfoOption *o = PQconninfoParse(conninfo && *conninfo ? conninfo : "", &perr);
+
+	if (!o) {
+		snprintf(why, n, "database.conninfo: %s", perr ? perr : "cannot be parsed");
+		if (perr)
+			PQfreemem(perr);
+		return -1;
+	}
+	int rc = 0;
+	for (PQconninfoOption *p = o; p->keyword; p++)
+		if (p->val && *p->val && (!strcmp(p->keyword, "password") || !strcmp(p->keyword, "user"))) {
+			/* one password for everyone would make every login that one
+			 * role's; the console connects as each person */
+			snprintf(why, n,
+				 "database.conninfo holds a %s: the console connects as each person, with their own role",
+				 p->keyword);
+			rc = -1;
+		}
+	PQconninfoFree(o);
+	return rc;
+}
+
+/* the server's reason, on one line */
+static void conn_msg(PGconn *c, char *msg, size_t n)
+{
+	snprintf(msg, n, "%s", c ? PQerrorMessage(c) : "out of memory");
+	msg[strcspn(msg, "\n")] = '\0';
+}
+
+struct db_session *db_web_connect(const char *conninfo, const char *user, const char *password,
+				  const char *timezone, int connect_timeout_s, enum db_web_login *why, bool *admin,
+				  char *msg, size_t n)
+{
+	char timeout[16];
+	const char *keys[9], *vals[9];
+	int k = 0;
+
+	snprintf(timeout, sizeof timeout, "%d", connect_timeout_s > 0 ? connect_timeout_s : 10);
+	/* dbname first: what it expands to is overridden by the keys after it */
+	if (conninfo && *conninfo) {
+		keys[k] = "dbname";
+		vals[k++] = conninfo;
+	}
+	keys[k] = "user";
+	vals[k++] = user;
+	if (password) {
+		keys[k] = "password";
+		vals[k++] = password;
+	}
+	/* never the service's own ~/.pgpass: a login without the person's
+	 * password must not find one there */
+	keys[k] = "passfile";
+	vals[k++] = "/dev/null";
+	keys[k] = "application_name";
+	vals[k++] = "qfweb";
+	keys[k] = "connect_timeout";
+	vals[k++] = timeout;
+	keys[k] = "client_encoding";
+	vals[k++] = "UTF8";
+	keys[k] = NULL;
+	vals[k] = NULL;
+
+	*admin = false;
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		conn_msg(c, msg, n);
+		/* refused by the server (a password or role it does not know, no
+		 * pg_hba line) reads the same whatever the reason, to the person;
+		 * no answer at all is the database's */
+		bool answered = c && (PQconnectionNeedsPassword(c) || strstr(msg, "authentication") ||
+				      strstr(msg, "does not exist") || strstr(msg, "pg_hba.conf") ||
+				      strstr(msg, "password") || strstr(msg, "not permitted to log in"));
+		*why = answered ? DBW_LOGIN_REFUSED : DBW_LOGIN_UNREACHABLE;
+		PQfinish(c);
+		return NULL;
+	}
+	if (PQsetnonblocking(c, 1) != 0) {
+		conn_msg(c, msg, n);
+		*why = DBW_LOGIN_UNREACHABLE;
+		PQfinish(c);
+		return NULL;
+	}
+	struct db_session *s = xcalloc(1, sizeof *s);
+	s->conn = c;
+	s->refused = -1;
+	/* qfctl's session settings: the SQL names qf.* itself, and times read
+	 * in the institute's zone */
+	const char *p[1] = {timezone && *timezone ? timezone : "Asia/Shanghai"};
+	char *err = NULL;
+	PGresult *r = dbi_query(s,
+				"SELECT set_config('search_path', 'pg_catalog', false), set_config('TimeZone', $1, false),"
+				" set_config('jit', 'off', false),"
+				" pg_has_role(session_user, 'qf_admin', 'member'),"
+				" pg_has_role(session_user, 'qf_auditor', 'member')",
+				1, p, &err);
+	if (!r) {
+		snprintf(msg, n, "%s", err);
+		free(err);
+		*why = DBW_LOGIN_UNREACHABLE;
+		db_close(&s);
+		return NULL;
+	}
+	*admin = !strcmp(PQgetvalue(r, 0, 3), "t");
+	bool auditor = !strcmp(PQgetvalue(r, 0, 4), "t");
+	PQclear(r);
+	if (!*admin && !auditor) {
+		snprintf(msg, n, "role %s is neither a qf_auditor nor a qf_admin", user);
+		*why = DBW_LOGIN_NOT_AUDITOR;
+		db_close(&s);
+		return NULL;
+	}
+	*why = DBW_LOGIN_OK;
+	return s;
+}
+
+bool db_web_alive(struct db_session *s)
+{
+	if (!db_ok(s))
+		return false;
+	PGresult *r = dbi_exec(s, "SELECT 1");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	return ok;
+}
+
+/* ---- the list ---- */
+
+/* $1 status, $2 level, $3 rule, $4 owner, $5 light; NULL: any */
+#define WEB_WHERE                                                                                                   \
+	" WHERE ($1::text IS NULL OR v.status = $1) AND ($2::text IS NULL OR v.level = $2)"                         \
+	"   AND ($3::text IS NULL OR v.rule_id = $3) AND ($4::text IS NULL OR v.owner = $4)"                        \
+	"   AND ($5::text IS NULL OR v.light = $5)"
+
+#define WEB_COLUMNS                                                                                                 \
+	"SELECT v.id, v.level, v.status, v.rule_id, v.title, coalesce(v.department, ''), coalesce(v.subject, ''),"  \
+	"       coalesce(v.owner, ''), to_char(v.first_seen, 'YYYY-MM-DD HH24:MI'),"                                \
+	"       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), ''),"                                           \
+	"       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(v.light, ''), v.hit_count"
+
+static void filter_params(const struct web_filter *f, const char *p[5])
+{
+	p[0] = f->status;
+	p[1] = f->level;
+	p[2] = f->rule;
+	p[3] = f->owner;
+	p[4] = f->light;
+}
+
+int db_web_list(struct db_session *s, const struct web_filter *f, long long before, int offset, int limit,
+		struct db_table *out, char **err)
+{
+	char b[32], o[16], l[16];
+	const char *p[8];
+	filter_params(f, p);
+	snprintf(b, sizeof b, "%lld", before);
+	snprintf(o, sizeof o, "%d", offset);
+	snprintf(l, sizeof l, "%d", limit);
+	p[5] = before > 0 ? b : NULL;
+	p[6] = o;
+	p[7] = l;
+	/* newest first along the primary key: a page reads its own rows and
+	 * those it skips (a bounded offset, or none after a key), never the
+	 * whole table */
+	return take(dbi_query(s,
+			      WEB_COLUMNS " FROM qf.v_findings v" WEB_WHERE
+					  "   AND ($6::bigint IS NULL OR v.id < $6::bigint)"
+					  " ORDER BY v.id DESC OFFSET $7::int LIMIT $8::int",
+			      8, p, err),
+		    out);
+}
+
+long db_web_count(struct db_session *s, const struct web_filter *f, long cap, char **err)
+{
+	char c[24];
+	const char *p[6];
+	filter_params(f, p);
+	snprintf(c, sizeof c, "%ld", cap + 1);
+	p[5] = c;
+	/* counted up to the cap: a count of every matching row would read
+	 * them all at each page */
+	PGresult *r = dbi_query(s, "SELECT count(*) FROM (SELECT 1 FROM qf.v_findings v" WEB_WHERE " LIMIT $6::int) x",
+				6, p, err);
+	if (!r)
+		return -1;
+	long n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* ---- one finding ---- */
+
+int db_web_finding(struct db_session *s, long long id, struct db_table *out, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	return take(dbi_query(s,
+			      "SELECT v.id, v.rule_id, v.title, v.level, v.status, v.supervision, v.risk, v.duty,"
+			      "       coalesce(v.subject, ''), coalesce(v.department, ''), v.hit_count,"
+			      "       to_char(v.first_seen, 'YYYY-MM-DD HH24:MI:SS'), to_char(v.last_seen, 'YYYY-MM-DD HH24:MI:SS'),"
+			      "       f.rule_version, v.message, coalesce(v.owner, ''),"
+			      "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), ''),"
+			      "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(v.light, ''),"
+			      "       coalesce(v.outcome, ''), coalesce(v.disposition, ''),"
+			      "       coalesce((SELECT e.actor FROM qf.finding_event e WHERE e.finding_id = v.id"
+			      "                   AND e.action = 'reported' ORDER BY e.seq DESC LIMIT 1), ''),"
+			      "       v.owner IS NOT DISTINCT FROM session_user::text"
+			      "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id WHERE v.id = $1::bigint",
+			      1, p, err),
+		    out);
+}
+
+int db_web_evidence(struct db_session *s, long long id, struct db_table *out, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	return take(dbi_query(s,
+			      "SELECT e.k, CASE jsonb_typeof(e.v) WHEN 'string' THEN e.v #>> '{}' ELSE e.v::text END"
+			      "  FROM qf.finding f, jsonb_each(f.evidence) AS e(k, v)"
+			      " WHERE f.id = $1::bigint ORDER BY e.k",
+			      1, p, err),
+		    out);
+}
+
+int db_web_history(struct db_session *s, long long id, struct db_table *out, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	/* each event's hash recomputed from its content (as qf.verify_chain
+	 * does for the whole chain), and its link to the event before it,
+	 * which is this finding's or another's: one the person may not see
+	 * reads as unknown here, and `qfctl audit verify` checks the rest */
+	return take(dbi_query(s,
+			      "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action,"
+			      "       coalesce(e.level, ''), coalesce(e.note, ''), left(e.hash, 16),"
+			      "       e.hash = qf.event_hash(e.prev_hash, qf.event_canonical(e.seq, e.id, e.finding_id, e.at,"
+			      "                                   e.actor, e.action, e.level, e.note)),"
+			      "       (SELECT b.hash = e.prev_hash FROM qf.finding_event b WHERE b.seq = e.seq - 1)"
+			      "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
+			      1, p, err),
+		    out);
+}
+
+int db_web_step(struct db_session *s, enum db_web_step step, long long id, const char *note, const char *outcome,
+		const char *disposition, const char *to, char sqlstate[6], char **err)
+{
+	static const char *const sql[] = {
+		[DBW_ACK] = "SELECT (qf.finding_ack($1::bigint, $2)).seq",
+		[DBW_FEEDBACK] = "SELECT (qf.finding_feedback($1::bigint, $2, $3, $4)).seq",
+		[DBW_CLOSE] = "SELECT (qf.finding_close($1::bigint, $2)).seq",
+		[DBW_REOPEN] = "SELECT (qf.finding_reopen($1::bigint, $2)).seq",
+		[DBW_ASSIGN] = "SELECT (qf.finding_assign($1::bigint, $2, $3)).seq",
+	};
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[4] = {ids, note, NULL, NULL};
+	int np = 2;
+	if (step == DBW_FEEDBACK) {
+		p[1] = outcome;
+		p[2] = disposition;
+		p[3] = note;
+		np = 4;
+	} else if (step == DBW_ASSIGN) {
+		p[1] = to;
+		p[2] = note;
+		np = 3;
+	}
+	memcpy(sqlstate, "00000", 6);
+	PGresult *r = dbi_params(s, sql[step], np, p);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		PQclear(r);
+		return 0;
+	}
+	const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(sqlstate, 6, "%s", code ? code : "08006");
+	*err = dbi_error(s, r);
+	PQclear(r);
+	return -1;
+}
+
+/* ---- the dashboard ---- */
+
+int db_web_measures(struct db_session *s, const char *from, const char *to, struct db_table *out, char **err)
+{
+	const char *p[2] = {from, to};
+	return take(dbi_query(s,
+			      "SELECT m.grouping, coalesce(m.grp, ''), m.closed, m.substantiated,"
+			      "       coalesce(round(m.substantiation_rate * 100, 1)::text, ''), m.closed_on_time, m.signed,"
+			      "       m.signed_on_time, m.overdue_now, coalesce(round(m.median_days_to_close, 1)::text, '')"
+			      "  FROM qf.disposal_measures($1::timestamptz, $2::timestamptz) m",
+			      2, p, err),
+		    out);
+}
+
+int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char **err)
+{
+	char l[16];
+	snprintf(l, sizeof l, "%d", limit);
+	const char *p[1] = {l};
+	return take(dbi_query(s,
+			      "SELECT x.id, x.level, x.rule_id, x.title, coalesce(x.owner, ''), coalesce(x.department, ''),"
+			      "       x.status, to_char(x.due, 'YYYY-MM-DD HH24:MI'),"
+			      "       floor(extract(epoch FROM now() - x.due) / 86400)::int"
+			      "  FROM (SELECT v.*, CASE WHEN v.status = 'open' AND v.sign_due < now() THEN v.sign_due"
+			      "                         ELSE v.close_due END AS due"
+			      "          FROM qf.v_findings_open v WHERE v.light = 'red') x"
+			      " ORDER BY x.due, x.id LIMIT $1::int",
+			      1, p, err),
+		    out);
+}
+
+int db_web_trend(struct db_session *s, const char *to, struct db_table *out, char **err)
+{
+	const char *p[1] = {to};
+	return take(dbi_query(s,
+			      "WITH m AS (SELECT g AS m FROM generate_series(date_trunc('month', $1::timestamptz - interval '1 day')"
+			      "             - interval '11 months', date_trunc('month', $1::timestamptz - interval '1 day'),"
+			      "             interval '1 month') g)"
+			      "SELECT to_char(m.m, 'YYYY-MM'),"
+			      "       count(f.id) FILTER (WHERE f.level = 'red'), count(f.id) FILTER (WHERE f.level = 'orange'),"
+			      "       count(f.id) FILTER (WHERE f.level = 'yellow'),"
+			      "       count(f.id) FILTER (WHERE f.status IN ('resolved', 'dismissed'))"
+			      "  FROM m LEFT JOIN qf.finding f ON f.first_seen >= m.m AND f.first_seen < m.m + interval '1 month'"
+			      " GROUP BY m.m ORDER BY m.m",
+			      1, p, err),
+		    out);
+}
+
+int db_web_month(struct db_session *s, char from[11], char to[11], char **err)
+{
+	PGresult *r = dbi_query(s,
+				"SELECT to_char(date_trunc('month', now()), 'YYYY-MM-DD'),"
+				"       to_char(date_trunc('month', now()) + interval '1 month', 'YYYY-MM-DD')",
+				0, NULL, err);
+	if (!r)
+		return -1;
+	snprintf(from, 11, "%s", PQgetvalue(r, 0, 0));
+	snprintf(to, 11, "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return 0;
+}
+
+int db_web_export(struct db_session *s, const struct web_filter *f, int limit, struct db_table *out, char **err)
+{
+	char l[16];
+	const char *p[6];
+	filter_params(f, p);
+	snprintf(l, sizeof l, "%d", limit);
+	p[5] = l;
+	/* the amount only when the evidence holds it as a JSON number (as
+	 * qfctl's export): a spreadsheet then reads a number */
+	return take(dbi_query(s,
+			      WEB_COLUMNS ", v.supervision, v.risk, v.duty,"
+					  "       CASE jsonb_typeof(v.evidence -> 'amount') WHEN 'number'"
+					  "            THEN v.evidence ->> 'amount' ELSE '' END,"
+					  "       coalesce(v.evidence ->> 'table', ''), f.dedupe_key,"
+					  "       coalesce(v.outcome, ''), coalesce(v.disposition, ''), v.message, v.evidence::text"
+					  "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id" WEB_WHERE
+					  " ORDER BY v.id DESC LIMIT $6::int",
+			      6, p, err),
+		    out);
+}

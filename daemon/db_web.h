@@ -1,0 +1,97 @@
+/* What the console (qfweb) asks of the database, on each person's own
+ * connection: logging in as their PostgreSQL role, the findings list
+ * (paged by key, filtered, capped count), one finding with its history
+ * and that history's hashes checked, the disposal steps (the same
+ * database functions as qfctl), the dashboard's measures and the CSV
+ * export. Listings come back as struct db_table (db_ops.h). */
+#ifndef QF_DB_WEB_H
+#define QF_DB_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "db_ops.h"
+
+/* Whether conninfo is fit for the console: parseable, and carrying no
+ * password or user (each person's own are used). 0, or -1 with why. */
+int db_web_check_conninfo(const char *conninfo, char *why, size_t n);
+
+/* Why a login failed. */
+enum db_web_login { DBW_LOGIN_OK = 0, DBW_LOGIN_REFUSED, DBW_LOGIN_UNREACHABLE, DBW_LOGIN_NOT_AUDITOR };
+
+/* A session as user (with password, or NULL for a trusted proxy's login
+ * through a client certificate or an ident map), set up as qfctl's is
+ * (search_path, TimeZone). Its role must be a member of qf_auditor or
+ * qf_admin; *admin says whether of qf_admin. NULL with *why set and the
+ * server's reason in msg (never holding the password) on failure. */
+struct db_session *db_web_connect(const char *conninfo, const char *user, const char *password,
+				  const char *timezone, int connect_timeout_s, enum db_web_login *why, bool *admin,
+				  char *msg, size_t n);
+
+/* The list's filters (query parameters of GET /findings); NULL: any. */
+struct web_filter {
+	const char *status, *level, *rule, *owner, *light;
+};
+
+/* One page of findings, newest first: those with id < before (0: from
+ * the newest), skipping offset rows. Columns: id, level, status, rule,
+ * title, department, person, owner, first seen, sign due, close due,
+ * light, hits. */
+int db_web_list(struct db_session *s, const struct web_filter *f, long long before, int offset, int limit,
+		struct db_table *out, char **err) QF_MUST_CHECK;
+/* How many findings match, counted up to cap (cap + 1 means more). */
+long db_web_count(struct db_session *s, const struct web_filter *f, long cap, char **err);
+
+/* One finding, as a single row: id, rule, title, level, status,
+ * supervision, risk, duty, person, department, hits, first seen, last
+ * seen, rule version, message, owner, sign due, close due, light,
+ * outcome, disposition, the actor of its latest feedback, whether the
+ * session's role is the owner. 0 rows: none the session may see. */
+enum {
+	FW_ID, FW_RULE, FW_TITLE, FW_LEVEL, FW_STATUS, FW_SUPERVISION, FW_RISK, FW_DUTY, FW_PERSON, FW_DEPARTMENT,
+	FW_HITS, FW_FIRST, FW_LAST, FW_VERSION, FW_MESSAGE, FW_OWNER, FW_SIGN_DUE, FW_CLOSE_DUE, FW_LIGHT, FW_OUTCOME,
+	FW_DISPOSITION, FW_REPORTER, FW_MINE, FW_NCOLS
+};
+int db_web_finding(struct db_session *s, long long id, struct db_table *out, char **err) QF_MUST_CHECK;
+/* Its evidence: key, value (text of a scalar, JSON otherwise). */
+int db_web_evidence(struct db_session *s, long long id, struct db_table *out, char **err) QF_MUST_CHECK;
+/* Its history, oldest first: seq, at, actor, action, level, note, hash
+ * (16 digits), intact (t: the event's hash matches its content), linked
+ * (t: its prev_hash is the hash of the event before it; f: it is not; ""
+ * the event before belongs to a finding the session cannot see, or there
+ * is none and prev_hash is the chain's start). */
+int db_web_history(struct db_session *s, long long id, struct db_table *out, char **err) QF_MUST_CHECK;
+
+/* A disposal step, by the database function of the same name
+ * (qf.finding_ack, _feedback, _close, _reopen, _assign); NULL fields go
+ * as NULL. 0, or -1 with sqlstate (6 bytes) and the server's message
+ * (*err, caller frees). */
+enum db_web_step { DBW_ACK, DBW_FEEDBACK, DBW_CLOSE, DBW_REOPEN, DBW_ASSIGN };
+int db_web_step(struct db_session *s, enum db_web_step step, long long id, const char *note, const char *outcome,
+		const char *disposition, const char *to, char sqlstate[6], char **err) QF_MUST_CHECK;
+
+/* qf.disposal_measures(from, to): grouping, group, closed, substantiated,
+ * rate, closed on time, signed, signed on time, overdue now, median days */
+int db_web_measures(struct db_session *s, const char *from, const char *to, struct db_table *out,
+		    char **err) QF_MUST_CHECK;
+/* Findings late now, the latest first due: id, level, rule, title, owner,
+ * department, status, due (the deadline missed), days late. */
+int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char **err) QF_MUST_CHECK;
+/* Findings first seen per month, the 12 months to `to`: month, red,
+ * orange, yellow, closed of them. */
+int db_web_trend(struct db_session *s, const char *to, struct db_table *out, char **err) QF_MUST_CHECK;
+/* The period's default: the first of this month and of the next, in the
+ * session's time zone (from, to: 11 bytes each). */
+int db_web_month(struct db_session *s, char from[11], char to[11], char **err) QF_MUST_CHECK;
+
+/* The export: the list's columns, then supervision, risk, duty, amount
+ * (a JSON number's text, or ""), table, record key, outcome,
+ * disposition, message, evidence (JSON); at most limit rows. */
+int db_web_export(struct db_session *s, const struct web_filter *f, int limit, struct db_table *out,
+		  char **err) QF_MUST_CHECK;
+
+/* Whether the connection still works (a cheap statement). */
+bool db_web_alive(struct db_session *s);
+
+#endif
