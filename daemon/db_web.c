@@ -232,9 +232,9 @@ int db_web_finding(struct db_session *s, long long id, struct db_table *out, cha
 			      "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), ''),"
 			      "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(v.light, ''),"
 			      "       coalesce(v.outcome, ''), coalesce(v.disposition, ''),"
-			      "       coalesce((SELECT e.actor FROM qf.finding_event e WHERE e.finding_id = v.id"
-			      "                   AND e.action = 'reported' ORDER BY e.seq DESC LIMIT 1), ''),"
-			      "       v.owner IS NOT DISTINCT FROM session_user::text"
+			      "       coalesce(f.feedback_by, ''),"
+			      "       v.owner IS NULL OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = v.owner"
+			      "                                  AND pg_has_role(session_user, r.oid, 'member'))"
 			      "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id WHERE v.id = $1::bigint",
 			      1, p, err),
 		    out);
@@ -317,7 +317,7 @@ int db_web_measures(struct db_session *s, const char *from, const char *to, stru
 	const char *p[2] = {from, to};
 	return take(dbi_query(s,
 			      "SELECT m.grouping, coalesce(m.grp, ''), m.closed, m.substantiated,"
-			      "       coalesce(round(m.substantiation_rate * 100, 1)::text, ''), m.closed_on_time, m.signed,"
+			      "       coalesce(m.substantiation_rate::text, ''), m.closed_on_time, m.signed,"
 			      "       m.signed_on_time, m.overdue_now, coalesce(round(m.median_days_to_close, 1)::text, '')"
 			      "  FROM qf.disposal_measures($1::timestamptz, $2::timestamptz) m",
 			      2, p, err),
@@ -330,13 +330,9 @@ int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char *
 	snprintf(l, sizeof l, "%d", limit);
 	const char *p[1] = {l};
 	return take(dbi_query(s,
-			      "SELECT x.id, x.level, x.rule_id, x.title, coalesce(x.owner, ''), coalesce(x.department, ''),"
-			      "       x.status, to_char(x.due, 'YYYY-MM-DD HH24:MI'),"
-			      "       floor(extract(epoch FROM now() - x.due) / 86400)::int"
-			      "  FROM (SELECT v.*, CASE WHEN v.status = 'open' AND v.sign_due < now() THEN v.sign_due"
-			      "                         ELSE v.close_due END AS due"
-			      "          FROM qf.v_findings_open v WHERE v.light = 'red') x"
-			      " ORDER BY x.due, x.id LIMIT $1::int",
+			      "SELECT o.id, o.level, o.rule_id, o.title, coalesce(o.owner, ''), coalesce(o.department, ''),"
+			      "       o.status, to_char(o.due, 'YYYY-MM-DD HH24:MI'), o.days_late, o.deadline"
+			      "  FROM qf.v_findings_overdue o ORDER BY o.due, o.id LIMIT $1::int",
 			      1, p, err),
 		    out);
 }
@@ -361,8 +357,8 @@ int db_web_trend(struct db_session *s, const char *to, struct db_table *out, cha
 int db_web_month(struct db_session *s, char from[11], char to[11], char **err)
 {
 	PGresult *r = dbi_query(s,
-				"SELECT to_char(date_trunc('month', now()), 'YYYY-MM-DD'),"
-				"       to_char(date_trunc('month', now()) + interval '1 month', 'YYYY-MM-DD')",
+				"SELECT to_char(date_trunc('month', qf.clock_now()), 'YYYY-MM-DD'),"
+				"       to_char(date_trunc('month', qf.clock_now()) + interval '1 month', 'YYYY-MM-DD')",
 				0, NULL, err);
 	if (!r)
 		return -1;

@@ -377,7 +377,7 @@ static void finding_steps(struct buf *b, const struct web_session *s, const stru
 			step_form(b, s, id, "close", "办结", "Close", false);
 		n++;
 	}
-	if (closed) {
+	if (closed || !strcmp(st, "reported")) {
 		step_form(b, s, id, "reopen", "重新打开", "Reopen", true);
 		n++;
 	}
