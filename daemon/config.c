@@ -15,6 +15,7 @@
 
 #include "cfgutil.h"
 #include "chat.h"
+#include "config_disposal.h"
 
 const char *level_name(int level)
 {
@@ -265,7 +266,9 @@ static void parse_route(struct cfgctx *cx, struct qf_config *cfg, const config_s
 {
 	static const char *const keys[] = {"match", "receivers", "continue", NULL};
 	static const char *const match_keys[] = {"supervision", "risk", "duty", "min_level",
-						 "rule", "tag", "department", NULL};
+						 "rule", "tag", "department", "event", NULL};
+	static const char *const events[] = {"finding.new",	 "finding.retriggered", "finding.escalated",
+					     "finding.reminder", "finding.resolved",	"finding.overdue", NULL};
 	struct strlist recv = {0};
 	const char *str;
 
@@ -288,6 +291,7 @@ static void parse_route(struct cfgctx *cx, struct qf_config *cfg, const config_s
 			cfg_strlist(cx, m, "rule", NULL, &rt->rule);
 			cfg_strlist(cx, m, "tag", NULL, &rt->tag);
 			cfg_strlist(cx, m, "department", NULL, &rt->department);
+			cfg_strlist(cx, m, "event", events, &rt->event);
 			if (cfg_string(cx, m, "min_level", false, &str)) {
 				rt->min_level = level_parse(str);
 				if (!rt->min_level)
@@ -387,6 +391,7 @@ static void config_defaults(struct qf_config *cfg, const char *file)
 	cfg->max_in_flight = 64;
 	cfg->once_deadline_s = 30;
 	cfg->lease_margin_s = 30;
+	config_disposal_defaults(cfg);
 }
 
 /* The group `name` of the file with its keys checked, or NULL when it is
@@ -590,7 +595,8 @@ static void parse_overrides(struct cfgctx *cx, const config_setting_t *root, str
 struct qf_config *config_load(const char *file, struct diag *d)
 {
 	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
-					   "delivery", "receivers", "routes", "params", "escalation", "reminders", "metrics", NULL};
+					   "delivery", "receivers", "routes", "params", "escalation", "reminders", "metrics",
+					   "disposal", "console", NULL};
 	struct qf_config *cfg = xcalloc(1, sizeof *cfg);
 	const config_setting_t *root;
 	struct cfgctx cx;
@@ -621,6 +627,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	parse_receivers(&cx, root, cfg);
 	parse_routes(&cx, root, cfg);
 	parse_overrides(&cx, root, cfg);
+	config_disposal_parse(&cx, root, cfg);
 out:
 	config_destroy(&lc);
 	if (d->errors > errors_before) {
@@ -660,6 +667,7 @@ void config_free(struct qf_config *cfg)
 		strlist_free(&rt->rule);
 		strlist_free(&rt->tag);
 		strlist_free(&rt->department);
+		strlist_free(&rt->event);
 		free(rt->receivers);
 	}
 	free(cfg->routes);
@@ -674,6 +682,7 @@ void config_free(struct qf_config *cfg)
 		exceptions_free(o->exceptions, o->nexceptions);
 	}
 	free(cfg->overrides);
+	config_disposal_free(cfg);
 	strlist_free(&cfg->files);
 	free(cfg);
 }

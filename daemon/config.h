@@ -50,6 +50,7 @@ struct qf_receiver {
 
 struct qf_route {
 	struct strlist supervision, risk, duty, rule, tag, department;
+	struct strlist event; /* alert events (finding.new, finding.overdue, ...); none = every event */
 	int min_level; /* QF_LEVEL_NONE = any */
 	int *receivers; /* indices into cfg->receivers */
 	int nreceivers;
@@ -92,6 +93,30 @@ struct qf_override {
 	int line;
 };
 
+/* disposal.owners: who owns a new finding (DISPOSAL.md) */
+struct qf_owner_rule {
+	char *department; /* NULL: the default, for every other department */
+	char *role;	  /* a PostgreSQL role name */
+	int line;
+};
+
+/* The disposal loop (qingfeng.conf(5) "disposal"). */
+struct qf_disposal {
+	bool four_eyes; /* the role that closes must not be the one that gave the feedback */
+	struct qf_owner_rule *owners;
+	int nowners;
+	int deadlines[4][2]; /* by level ([QF_YELLOW]..[QF_RED]): [sign, close] workdays */
+	int overdue_every;   /* workdays between two overdue alerts of a late finding */
+};
+
+/* The web console (qfweb(8), qingfeng.conf(5) "console"). */
+struct qf_console {
+	char *listen;	      /* "ADDR:PORT" */
+	char *url;	      /* its public address, no trailing '/'; NULL: chat messages carry no link */
+	char *trusted_header; /* a proxy's header naming the authenticated user; NULL: none */
+	int idle_timeout_s;
+};
+
 struct qf_config {
 	char *path;
 	char *conninfo; /* "" = libpq defaults / PG* environment */
@@ -121,6 +146,8 @@ struct qf_config {
 	int nroutes;
 	struct qf_override *overrides;
 	int noverrides;
+	struct qf_disposal disposal;
+	struct qf_console console;
 	/* interned file names that diagnostics and structs point into */
 	struct strlist files;
 };

@@ -9,8 +9,21 @@ static bool any_tag(const struct strlist *want, const struct strlist *tags)
 	return false;
 }
 
-static bool matches(const struct qf_route *rt, const struct qf_rule *r, int level, const char *department)
+/* event NULL: the evaluation's own alerts, a new or re-triggered finding */
+static bool event_matches(const struct strlist *want, const char *event)
 {
+	if (!want->n)
+		return true;
+	if (event)
+		return strlist_has(want, event);
+	return strlist_has(want, "finding.new") || strlist_has(want, "finding.retriggered");
+}
+
+static bool matches(const struct qf_route *rt, const struct qf_rule *r, int level, const char *department,
+		    const char *event)
+{
+	if (!event_matches(&rt->event, event))
+		return false;
 	if (rt->supervision.n && !strlist_has(&rt->supervision, r->supervision))
 		return false;
 	if (rt->risk.n && !strlist_has(&rt->risk, r->risk))
@@ -40,6 +53,12 @@ static int add(int *out, int n, int idx)
 int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
 		    int *out)
 {
+	return route_receivers_event(cfg, r, level, department, NULL, out);
+}
+
+int route_receivers_event(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
+			  const char *event, int *out)
+{
 	int n = 0;
 
 	if (cfg->nroutes == 0) {
@@ -49,7 +68,7 @@ int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int le
 	}
 	for (int i = 0; i < cfg->nroutes; i++) {
 		const struct qf_route *rt = &cfg->routes[i];
-		if (!matches(rt, r, level, department))
+		if (!matches(rt, r, level, department, event))
 			continue;
 		for (int j = 0; j < rt->nreceivers; j++)
 			n = add(out, n, rt->receivers[j]);

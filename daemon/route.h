@@ -11,6 +11,11 @@
  * stops the walk unless it says continue = true. */
 int route_receivers(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
 		    int *out);
+/* The same for an alert of the given event (finding.overdue, ...): a
+ * route whose match names events takes only those; NULL is the
+ * evaluation's own alerts (finding.new, finding.retriggered). */
+int route_receivers_event(const struct qf_config *cfg, const struct qf_rule *r, int level, const char *department,
+			  const char *event, int *out);
 
 /* The configured receivers' names, in order (cfg's strings, valid while
  * cfg is); caller frees the array. */
