@@ -496,7 +496,7 @@ static struct MHD_Daemon *listen_on(const char *listen, int *port_out)
 
 static void usage(FILE *o)
 {
-	fprintf(o, "usage: qfweb -c FILE [-l ADDRESS:PORT] [--port-file FILE] [-v]\n"
+	fprintf(o, "usage: qfweb -c FILE [-n] [-l ADDRESS:PORT] [--port-file FILE] [-v]\n"
 		   "  the web console of qingfeng (qfweb(8)); FILE is qingfeng.conf(5)\n");
 }
 
@@ -506,17 +506,19 @@ int main(int argc, char **argv)
 					     {"listen", required_argument, NULL, 'l'},
 					     {"port-file", required_argument, NULL, 'P'},
 					     {"verbose", no_argument, NULL, 'v'},
+					     {"check", no_argument, NULL, 'n'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	const char *path = NULL, *listen = NULL, *port_file = NULL;
-	bool verbose = false;
+	bool verbose = false, check = false;
 	int o;
-	while ((o = getopt_long(argc, argv, "c:l:vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:l:nvh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': path = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'P': port_file = optarg; break;
 		case 'v': verbose = true; break;
+		case 'n': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EX_USAGE_;
 		}
@@ -543,9 +545,13 @@ int main(int argc, char **argv)
 	}
 	diag_free(&d);
 	log_set_level(verbose ? QF_LOG_DEBUG : cfg->log_level);
-	conf = (struct web_conf){.conninfo = cfg->conninfo, .timezone = cfg->timezone,
-				 .connect_timeout_s = cfg->connect_timeout_s, .listen = "127.0.0.1:9424",
-				 .idle_timeout_s = 1800};
+	conf = (struct web_conf){.conninfo = cfg->conninfo,
+				 .timezone = cfg->timezone,
+				 .connect_timeout_s = cfg->connect_timeout_s,
+				 .listen = cfg->console.listen,
+				 .url = cfg->console.url,
+				 .trusted_header = cfg->console.trusted_header,
+				 .idle_timeout_s = cfg->console.idle_timeout_s};
 	if (listen)
 		conf.listen = listen;
 	conf.secure_cookie = conf.url && !strncmp(conf.url, "https://", 8);
@@ -554,6 +560,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qfweb: %s: %s\n", path, why);
 		config_free(cfg);
 		return QF_EX_CONFIG;
+	}
+	if (check) {
+		printf("qfweb: %s: configuration OK (console on %s%s)\n", path, conf.listen,
+		       conf.trusted_header ? ", logins by the proxy's header" : "");
+		config_free(cfg);
+		return 0;
 	}
 	sessions_init(conf.idle_timeout_s);
 

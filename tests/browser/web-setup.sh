@@ -19,6 +19,10 @@ web_setup() {
   local hba=$QF_PGDATA/pg_hba.conf
   { echo "local all web_a1,web_a2,web_out,web_plain scram-sha-256"; cat "$hba"; } >"$T_DIR/hba" &&
     $QF_PGRUNAS tee "$hba" <"$T_DIR/hba" >/dev/null && $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" reload >/dev/null || return 1
+  # the engine syncs disposal.owners from the configuration at connect;
+  # written here too, so the owners hold whichever writes first
+  sql "$DB" "INSERT INTO qf.setting (name, value) VALUES ('disposal.owners', '[{\"role\": \"web_a1\"}]')
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value" || return 1
   sql "$DB" "INSERT INTO qf.auditor_scope (role_name, supervision) VALUES ('web_a1', 'financial'), ('web_a2', 'financial');
     INSERT INTO qf.auditor_scope (role_name, department) VALUES ('web_out', '无此部门');
     INSERT INTO records.person (person_id, name, department) VALUES ('张三', '张三', '化学室'), ('Bob', 'Bob', 'Lab 2');
@@ -27,9 +31,11 @@ web_setup() {
      ('P2', 'Lab 2', 100.00, 'Bob', 'Bob', 'X'),
      ('P3', '化学室', 48500.00, 'C', 'D', 'E'),
      ('P4', '=1+2<b>粗</b>', 120.00, 'Eve', 'Eve', 'X')"
-  ONCE_DEADLINE=1 write_conf "$T_DIR/q.conf" "http://127.0.0.1:9/hook" "$(only_rules F09 F03)" "${WEB_CONF_EXTRA:-}"
+  # web_a1 owns every finding (signs for them); web_a2 may not sign
+  ONCE_DEADLINE=1 write_conf "$T_DIR/q.conf" "http://127.0.0.1:9/hook" "$(only_rules F09 F03)" \
+    'disposal = { owners = ( { role = "web_a1"; } ); };' "${WEB_CONF_EXTRA:-}"
   run_once "$T_DIR/q.conf"
-  [ "$(sql "$DB" "SELECT count(*) FROM qf.finding")" -ge 4 ]
+  [ "$(sql "$DB" "SELECT count(*) FROM qf.finding WHERE owner = 'web_a1'")" -ge 4 ]
 }
 
 # web_start [qfweb options]: starts qfweb on a free port; sets W (its URL)

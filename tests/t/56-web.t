@@ -12,6 +12,11 @@ own_cluster
 . "$QF_ROOT/tests/browser/web-setup.sh"
 
 web_setup; ok $? "a database with findings and auditors who log in with passwords"
+like "$("$QF_BUILD/qfweb" -c "$T_DIR/q.conf" -n 2>&1)" "configuration OK \(console on 127.0.0.1:9424\)" "qfweb -n checks the configuration"
+sed 's|conninfo = "|conninfo = "password=secret |' "$T_DIR/q.conf" >"$T_DIR/bad.conf"
+out=$("$QF_BUILD/qfweb" -c "$T_DIR/bad.conf" -n 2>&1); st=$?
+is "$st" 78 "a conninfo with a password: refused (78)"
+like "$out" "holds a password" "and says why"
 notify_listen "$T_DIR/notify.sock" "$T_DIR/notify.log"
 NOTIFY_SOCKET=$T_DIR/notify.sock web_start; ok $? "qfweb starts"
 wait_for 5 'grep -q READY=1 "$T_DIR/notify.log"'; ok $? "and tells systemd READY=1"
@@ -124,6 +129,11 @@ J2=$T_DIR/a2.jar
 is "$(login "$J2" web_a2 pw-a2)" 303 "web_a2 logs in"
 req "$J2" GET "/findings/$F" >/dev/null; T2=$(csrf)
 like "$(cat "$O")" 'id="step-close"' "and is offered the close"
+other=$(sql "$DB" "SELECT id FROM qf.finding WHERE rule_id = 'F09' AND dedupe_key = 'P2'")
+req "$J2" GET "/findings/$other" >/dev/null
+unlike "$(cat "$O")" 'id="step-ack"' "web_a2 is not offered the sign-for of web_a1's finding"
+is "$(req "$J2" POST "/findings/$other/ack" --data "csrf=$T2&note=x")" 403 "and signing it anyway: 403"
+is "$(status_of "$other")" open "still open"
 is "$(req "$J2" POST "/findings/$F/close" --data "csrf=$T2&note=办结")" 303 "web_a2 closes it: 303"
 is "$(status_of "$F")" resolved "resolved (partly substantiated)"
 is "$(req "$J2" POST "/findings/$F/close" --data "csrf=$T2&note=again")" 409 "closing a closed finding: 409"
