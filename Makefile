@@ -190,19 +190,22 @@ soak:
 # the plain build of $(BUILD), with qfctl compiled for PREFIX.
 install:
 	tools/deps.sh build
-	$(MAKE) $(BUILD)/qingfengd $(BUILD)/qfctl.install
+	$(MAKE) $(BUILD)/qingfengd $(BUILD)/qfctl.install $(BUILD)/qfweb
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/qingfeng/sql $(DESTDIR)$(PREFIX)/share/qingfeng/rules \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/qingfeng/rules.d
 	install -m 0755 $(BUILD)/qingfengd $(DESTDIR)$(PREFIX)/bin/qingfengd
 	install -m 0755 $(BUILD)/qfctl.install $(DESTDIR)$(PREFIX)/bin/qfctl
+	install -m 0755 $(BUILD)/qfweb $(DESTDIR)$(PREFIX)/bin/qfweb
 	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/qingfeng/sql/
 	install -m 0644 rules/*.conf $(DESTDIR)$(PREFIX)/share/qingfeng/rules/
 	install -m 0644 man/qfctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/qingfeng.conf.5 man/qingfeng-rules.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 man/qingfengd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/qingfengd.8 man/qfweb.8 $(DESTDIR)$(MANDIR)/man8/
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/qingfeng.service >$(DESTDIR)$(UNITDIR)/qingfeng.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/qingfeng.service
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/qingfeng-web.service >$(DESTDIR)$(UNITDIR)/qingfeng-web.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/qingfeng-web.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/qingfeng/qingfeng.conf ] || \
 	  install -m 0640 etc/qingfeng.conf $(DESTDIR)$(SYSCONFDIR)/qingfeng/qingfeng.conf
 	[ -n "$$(ls -A $(DESTDIR)$(SYSCONFDIR)/qingfeng/rules.d)" ] || \

@@ -13,7 +13,7 @@ fi
 
 UNIT=$QF_ROOT/systemd/qingfeng.service
 MAN=$QF_ROOT/man
-PAGES=(qingfengd.8 qfctl.1 qingfeng.conf.5 qingfeng-rules.5)
+PAGES=(qingfengd.8 qfctl.1 qingfeng.conf.5 qingfeng-rules.5 qfweb.8)
 
 # ---- the unit ----------------------------------------------------------
 
@@ -67,6 +67,37 @@ is "$(key CapabilityBoundingSet)" "" "no capabilities"
 is "$(key LimitCORE)" 0 "LimitCORE=0: no core dumps (the daemon holds receiver secrets)"
 is "$(key RestrictAddressFamilies)" "AF_UNIX AF_INET AF_INET6" "unix sockets and IP only"
 is "$(printf '%s\n' "$svc" | grep -c '^IPAddressDeny=')" 0 "no IP deny list: webhook receivers may be anywhere"
+
+# ---- the console's unit (qingfeng-web.service) -------------------------
+
+WUNIT=$QF_ROOT/systemd/qingfeng-web.service
+sed "s|/usr/local/bin/|$QF_BUILD/|g" "$WUNIT" >"$T_DIR/unit/qingfeng-web.service"
+out=$(cd "$T_DIR/unit" && MANPATH=$T_DIR/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify qingfeng-web.service 2>&1)
+is "$(printf '%s\n' "$out" | grep -F 'qingfeng-web' || true)" "" "systemd-analyze verify: nothing to say about qingfeng-web.service"
+out=$(SYSTEMD_LOG_COLOR=0 systemd-analyze security --offline=true --no-pager "$WUNIT" 2>&1)
+level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for qingfeng-web.service: \([0-9.]*\).*/\1/p')
+note "qingfeng-web.service exposure level: ${level:-none}"
+if [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'; then
+  ok 0 "qingfeng-web.service: exposure level $level <= 2.0"
+else
+  ok 1 "qingfeng-web.service: exposure level ${level:-?} <= 2.0"
+  printf '%s\n' "$out" | grep '✗' | sed 's/^/#   /'
+fi
+wsvc=$(sed -n '/^\[Service\]/,/^\[/p' "$WUNIT" | grep -v '^[#;]')
+wkey() { printf '%s\n' "$wsvc" | sed -n "s/^$1=//p"; }
+is "$(wkey Type)" notify "qingfeng-web.service: Type=notify"
+like "$(wkey ExecStartPre)" '^/usr/local/bin/qfweb -c /etc/qingfeng/qingfeng.conf -n$' "ExecStartPre checks the configuration with qfweb -n"
+like "$(wkey ExecStart)" '^/usr/local/bin/qfweb -c ' "ExecStart runs qfweb"
+is "$(wkey LimitCORE)" 0 "LimitCORE=0: no core dumps (a login's password is in memory)"
+is "$(wkey CapabilityBoundingSet)" "" "no capabilities"
+missing=""
+for o in $(grep -o '{"[a-z-]*", [a-z_]*argument' "$QF_ROOT/daemon/qfweb.c" | cut -d'"' -f2); do
+  grep -qF -- "\\-\\-$o" "$MAN/qfweb.8" || missing="$missing --$o"
+done
+for r in "POST /login" "POST /logout" "GET /findings" "GET /dashboard" "GET /export/findings.csv" "GET /healthz"; do
+  grep -qF "$r" "$MAN/qfweb.8" || missing="$missing [$r]"
+done
+is "${missing# }" "" "qfweb(8) documents every option of qfweb.c and the routes"
 
 # ---- the man pages -----------------------------------------------------
 

@@ -8,7 +8,8 @@ root=$T_DIR/root
 make -s -C "$QF_ROOT" install DESTDIR="$root" PREFIX=/opt/qf SYSCONFDIR=/etc >"$T_DIR/make.log" 2>&1; st=$?
 is "$st" 0 "make install DESTDIR=… PREFIX=/opt/qf exits 0"
 [ "$st" = 0 ] || tail -20 "$T_DIR/make.log" | sed 's/^/# /'
-for f in opt/qf/bin/qingfengd opt/qf/bin/qfctl opt/qf/share/qingfeng/sql/001_records.sql \
+for f in opt/qf/bin/qingfengd opt/qf/bin/qfctl opt/qf/bin/qfweb opt/qf/share/man/man8/qfweb.8 \
+         opt/qf/lib/systemd/system/qingfeng-web.service opt/qf/share/qingfeng/sql/001_records.sql \
          opt/qf/share/qingfeng/rules/financial.conf opt/qf/share/man/man8/qingfengd.8 opt/qf/share/man/man1/qfctl.1 \
          opt/qf/share/man/man5/qingfeng.conf.5 opt/qf/share/man/man5/qingfeng-rules.5 \
          opt/qf/lib/systemd/system/qingfeng.service etc/qingfeng/qingfeng.conf etc/qingfeng/rules.d/technical.conf; do
@@ -16,6 +17,8 @@ for f in opt/qf/bin/qingfengd opt/qf/bin/qfctl opt/qf/share/qingfeng/sql/001_rec
 done
 is "$(stat -c %a "$root/etc/qingfeng/qingfeng.conf")" 640 "the configuration is 0640"
 is "$(grep -c '/opt/qf/bin/qingfengd' "$root/opt/qf/lib/systemd/system/qingfeng.service")" 2 "the unit runs the installed binary (ExecStartPre, ExecStart)"
+is "$(grep -c '/opt/qf/bin/qfweb' "$root/opt/qf/lib/systemd/system/qingfeng-web.service")" 2 "the console's unit runs the installed qfweb (ExecStartPre, ExecStart)"
+"$root/opt/qf/bin/qfweb" -h >/dev/null; ok $? "the installed qfweb runs"
 echo "# admin edit" >>"$root/etc/qingfeng/qingfeng.conf"
 make -s -C "$QF_ROOT" install DESTDIR="$root" PREFIX=/opt/qf SYSCONFDIR=/etc >/dev/null 2>&1
 like "$(tail -1 "$root/etc/qingfeng/qingfeng.conf")" "admin edit" "a second install keeps the administrator's configuration"
