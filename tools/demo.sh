@@ -12,13 +12,18 @@
 #  4. once every record is evaluated and every alert delivered, the daemon
 #     stops (SIGTERM); a summary by the 423 dimensions and the top rules;
 #  5. the self-check: findings against the generator's ground truth, recall
-#     and precision, and every alert delivered, received and signed.
+#     and precision, and every alert delivered, received and signed;
+#  6. the web console (qfweb), started with the daemon: its address and two
+#     demo auditors' logins are printed; from a terminal the demo then
+#     waits (Ctrl-C ends it) so that a newcomer can open it and work an
+#     alert through the loop (sign, feedback, the other auditor closes).
 #
 # Exits non-zero unless recall and precision are both 1.00 and every alert
 # arrived with a valid signature. Knobs: DEMO_SCALE (rows, default 20000),
 # DEMO_SEED (1), DEMO_RATE (plant rate, 0.01), DEMO_PACE (pauses between
 # commits: 1 is watchable, 0 none), DEMO_DB (database name, qf_demo),
-# DEMO_CLOCK (the rules' clock at the start, 2026-11-25 09:00).
+# DEMO_CLOCK (the rules' clock at the start, 2026-11-25 09:00), DEMO_HOLD
+# (1: keep the console open at the end; default when run from a terminal).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${QF_BUILD:-$ROOT/build}
@@ -101,6 +106,37 @@ echo "(a small institute: F05, Benford's law, looks at vendors with $BENFORD pay
 CLOCK=${DEMO_CLOCK:-2026-11-25 09:00}
 echo "the rules' clock: $CLOCK (Asia/Shanghai), the morning after the last generated record; it runs on from there"
 
+# The console: two demo auditors (roles with passwords; four eyes needs
+# two people), each seeing everything, jw_zhang the owner of every
+# finding (disposal.owners in the configuration). In the throwaway cluster
+# their passwords are checked (SCRAM, a pg_hba.conf line for them alone).
+console_start() {
+  q -c "DO \$\$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jw_zhang') THEN
+            CREATE ROLE jw_zhang LOGIN PASSWORD 'zhang-demo' IN ROLE qf_auditor; END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jw_li') THEN
+            CREATE ROLE jw_li LOGIN PASSWORD 'li-demo' IN ROLE qf_auditor; END IF;
+        END \$\$;
+        INSERT INTO qf.auditor_scope (role_name, department, supervision) VALUES
+          ('jw_zhang', NULL, NULL), ('jw_zhang', NULL, 'disciplinary'),
+          ('jw_li', NULL, NULL), ('jw_li', NULL, 'disciplinary')" >/dev/null
+  if [ -n "${QF_PGDATA:-}" ] && ! grep -q jw_zhang "$QF_PGDATA/pg_hba.conf" 2>/dev/null; then
+    { echo "local all jw_zhang,jw_li scram-sha-256"; $QF_PGRUNAS cat "$QF_PGDATA/pg_hba.conf"; } >"$work/hba"
+    $QF_PGRUNAS tee "$QF_PGDATA/pg_hba.conf" <"$work/hba" >/dev/null && $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" reload >/dev/null
+  fi
+  "$B/qfweb" -c "$work/qingfeng.conf" -l 127.0.0.1:0 --port-file "$work/web.port" 2>"$work/web.log" &
+  pids+=("$!")
+  for _ in $(seq 1 100); do [ -s "$work/web.port" ] && break; sleep 0.05; done
+  [ -s "$work/web.port" ] || fail "the console (qfweb) did not start"
+  WEB="http://127.0.0.1:$(cat "$work/web.port")"
+  console_banner
+}
+console_banner() {
+  echo "${BOLD}控制台 console: $WEB/findings${OFF}  (qfweb; SSH users: ssh -L $(cat "$work/web.port"):127.0.0.1:$(cat "$work/web.port") this-host)"
+  echo "  登录 log in as jw_zhang / zhang-demo (owns every finding: 签收 sign for it, 反馈 give feedback)"
+  echo "           or jw_li / li-demo (the second auditor: 办结 closes what jw_zhang reported, four eyes)"
+}
+
 say "2. 接收端 receiver and 守护进程 qingfengd: a local webhook on 127.0.0.1 verifying HMAC signatures"
 "$B/qf-receiver" -q -P -s "$SECRET" -p "$work/port" -o "$work/alerts.jsonl" &
 pids+=("$!")
@@ -113,6 +149,7 @@ evaluation = { interval = 1; };
 delivery = { backoff_initial = 0.2; backoff_max = 2.0; };
 metrics = { listen = "127.0.0.1:0"; };   # any free port: the demo must not collide with a running qingfengd
 params = { F05 = { min_n = $BENFORD; }; }; # the institute's size: see --benford-min-n in tools/demo.sh
+disposal = { owners = ( { role = "jw_zhang"; } ); };   # the console's demo auditor signs for every finding
 receivers = (
   { name = "jiwei"; format = "json"; url = "http://127.0.0.1:$(cat "$work/port")/hook"; secret = "$SECRET"; }
 );
@@ -125,6 +162,8 @@ dpid=$!
 pids+=("$dpid")
 wait_for 60 "(SELECT count(*) FROM qf.cursor WHERE name LIKE 'rule:%') >= $nrules AND $drained" ||
   fail "the daemon's first pass did not finish within 60 s"
+
+console_start
 
 "${gen[@]}" --part activity --stream >"$work/stream.sql" || fail "qf-gen failed"
 say "3. 新记录 records arrive while the daemon runs: $(sed -n 's/^-- qf-gen stream: //p' "$work/stream.sql"), each its own commit"
@@ -197,4 +236,12 @@ if [ $ok = 1 ]; then
   echo "${GREEN}签名 signatures: ✓ all $signed verified; demo: OK${OFF}"
 else
   fail "the findings or the alerts do not match the planted risk points"
+fi
+
+say "6. 控制台 console: the findings, their stages and the dashboard in a browser"
+console_banner
+if [ "${DEMO_HOLD:-$([ -t 0 ] && [ -t 1 ] && echo 1 || echo 0)}" = 1 ]; then
+  echo "the console stays open (the database too) until Ctrl-C"
+  trap 'echo; exit 0' INT
+  while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 1; done
 fi

@@ -5,8 +5,8 @@
 #
 #   build   compile and install (make, make install); the default
 #   demo    build, plus PostgreSQL and what tools/demo.sh runs (make demo)
-#   test    demo, plus what the tests use: valgrind, systemd-analyze, man,
-#           headless Chromium and CJK fonts, cppcheck (make check)
+#   test    demo, plus what the tests use: valgrind, systemd-analyze, man, curl,
+#           headless Chromium and CJK fonts, node and npm (the console's browser tests), cppcheck (make check)
 #   bench   demo, plus bc and curl (make bench, make soak)
 #   lint    cppcheck (make lint)
 #   format  clang-format and git (make format)
@@ -19,7 +19,7 @@ BUILD=(gcc make pkg-config libpq-dev libcurl4-openssl-dev libconfig-dev libjanss
        libsystemd-dev libmicrohttpd-dev)
 DEMO=("${BUILD[@]}" postgresql-15 postgresql-client-15 perl procps util-linux)
 LINT=(cppcheck)
-TEST=("${DEMO[@]}" "${LINT[@]}" valgrind systemd groff-base man-db chromium fonts-noto-cjk poppler-utils pgbouncer
+TEST=("${DEMO[@]}" "${LINT[@]}" valgrind systemd groff-base man-db chromium fonts-noto-cjk poppler-utils pgbouncer curl nodejs npm
       libreoffice-calc-nogui prometheus python3-prometheus-client)
 BENCH=("${DEMO[@]}" bc curl)
 FORMAT=(clang-format git)
