@@ -161,11 +161,13 @@ bool db_web_alive(struct db_session *s)
 	"   AND ($3::text IS NULL OR v.rule_id = $3) AND ($4::text IS NULL OR v.owner = $4)"                        \
 	"   AND ($5::text IS NULL OR v.light = $5)"
 
-#define WEB_COLUMNS                                                                                                 \
-	"SELECT v.id, v.level, v.status, v.rule_id, v.title, coalesce(v.department, ''), coalesce(v.subject, ''),"  \
-	"       coalesce(v.owner, ''), to_char(v.first_seen, 'YYYY-MM-DD HH24:MI'),"                                \
-	"       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), ''),"                                           \
-	"       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(v.light, ''), v.hit_count"
+/* the list's columns, of the view under alias a */
+#define WEB_COLUMNS_OF(a)                                                                                           \
+	"SELECT " a ".id, " a ".level, " a ".status, " a ".rule_id, " a ".title, coalesce(" a ".department, ''),"      \
+	" coalesce(" a ".subject, ''), coalesce(" a ".owner, ''), to_char(" a ".first_seen, 'YYYY-MM-DD HH24:MI'),"    \
+	" coalesce(to_char(" a ".sign_due, 'YYYY-MM-DD HH24:MI'), ''),"                                                \
+	" coalesce(to_char(" a ".close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(" a ".light, ''), " a ".hit_count"
+#define WEB_COLUMNS WEB_COLUMNS_OF("v")
 
 static void filter_params(const struct web_filter *f, const char *p[5])
 {
@@ -188,31 +190,31 @@ int db_web_list(struct db_session *s, const struct web_filter *f, long long befo
 	p[5] = before > 0 ? b : NULL;
 	p[6] = o;
 	p[7] = l;
-	/* newest first along the primary key: a page reads its own rows and
-	 * those it skips (a bounded offset, or none after a key), never the
-	 * whole table */
+	/* newest first along the primary key: a page reads the ids of its own
+	 * rows and of those it skips (a bounded offset, or none after a key),
+	 * never the whole table; only its own rows are formatted (PostgreSQL
+	 * computes a select list for the rows an OFFSET skips too) */
 	return take(dbi_query(s,
-			      WEB_COLUMNS " FROM qf.v_findings v" WEB_WHERE
-					  "   AND ($6::bigint IS NULL OR v.id < $6::bigint)"
-					  " ORDER BY v.id DESC OFFSET $7::int LIMIT $8::int",
+			      WEB_COLUMNS_OF("o") " FROM qf.v_findings o"
+						  " WHERE o.id IN (SELECT v.id FROM qf.v_findings v" WEB_WHERE
+						  "   AND ($6::bigint IS NULL OR v.id < $6::bigint)"
+						  " ORDER BY v.id DESC OFFSET $7::int LIMIT $8::int)"
+						  " ORDER BY o.id DESC",
 			      8, p, err),
 		    out);
 }
 
-long db_web_count(struct db_session *s, const struct web_filter *f, long cap, char **err)
+long db_web_estimate(struct db_session *s, const struct web_filter *f, char **err)
 {
-	char c[24];
-	const char *p[6];
+	const char *p[5];
 	filter_params(f, p);
-	snprintf(c, sizeof c, "%ld", cap + 1);
-	p[5] = c;
-	/* counted up to the cap: a count of every matching row would read
-	 * them all at each page */
-	PGresult *r = dbi_query(s, "SELECT count(*) FROM (SELECT 1 FROM qf.v_findings v" WEB_WHERE " LIMIT $6::int) x",
-				6, p, err);
+	/* the planner's estimate: an exact count would read every matching
+	 * row (and ask row-level security about each) at every page */
+	PGresult *r = dbi_query(s, "EXPLAIN (FORMAT JSON) SELECT 1 FROM qf.v_findings v" WEB_WHERE, 5, p, err);
 	if (!r)
 		return -1;
-	long n = atol(PQgetvalue(r, 0, 0));
+	const char *rows = strstr(PQgetvalue(r, 0, 0), "\"Plan Rows\":");
+	long n = rows ? atol(rows + strlen("\"Plan Rows\":")) : 0;
 	PQclear(r);
 	return n;
 }

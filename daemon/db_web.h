@@ -40,8 +40,8 @@ struct web_filter {
  * light, hits. */
 int db_web_list(struct db_session *s, const struct web_filter *f, long long before, int offset, int limit,
 		struct db_table *out, char **err) QF_MUST_CHECK;
-/* How many findings match, counted up to cap (cap + 1 means more). */
-long db_web_count(struct db_session *s, const struct web_filter *f, long cap, char **err);
+/* About how many findings match: the planner's estimate (no rows read). */
+long db_web_estimate(struct db_session *s, const struct web_filter *f, char **err);
 
 /* One finding, as a single row: id, rule, title, level, status,
  * supervision, risk, duty, person, department, hits, first seen, last

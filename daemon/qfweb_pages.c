@@ -14,7 +14,6 @@
 
 #define PAGE_ROWS 50
 #define MAX_OFFSET_PAGES 200 /* beyond, the pages go on by key (before=) */
-#define COUNT_CAP 1000
 #define EXPORT_ROWS 50000
 #define NOTE_MAX 4000
 
@@ -201,24 +200,28 @@ void page_findings(struct web_session *s, arg_fn arg, void *ctx, struct reply *r
 		db_failed(r, s, err);
 		return;
 	}
-	long count = db_web_count(s->db, &f, COUNT_CAP, &err);
-	if (count < 0) {
-		db_table_clear(&t);
-		db_failed(r, s, err);
-		return;
+	int n = t.nrows > PAGE_ROWS ? PAGE_ROWS : t.nrows;
+	long seen = (before ? 0 : (page - 1) * PAGE_ROWS) + n;
+	long count = seen;
+	if (t.nrows > PAGE_ROWS || page > 1) { /* more than this page: estimated, never read through */
+		count = db_web_estimate(s->db, &f, &err);
+		if (count < 0) {
+			db_table_clear(&t);
+			db_failed(r, s, err);
+			return;
+		}
 	}
 	struct buf *b = &r->body;
 	page_begin(b, "预警列表", "Findings", s);
 	list_filters(b, &f);
-	if (count > COUNT_CAP)
-		buf_printf(b, "<p class=\"count\">符合条件的预警超过 %d 条 <span class=\"en\">more than %d findings match</span>"
+	if (t.nrows > PAGE_ROWS || page > 1)
+		buf_printf(b, "<p class=\"count\">约 %ld 条 <span class=\"en\">about %ld findings (estimated)</span>"
 			      "，第 %lld 页 <span class=\"en\">page %lld</span></p>",
-			   COUNT_CAP, COUNT_CAP, page, page);
+			   count > seen ? count : seen, count > seen ? count : seen, page, page);
 	else
 		buf_printf(b, "<p class=\"count\">共 %ld 条 <span class=\"en\">%ld findings</span>，第 %lld 页 "
 			      "<span class=\"en\">page %lld</span></p>",
 			   count, count, page, page);
-	int n = t.nrows > PAGE_ROWS ? PAGE_ROWS : t.nrows;
 	list_rows(b, &t, n);
 	buf_puts(b, "<p class=\"pager\">");
 	if (page > 1 && page - 1 <= MAX_OFFSET_PAGES) {
