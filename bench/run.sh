@@ -8,14 +8,15 @@
 #   bench/run.sh                         every benchmark, at the targets' scales
 #                                        (eval at 10M rows alone takes ~15 min)
 #   BENCH=capture,deliver bench/run.sh   a subset (capture, deliver, latency, gauges,
-#                                        eval, bulk; soak only when named); the
+#                                        eval, bulk, web; soak only when named); the
 #                                        other benchmarks' rows are kept
 #   QUICK=1 bench/run.sh                 small scales, a few minutes in all;
 #                                        the block says they are not the targets'
 #   bench/run.sh --render                rewrite the block from its stored data
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
-# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey); ALERTS, FINDINGS (gauges); SCALES,
+# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey); ALERTS, FINDINGS (gauges);
+# WEB_FINDINGS, WEB_ROUNDS, WEB_INDEXES (web); SCALES,
 # ROUNDS_INCR, INCREMENTAL_ONLY (eval); BULK_SCALE, BULK_N (bulk); SOAK_*
 # (soak). Any that differs from its default is written beside the figures.
 # QF_BUILD is the build to run (default build/), RESULTS_MD the file to
@@ -29,8 +30,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export QF_BUILD=${QF_BUILD:-$ROOT/build}
 RESULTS_MD=${RESULTS_MD:-$ROOT/bench/RESULTS.md}
-ALL="capture deliver latency hotkey gauges eval bulk"   # soak is not a default benchmark (make soak)
-KNOWN="capture deliver latency hotkey gauges eval bulk soak"
+ALL="capture deliver latency hotkey gauges eval bulk web"   # soak is not a default benchmark (make soak)
+KNOWN="capture deliver latency hotkey gauges eval bulk web soak"
 
 render_only=0
 case "${1:-}" in
@@ -44,7 +45,7 @@ if [ "${QUICK:-}" = 1 ]; then
   export RATE=${RATE:-200} COUNT=${COUNT:-1000} SCALES=${SCALES:-100000} ROUNDS_INCR=${ROUNDS_INCR:-3}
   export HISTORY=${HISTORY:-0 20000} IMPORT=${IMPORT:-5000}
   export ALERTS=${ALERTS:-100000} FINDINGS=${FINDINGS:-100000} BULK_SCALE=${BULK_SCALE:-100000} BULK_N=${BULK_N:-5000}
-  export SOAK_MINUTES=${SOAK_MINUTES:-3}
+  export SOAK_MINUTES=${SOAK_MINUTES:-3} WEB_FINDINGS=${WEB_FINDINGS:-100000}
 fi
 
 selected=()
@@ -72,6 +73,7 @@ settings() {
     gauges)  spec="ALERTS=1000000 FINDINGS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
     bulk)    spec="BULK_SCALE=1000000 BULK_N=50000" ;;
+    web)     spec="WEB_FINDINGS=1000000 WEB_ROUNDS=20 WEB_INDEXES=" ;;
     soak)    spec="SOAK_MINUTES=30 SOAK_RATE=25 SOAK_WARMUP=" ;;
   esac
   for kv in $spec; do
@@ -131,7 +133,7 @@ done
 perl -CSD -e '
   use strict; use warnings;
   my ($md, $new) = @ARGV;
-  my @order = qw(capture eval bulk deliver latency hotkey gauges soak);
+  my @order = qw(capture eval bulk deliver latency hotkey gauges web soak);
   local $/;
   open(my $f, "<:encoding(UTF-8)", $md) or die "bench/run.sh: $md: $!\n";
   my $text = <$f>; close $f;

@@ -5,6 +5,9 @@
 -- signed findings by acknowledged_at; the trend and the 423 matrix find
 -- a period's findings by first_seen.
 CREATE INDEX IF NOT EXISTS finding_status_id ON qf.finding (status, id);
+-- the findings not closed, newest first: the light filter (a light is
+-- only ever that of a finding not closed)
+CREATE INDEX IF NOT EXISTS finding_unclosed_id ON qf.finding (id) WHERE status IN ('open', 'acknowledged', 'reported');
 CREATE INDEX IF NOT EXISTS finding_rule_id ON qf.finding (rule_id, id);
 CREATE INDEX IF NOT EXISTS finding_owner_id ON qf.finding (owner, id);
 CREATE INDEX IF NOT EXISTS finding_department_id ON qf.finding (department, id);

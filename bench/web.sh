@@ -99,7 +99,7 @@ W=http://127.0.0.1:$(cat "$work/port")
 
 newest=$(psql -X -At -d "$DB" -c "SELECT max(id) FROM qf.finding")
 mine=$(psql -X -At -d "$DB" -c "SELECT max(id) FROM qf.finding WHERE department = '部门07'")
-deep=$(psql -X -At -d "$DB" -c "SELECT id FROM qf.finding ORDER BY id DESC OFFSET 9999 LIMIT 1")
+deep=$(psql -X -At -d "$DB" -c "SELECT id FROM qf.finding ORDER BY id DESC OFFSET 4999 LIMIT 1")
 # measure WHO LABEL PATH: median and max of ROUNDS fetches, in ms
 measure() {
   local who=$1 label=$2 path=$3 jar=$work/$1.jar code
@@ -127,8 +127,8 @@ measure admin "list, status=reported" "/findings?status=reported"
 measure admin "list, rule=F09 level=red" "/findings?rule=F09&level=red"
 measure admin "list, owner=jw_3" "/findings?owner=jw_3"
 measure admin "list, light=red" "/findings?light=red"
-measure admin "list, page 200 (offset 9,950)" "/findings?page=200"
-measure admin "list, page 201 by key" "/findings?page=201&before=$deep"
+measure admin "list, page 100 (offset 4,950)" "/findings?page=100"
+measure admin "list, page 101 by key" "/findings?page=101&before=$deep"
 measure admin "finding" "/findings/$newest"
 measure admin "dashboard (this month)" "/dashboard"
 measure aud "list, page 1" "/findings"

@@ -78,9 +78,10 @@ int db_web_measures(struct db_session *s, const char *from, const char *to, stru
 /* Findings late now, the latest first due: id, level, rule, title, owner,
  * department, status, due (the deadline missed), days late. */
 int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char **err) QF_MUST_CHECK;
-/* Findings first seen per month, the 12 months to `to`: month, red,
- * orange, yellow, closed of them. */
-int db_web_trend(struct db_session *s, const char *to, struct db_table *out, char **err) QF_MUST_CHECK;
+/* The findings first seen in [from, to), counted by supervision, risk,
+ * duty, level and day (YYYY-MM-DD): count, closed of them. */
+int db_web_period(struct db_session *s, const char *from, const char *to, struct db_table *out,
+		  char **err) QF_MUST_CHECK;
 /* The period's default: the first of this month and of the next, in the
  * session's time zone (from, to: 11 bytes each). */
 int db_web_month(struct db_session *s, char from[11], char to[11], char **err) QF_MUST_CHECK;

@@ -1,6 +1,7 @@
 /* The console's dashboard: 查实率 and the on-time rates of a period (by
  * qf.disposal_measures, the figures of qfctl report), the findings late
- * now, the 423 matrix of the period and a twelve-month trend. */
+ * now, and the 423 matrix and the daily trend of the findings first seen
+ * in the period (one read of them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +114,8 @@ static void matrix(struct buf *b, const struct db_table *r)
 		int s = idx(db_cell(r, i, 0), 3, 0), k = idx(db_cell(r, i, 1), 2, 1), d = idx(db_cell(r, i, 2), 4, 2),
 		    l = idx(db_cell(r, i, 3), 3, 3);
 		if (s >= 0 && k >= 0 && d >= 0 && l >= 0) {
-			n[s][k][d][l] += atol(db_cell(r, i, 4));
-			tot += atol(db_cell(r, i, 4));
+			n[s][k][d][l] += atol(db_cell(r, i, 5));
+			tot += atol(db_cell(r, i, 5));
 		}
 	}
 	buf_printf(b, "<h2>423 矩阵 <small>the 423 matrix: findings first seen in the period (%ld)</small></h2>", tot);
@@ -143,34 +144,70 @@ static void matrix(struct buf *b, const struct db_table *r)
 	buf_puts(b, "</table>\n");
 }
 
-/* stacked bars in SVG (no inline style: the policy forbids it) */
-static void trend(struct buf *b, const struct db_table *t)
+struct day {
+	char date[11];
+	long lv[3], closed;
+};
+
+static int day_cmp(const void *a, const void *b)
 {
-	long max = 1;
-	for (int i = 0; i < t->nrows; i++) {
-		long s = atol(db_cell(t, i, 1)) + atol(db_cell(t, i, 2)) + atol(db_cell(t, i, 3));
-		max = s > max ? s : max;
-	}
-	static const char *const fill[] = {"#c0392b", "#e67e22", "#d4ac0d"};
-	buf_puts(b, "<h2>趋势 <small>trend: findings first seen per month (closed of them)</small></h2>");
-	buf_printf(b, "<svg class=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"%d\" role=\"img\">",
-		   20 * t->nrows + 4);
-	for (int i = 0; i < t->nrows; i++) {
-		long x = 80, y = 20 * i + 3;
-		buf_printf(b, "<text x=\"0\" y=\"%ld\" font-size=\"12\">%s</text>", y + 12, db_cell(t, i, 0));
-		for (int l = 0; l < 3; l++) {
-			long v = atol(db_cell(t, i, 1 + l));
-			if (!v)
+	return strcmp(((const struct day *)a)->date, ((const struct day *)b)->date);
+}
+
+/* the period's findings per day and level, from the period's counts */
+static int days_of(const struct db_table *r, struct day *v, int max)
+{
+	int n = 0;
+	for (int i = 0; i < r->nrows; i++) {
+		const char *date = db_cell(r, i, 4);
+		int l = idx(db_cell(r, i, 3), 3, 3), k;
+		for (k = 0; k < n && strcmp(v[k].date, date); k++)
+			;
+		if (k == n) {
+			if (n == max)
 				continue;
-			long w = 440 * v / max;
+			memset(&v[n], 0, sizeof v[n]);
+			snprintf(v[n].date, sizeof v[n].date, "%s", date);
+			n++;
+		}
+		if (l >= 0)
+			v[k].lv[l] += atol(db_cell(r, i, 5));
+		v[k].closed += atol(db_cell(r, i, 6));
+	}
+	qsort(v, (size_t)n, sizeof *v, day_cmp);
+	return n;
+}
+
+/* stacked bars in SVG (no inline style: the policy forbids it) */
+static void trend(struct buf *b, const struct db_table *r)
+{
+	struct day v[400]; /* a period of up to 400 days with findings; the rest is not drawn */
+	static const char *const fill[] = {"#c0392b", "#e67e22", "#d4ac0d"};
+	int n = days_of(r, v, 400);
+	long max = 1;
+	for (int i = 0; i < n; i++)
+		max = v[i].lv[0] + v[i].lv[1] + v[i].lv[2] > max ? v[i].lv[0] + v[i].lv[1] + v[i].lv[2] : max;
+	buf_puts(b, "<h2>趋势 <small>trend: findings first seen per day of the period (closed of them)</small></h2>");
+	if (!n)
+		buf_puts(b, "<p>本期间没有新预警。 <span class=\"en\">No finding in the period.</span></p>");
+	else
+		buf_printf(b, "<svg class=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"%d\" role=\"img\">",
+			   16 * n + 4);
+	for (int i = 0; i < n; i++) {
+		long x = 90, y = 16 * i + 2, sum = v[i].lv[0] + v[i].lv[1] + v[i].lv[2];
+		buf_printf(b, "<text x=\"0\" y=\"%ld\" font-size=\"11\">%s</text>", y + 11, v[i].date);
+		for (int l = 0; l < 3; l++) {
+			if (!v[i].lv[l])
+				continue;
+			long w = 430 * v[i].lv[l] / max;
 			w = w > 0 ? w : 1;
-			buf_printf(b, "<rect x=\"%ld\" y=\"%ld\" width=\"%ld\" height=\"14\" fill=\"%s\"/>", x, y, w, fill[l]);
+			buf_printf(b, "<rect x=\"%ld\" y=\"%ld\" width=\"%ld\" height=\"12\" fill=\"%s\"/>", x, y, w, fill[l]);
 			x += w;
 		}
-		buf_printf(b, "<text x=\"%ld\" y=\"%ld\" font-size=\"12\">%ld (%s)</text>", x + 5, y + 12,
-			   atol(db_cell(t, i, 1)) + atol(db_cell(t, i, 2)) + atol(db_cell(t, i, 3)), db_cell(t, i, 4));
+		buf_printf(b, "<text x=\"%ld\" y=\"%ld\" font-size=\"11\">%ld (%ld)</text>", x + 5, y + 11, sum, v[i].closed);
 	}
-	buf_puts(b, "</svg>\n");
+	if (n)
+		buf_puts(b, "</svg>\n");
 }
 
 void page_dashboard(struct web_session *s, arg_fn arg, void *ctx, struct reply *r)
@@ -188,18 +225,15 @@ void page_dashboard(struct web_session *s, arg_fn arg, void *ctx, struct reply *
 		snprintf(from, sizeof from, "%s", qf);
 	if (qt && *qt)
 		snprintf(to, sizeof to, "%s", qt);
-	struct db_table m, o, g, t;
+	struct db_table m, o, g;
 	memset(&o, 0, sizeof o);
 	memset(&g, 0, sizeof g);
-	memset(&t, 0, sizeof t);
 	if (db_web_measures(s->db, from, to, &m, &err) < 0)
 		goto failed;
-	if (db_web_overdue(s->db, 50, &o, &err) < 0 || db_report_section(s->db, REPORT_MATRIX, from, to, &g, &err) < 0 ||
-	    db_web_trend(s->db, to, &t, &err) < 0) {
+	if (db_web_overdue(s->db, 50, &o, &err) < 0 || db_web_period(s->db, from, to, &g, &err) < 0) {
 		db_table_clear(&m);
 		db_table_clear(&o);
 		db_table_clear(&g);
-		db_table_clear(&t);
 		goto failed;
 	}
 	struct buf *b = &r->body;
@@ -212,12 +246,11 @@ void page_dashboard(struct web_session *s, arg_fn arg, void *ctx, struct reply *
 	measures(b, &m);
 	overdue(b, &o);
 	matrix(b, &g);
-	trend(b, &t);
+	trend(b, &g);
 	page_end(b);
 	db_table_clear(&m);
 	db_table_clear(&o);
 	db_table_clear(&g);
-	db_table_clear(&t);
 	return;
 failed:
 	reply_message(r, db_ok(s->db) ? 500 : 503, s, "看板数据读取失败", "The dashboard could not be read", err ? err : "?",

@@ -13,7 +13,7 @@
 #include "qfweb.h"
 
 #define PAGE_ROWS 50
-#define MAX_OFFSET_PAGES 200 /* beyond, the pages go on by key (before=) */
+#define MAX_OFFSET_PAGES 100 /* beyond, the pages go on by key (before=) */
 #define EXPORT_ROWS 50000
 #define NOTE_MAX 4000
 
