@@ -8,8 +8,9 @@
 # time is curl's time to the last byte, which on the loopback is the
 # server's time (libmicrohttpd, the person's own connection, the SQL,
 # the HTML). Target (issue 23): <= 50 ms for the list pages.
-# WEB_INDEXES=1 first applies bench/web-indexes.sql (indexes this
-# benchmark proposes for a migration). Run inside tools/pgtmp.sh (make bench does).
+# WEB_INDEXES=1 first applies bench/web-indexes.sql and bench/web-rls.sql
+# (indexes and a row-level security policy this benchmark proposes for a
+# migration). Run inside tools/pgtmp.sh (make bench does).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${QF_BUILD:-$ROOT/build}
@@ -83,9 +84,9 @@ CHECKPOINT;
 SQL
 echo "web: loaded in $(( $(date +%s) - start )) s; qf.finding $(psql -X -At -d "$DB" -c "SELECT pg_size_pretty(pg_total_relation_size('qf.finding'))")"
 if [ "${WEB_INDEXES:-0}" = 1 ]; then
-  psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$ROOT/bench/web-indexes.sql"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$ROOT/bench/web-indexes.sql" -f "$ROOT/bench/web-rls.sql"
   psql -X -q -d "$DB" -c "ANALYZE qf.finding"
-  echo "web: bench/web-indexes.sql applied"
+  echo "web: bench/web-indexes.sql and bench/web-rls.sql applied (proposed for a migration)"
 fi
 
 cat >"$work/q.conf" <<CONF
