@@ -440,7 +440,7 @@ static const char gauges_sql[] =
 	" SELECT 0, 'qingfeng_findings{level=\"' || l.level || '\",status=\"' || st.status || '\"}',"
 	"        coalesce(c.n, 0)::text, NULL::text"
 	"   FROM (VALUES ('yellow'), ('orange'), ('red')) l(level)"
-	"        CROSS JOIN (VALUES ('open'), ('acknowledged'), ('resolved'), ('dismissed')) st(status)"
+	"        CROSS JOIN (VALUES ('open'), ('acknowledged'), ('reported'), ('resolved'), ('dismissed')) st(status)"
 	"        LEFT JOIN qf.finding_count c ON c.level = l.level AND c.status = st.status"
 	" UNION ALL SELECT 1, 'qingfeng_alerts{state=\"' || v.s || '\"}', v.n::text, NULL"
 	"   FROM a, LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
@@ -457,6 +457,14 @@ static const char gauges_sql[] =
 	" UNION ALL SELECT 5, NULL, count(*)::text, receiver FROM qf.alert"
 	"  WHERE state = 'pending' AND receiver NOT IN (SELECT jsonb_array_elements_text($1::jsonb))"
 	"  GROUP BY receiver"
+	/* late findings (督办) on the engine's clock, through the partial
+	 * indexes of sql/021: a few rows however long the history */
+	" UNION ALL SELECT 6, 'qingfeng_findings_overdue{level=\"' || l.level || '\"}',"
+	"        (SELECT count(*) FROM qf.finding f"
+	"          WHERE f.level = l.level AND ((f.status = 'open' AND f.sign_due < (SELECT qf.clock_now()))"
+	"             OR (f.status IN ('open', 'acknowledged', 'reported') AND f.close_due < (SELECT qf.clock_now()))))::text,"
+	"        NULL"
+	"   FROM (VALUES ('yellow'), ('orange'), ('red')) l(level)"
 	" ORDER BY 1, 2, 4";
 
 int db_gauges(struct db_session *s, const char *const *receivers, int n, struct gauges *out)

@@ -129,6 +129,7 @@ enum db_gauge {
 	GAUGE_OLDEST_PENDING,  /* seconds */
 	GAUGE_CHANGE_LAG,      /* seconds */
 	GAUGE_ALERTS_ORPHANED, /* pending alerts of a receiver not configured, by receiver */
+	GAUGE_FINDINGS_OVERDUE, /* findings late for signing or closing now, by level */
 	GAUGE_NFAMILIES
 };
 struct gauge_sample {

@@ -298,6 +298,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f qf.finding;
 BEGIN
+    IF p_id IS NULL THEN
+        RAISE EXCEPTION 'a finding id is required' USING ERRCODE = '22023';
+    END IF;
     SELECT * INTO f FROM qf.finding x WHERE x.id OPERATOR(pg_catalog.=) p_id FOR UPDATE;
     IF NOT FOUND OR NOT qf.visible(f.department, f.supervision) THEN
         RAISE EXCEPTION 'no finding % within your scope (没有该风险点，或不在您的查阅范围内)', p_id
