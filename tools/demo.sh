@@ -12,7 +12,11 @@
 #  4. once every record is evaluated and every alert delivered, the daemon
 #     stops (SIGTERM); a summary by the 423 dimensions and the top rules;
 #  5. the self-check: findings against the generator's ground truth, recall
-#     and precision, and every alert delivered, received and signed.
+#     and precision, and every alert delivered, received and signed;
+#  6. the disposal loop (DISPOSAL.md): the discipline office's people sign
+#     for findings, give feedback and close them (four eyes), and a pass a
+#     fortnight later (--clock) finds the ones now late: findings at every
+#     stage, some overdue, for qfctl report and the console's dashboard.
 #
 # Exits non-zero unless recall and precision are both 1.00 and every alert
 # arrived with a valid signature. Knobs: DEMO_SCALE (rows, default 20000),
@@ -101,6 +105,21 @@ echo "(a small institute: F05, Benford's law, looks at vendors with $BENFORD pay
 CLOCK=${DEMO_CLOCK:-2026-11-25 09:00}
 echo "the rules' clock: $CLOCK (Asia/Shanghai), the morning after the last generated record; it runs on from there"
 
+# the discipline office's people (DISPOSAL.md): two departments' liaisons,
+# the office, and the supervisor who closes (qf_admin); each logs in as
+# their own role, password "demo" (a throwaway cluster)
+DEPT1=$(val "SELECT department FROM records.person WHERE department IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+DEPT2=$(val "SELECT department FROM records.person WHERE department IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 OFFSET 1 LIMIT 1")
+q -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_liaison1') THEN CREATE ROLE demo_liaison1 LOGIN PASSWORD 'demo' IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_liaison2') THEN CREATE ROLE demo_liaison2 LOGIN PASSWORD 'demo' IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_office') THEN CREATE ROLE demo_office LOGIN PASSWORD 'demo' IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_jiwei') THEN CREATE ROLE demo_jiwei LOGIN PASSWORD 'demo' IN ROLE qf_admin; END IF;
+END \$\$" >/dev/null
+q -c "INSERT INTO qf.auditor_scope (role_name, department, supervision) VALUES
+        ('demo_liaison1', '$DEPT1', NULL), ('demo_liaison2', '$DEPT2', NULL),
+        ('demo_office', NULL, NULL), ('demo_office', NULL, 'disciplinary')" >/dev/null
+
 say "2. 接收端 receiver and 守护进程 qingfengd: a local webhook on 127.0.0.1 verifying HMAC signatures"
 "$B/qf-receiver" -q -P -s "$SECRET" -p "$work/port" -o "$work/alerts.jsonl" &
 pids+=("$!")
@@ -113,6 +132,11 @@ evaluation = { interval = 1; };
 delivery = { backoff_initial = 0.2; backoff_max = 2.0; };
 metrics = { listen = "127.0.0.1:0"; };   # any free port: the demo must not collide with a running qingfengd
 params = { F05 = { min_n = $BENFORD; }; }; # the institute's size: see --benford-min-n in tools/demo.sh
+# the disposal loop: who owns a new finding (the two largest departments
+# have their own discipline liaison, the office takes the rest)
+disposal = { owners = ( { department = "$DEPT1"; role = "demo_liaison1"; },
+                        { department = "$DEPT2"; role = "demo_liaison2"; },
+                        { role = "demo_office"; } ); };
 receivers = (
   { name = "jiwei"; format = "json"; url = "http://127.0.0.1:$(cat "$work/port")/hook"; secret = "$SECRET"; }
 );
@@ -198,3 +222,35 @@ if [ $ok = 1 ]; then
 else
   fail "the findings or the alerts do not match the planted risk points"
 fi
+
+say "6. 处置 the disposal loop: signed for, checked, reported, closed by another role; a fortnight later, what is late"
+# each person acts as their own role (qf.finding_* check role, stage and
+# four eyes, and write the chain event): a part of each owner's findings
+# signed for, a part of those reported on, a part of those closed by the
+# supervisor, a few handed over; the rest stay open
+as() { local who=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -U "$who" -c "$*" >/dev/null; }
+for who in demo_liaison1 demo_liaison2 demo_office; do
+  as "$who" "SELECT qf.finding_ack(id, '已签收，核查中 signed, checking') FROM qf.finding
+              WHERE owner = '$who' AND status = 'open' AND id % 5 <> 0 ORDER BY id"
+  as "$who" "SELECT qf.finding_feedback(id, (ARRAY['substantiated', 'partly', 'unfounded', 'substantiated'])[id % 4 + 1],
+                                        (ARRAY['talk', 'rectify', 'none', 'criticism'])[id % 4 + 1],
+                                        '核查情况 what the check found: see the attached records')
+               FROM qf.finding WHERE owner = '$who' AND status = 'acknowledged' AND id % 5 IN (1, 2, 3) ORDER BY id"
+done
+as demo_jiwei "SELECT qf.finding_close(id, '同意办结 agreed') FROM qf.finding WHERE status = 'reported' AND id % 5 IN (1, 2) ORDER BY id"
+as demo_jiwei "SELECT qf.finding_assign(id, 'demo_office', '转办纪委办公室 handed to the office') FROM qf.finding
+                WHERE status IN ('open', 'acknowledged') AND owner <> 'demo_office' AND id % 7 = 0 ORDER BY id"
+LATER=${DEMO_LATER:-2026-12-09 15:00}
+echo "a pass on $LATER: the clock work finds the findings not signed or closed in time (督办)"
+"$B/qingfengd" -c "$work/qingfeng.conf" --once --clock "$LATER" >>"$work/daemon.log" 2>&1 || fail "the later pass failed"
+q -c "SELECT CASE status WHEN 'open' THEN '待签收 open' WHEN 'acknowledged' THEN '核查中 acknowledged'
+                         WHEN 'reported' THEN '已反馈 reported' WHEN 'resolved' THEN '办结(属实) resolved'
+                         ELSE '办结(不属实) dismissed' END AS \"阶段 stage\",
+             count(*) AS \"风险点 findings\", count(*) FILTER (WHERE light = 'red') AS \"逾期 overdue (red light)\"
+        FROM qf.v_findings GROUP BY status ORDER BY array_position(ARRAY['open', 'acknowledged', 'reported', 'resolved', 'dismissed'], status)"
+read -r stages overdue_now events <<<"$(val "SELECT (SELECT count(DISTINCT status) FROM qf.finding), (SELECT count(*) FROM qf.v_findings_overdue),
+                                                    (SELECT count(*) FROM qf.finding_event WHERE action = 'overdue')" | tr '|' ' ')"
+echo "disposal: findings at $stages of the 5 stages, $overdue_now overdue now ($events overdue event(s) and alerts); qfctl report and the console show the measures"
+[ "$stages" = 5 ] && [ "$overdue_now" -gt 0 ] || fail "the disposal data does not cover every stage with some overdue"
+"$B/qfctl" -d "host=$PGHOST port=${PGPORT:-5432} dbname=$DB" audit verify || fail "the history chain does not verify"
+echo "logins (password demo): demo_liaison1 ($DEPT1), demo_liaison2 ($DEPT2), demo_office (the rest), demo_jiwei (supervisor, qf_admin)"
