@@ -115,3 +115,21 @@ int db_disposal_overdue(struct db_session *s, struct db_table *out, char **err)
 				  0, NULL, err),
 			out);
 }
+
+int db_disposal_detail(struct db_session *s, long long id, struct db_table *out, char **err)
+{
+	char ids[32];
+	snprintf(ids, sizeof ids, "%lld", id);
+	const char *p[1] = {ids};
+	return table_of(dbi_query(s,
+				  "SELECT coalesce(v.owner, '-'), coalesce(v.light, '-'),"
+				  "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), '-'),"
+				  "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), '-'),"
+				  "       coalesce(to_char(v.acknowledged_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.acknowledged_by, '-'),"
+				  "       coalesce(v.outcome || ' / ' || v.disposition, '-'),"
+				  "       coalesce(to_char(v.feedback_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.feedback_by, '-'),"
+				  "       coalesce(to_char(v.disposal_closed_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.closed_by, '-')"
+				  "  FROM qf.v_findings v WHERE v.id = $1::bigint",
+				  1, p, err),
+			out);
+}

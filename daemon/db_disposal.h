@@ -38,4 +38,10 @@ int db_disposal_measures(struct db_session *s, const char *from, const char *to,
  * (sign|close), due, days late; most late first. */
 int db_disposal_overdue(struct db_session *s, struct db_table *out, char **err) QF_MUST_CHECK;
 
+/* One finding's disposal, for qfctl findings show: owner, light, sign
+ * due, close due, signed (time and role), outcome / disposition, feedback
+ * (time and role), closed (time and role); "-" where none. No row: not
+ * found. */
+int db_disposal_detail(struct db_session *s, long long id, struct db_table *out, char **err) QF_MUST_CHECK;
+
 #endif

@@ -568,6 +568,8 @@ static int findings_show(struct db_session *c, long long id)
 					f.hits,	     f.first_seen, f.last_seen, f.rule_version};
 	for (int j = 0; j < 14; j++)
 		printf("%-*s %s\n", 20 + (int)strlen(labels[j]) - text_width(labels[j]), labels[j], values[j]);
+	if (disposal_show(c, id))
+		return 1;
 	printf("\n说明 message:\n  %s\n\n证据 evidence:\n%s\n", f.message, f.evidence);
 	finding_detail_clear(&f);
 	struct db_table r;

@@ -41,6 +41,16 @@ static int step_usage(const char *verb)
 	return 64;
 }
 
+/* display columns of a label: its Chinese characters take two */
+static int text_cols(const char *s)
+{
+	int w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xC0) != 0x80)
+			w += *p >= 0xE0 ? 2 : 1;
+	return w;
+}
+
 /* a finding id: digits only, not 0 */
 static bool parse_id(const char *s, long long *id)
 {
@@ -93,6 +103,25 @@ int cmd_disposal_step(struct db_session *c, int argc, char **argv)
 	else
 		printf("finding %lld %s\n", a.id, action);
 	free(action);
+	return 0;
+}
+
+int disposal_show(struct db_session *c, long long id)
+{
+	static const char *const labels[] = {"责任人 owner",	    "时限灯 light",	 "签收时限 sign due",
+					     "办结时限 close due", "签收 signed",	 "结论/处置 outcome",
+					     "反馈 feedback",	    "办结 closed"};
+	struct db_table t;
+	char *err = NULL;
+
+	if (db_disposal_detail(c, id, &t, &err) < 0) {
+		fprintf(stderr, "qfctl: findings show: %s\n", err ? err : "failed");
+		free(err);
+		return 1;
+	}
+	for (int i = 0; t.nrows == 1 && i < 8; i++)
+		printf("%s%*s %s\n", labels[i], 20 - text_cols(labels[i]), "", db_cell(&t, 0, i));
+	db_table_clear(&t);
 	return 0;
 }
 

@@ -20,6 +20,8 @@ void md_text(FILE *o, const char *v);
  * reopen|assign): true when argv[1] names one */
 bool disposal_verb(const char *verb);
 int cmd_disposal_step(struct db_session *c, int argc, char **argv);
+/* the disposal lines of qfctl findings show: 0, or 1 (printed) */
+int disposal_show(struct db_session *c, long long id);
 /* the report's disposal sections: loaded with the others (0, or the
  * exit status with the error printed), written by each format, freed */
 int disposal_report_load(struct db_session *c, const char *from, const char *to);

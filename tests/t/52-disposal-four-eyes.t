@@ -81,6 +81,11 @@ like "$(sql "$DB" "SELECT note FROM qf.finding_event WHERE finding_id = $f1 AND 
 is "$(sql "$DB" "SELECT outcome || ' ' || disposition || ' ' || feedback_by || ' ' || closed_by FROM qf.finding WHERE id = $f1")" \
    "partly talk qf_fe_owner qf_fe_sup" "and on the finding"
 
+show=$(as qf_fe_sup findings show "$f1")
+like "$show" "责任人 owner +qf_fe_owner" "findings show: the owner"
+like "$show" "结论/处置 outcome +partly / talk" "the outcome and disposition"
+like "$show" "办结 closed +[0-9-]+ [0-9:]+ qf_fe_sup" "and who closed it, when"
+
 # the one-step resolve is a feedback and a close by one role: four eyes refuse it
 as qf_fe_owner findings ack "$f2" >/dev/null
 out=$(as qf_fe_owner findings resolve "$f2" --note "已整改"); st=$?
