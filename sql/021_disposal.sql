@@ -574,6 +574,40 @@ BEGIN
 END
 $$;
 
+-- The steps the session user may take on finding p_id now, as the step
+-- functions would judge them (scope, role, stage, four eyes): for the
+-- console to offer only those. Empty when the finding is not visible.
+CREATE FUNCTION qf.disposal_actions(p_id bigint) RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    f qf.finding;
+    a pg_catalog.text[] := '{}';
+    admin pg_catalog.bool := pg_catalog.pg_has_role(session_user, 'qf_admin', 'MEMBER') OR qf.disposal_exempt();
+BEGIN
+    SELECT * INTO f FROM qf.finding x WHERE x.id = p_id;
+    IF NOT FOUND OR NOT qf.visible(f.department, f.supervision) THEN
+        RETURN a;
+    END IF;
+    IF f.status = 'open' AND qf.disposal_is_owner(f.owner) THEN
+        a := a || 'ack'::pg_catalog.text;
+    END IF;
+    IF f.status = 'acknowledged' THEN
+        a := a || 'feedback'::pg_catalog.text;
+    END IF;
+    IF f.status = 'reported' AND (NOT qf.disposal_four_eyes() OR f.feedback_by IS DISTINCT FROM session_user
+                                  OR qf.disposal_exempt()) THEN
+        a := a || 'close'::pg_catalog.text;
+    END IF;
+    IF f.status = ANY (ARRAY['reported', 'resolved', 'dismissed']) THEN
+        a := a || 'reopen'::pg_catalog.text;
+    END IF;
+    IF NOT f.status = ANY (ARRAY['resolved', 'dismissed']) AND (admin OR (f.owner IS NOT NULL AND qf.disposal_is_owner(f.owner))) THEN
+        a := a || 'assign'::pg_catalog.text;
+    END IF;
+    RETURN a;
+END
+$$;
+
 -- ---- what the views, the report and the console read ----
 
 -- The handling light (时限灯) at instant t: none for a closed finding; red
@@ -692,10 +726,10 @@ REVOKE ALL ON FUNCTION qf.clock_now(), qf.clock_offset(), qf.workday_add(date, i
        qf.finding_reopen(bigint, text), qf.finding_assign(bigint, text, text),
        qf.disposal_light(text, timestamptz, timestamptz, timestamptz, timestamptz),
        qf.disposal_late_step(text, timestamptz, timestamptz, timestamptz),
-       qf.disposal_measures(timestamptz, timestamptz) FROM PUBLIC;
+       qf.disposal_measures(timestamptz, timestamptz), qf.disposal_actions(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION qf.finding_ack(bigint, text), qf.finding_feedback(bigint, text, text, text),
-      qf.finding_close(bigint, text), qf.finding_reopen(bigint, text), qf.finding_assign(bigint, text, text)
-      TO qf_auditor, qf_admin;
+      qf.finding_close(bigint, text), qf.finding_reopen(bigint, text), qf.finding_assign(bigint, text, text),
+      qf.disposal_actions(bigint) TO qf_auditor, qf_admin;
 GRANT EXECUTE ON FUNCTION qf.clock_now(), qf.clock_offset(), qf.add_workdays(timestamptz, integer),
       qf.workday_add(date, integer), qf.disposal_days(text), qf.disposal_four_eyes(),
       qf.disposal_light(text, timestamptz, timestamptz, timestamptz, timestamptz),
@@ -750,6 +784,7 @@ COMMENT ON FUNCTION qf.finding_reopen(bigint, text) IS '重新打开 return a re
 COMMENT ON FUNCTION qf.finding_assign(bigint, text, text) IS '转办 give finding ID a new owner role, with a note (an admin or the present owner)';
 COMMENT ON FUNCTION qf.set_finding_status(bigint, text, text) IS '处置 the one-step status change of qfctl ack|resolve|dismiss|reopen: resolve and dismiss are feedback and close in one step (refused under four eyes)';
 COMMENT ON FUNCTION qf.disposal_measures(timestamptz, timestamptz) IS '处置指标 the monthly measures for [from, to) within your scope, overall, per rule and per department: closed, 查实率, closed and signed on time, overdue now, median days to close';
+COMMENT ON FUNCTION qf.disposal_actions(bigint) IS '可办理 the steps (ack, feedback, close, reopen, assign) you may take on finding ID now: scope, role, stage and four eyes as the step functions judge them';
 COMMENT ON FUNCTION qf.clock_now() IS 'the engine''s clock: now(), moved by qingfengd --clock (engine.clock_offset)';
 COMMENT ON FUNCTION qf.add_workdays(timestamptz, integer) IS 'the instant n workdays (records.workday over Mon-Fri) after t, at the same local time';
 COMMENT ON FUNCTION qf.workday_add(date, integer) IS 'the day n workdays (records.workday over Mon-Fri) after d';

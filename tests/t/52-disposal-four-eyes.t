@@ -64,6 +64,11 @@ is "$(events) $(state "$f1")" "$n acknowledged" "nothing was written"
 is "$(as qf_fe_owner findings feedback "$f1" --outcome partly --disposition talk --note "核实：部分属实")" \
    "finding $f1 reported (outcome partly, disposition talk)" "the owner gives the feedback"
 
+# what each may do now, as the console offers it
+acts() { psql -X -q -At -U "$1" -d "$DB" -c "SELECT array_to_string(qf.disposal_actions($2), ',')"; }
+is "$(acts qf_fe_owner "$f1")|$(acts qf_fe_sup "$f1")|$(acts qf_fe_out "$f1")|$(acts qf_fe_admin "$f1")" \
+   "reopen,assign|close,reopen||close,reopen,assign" "qf.disposal_actions: the owner may not close (four eyes), another may, the other department nothing"
+
 # four eyes
 out=$(as qf_fe_owner findings close "$f1" --note "done"); st=$?
 is "$st" 4 "four eyes: the role that gave the feedback cannot close it (exit 4)"
