@@ -86,5 +86,10 @@ get() { perl -MHTTP::Tiny -e 'my $r = HTTP::Tiny->new(timeout => 5)->get($ARGV[0
 wait_for 12 '[[ "$(get "http://127.0.0.1:$port/metrics")" == *"qingfeng_findings_overdue{level=\"orange\"} 1"* ]]'
 ok $? "/metrics: qingfeng_findings_overdue{level=\"orange\"} 1"
 like "$(get "http://127.0.0.1:$port/metrics")" 'qingfeng_findings_overdue\{level="red"\} 0' "and 0 for the other levels"
+# a reload syncs the settings again
+sed -i 's/four_eyes = false;/four_eyes = true;/' "$T_DIR/q.conf"
+kill -HUP "$dpid"
+wait_for 10 '[ "$(sql "$DB" "SELECT value FROM qf.setting WHERE name = '"'disposal.four_eyes'"'")" = true ]'
+ok $? "after SIGHUP the new disposal.four_eyes is in qf.setting"
 kill -TERM "$dpid"; wait "$dpid"; is "$?" 0 "the daemon stops cleanly"
 done_testing
