@@ -80,6 +80,8 @@ static const char *const EVENT_LABELS[][2] = {
 	{ "finding.retriggered", "再次触发 re-triggered" },
 	{ "finding.escalated", "风险升级 escalated" },
 	{ "finding.reminder", "提醒 reminder" },
+	{ "finding.resolved", "已办结 resolved" },
+	{ "finding.overdue", "督办 overdue" },
 	{ NULL, NULL },
 };
 static const char *const SUPERVISION_LABELS[][2] = {
@@ -257,7 +259,11 @@ struct doc {
 	struct buf title; /* dingtalk markdown.title, feishu card header */
 	struct buf tail;  /* mentions and footer: never cut */
 	const char *template;
+	const char *link; /* the console's page of the finding, or NULL */
+	bool card;	  /* dingtalk: an actionCard with the link as its button */
 };
+
+#define LINK_TITLE "签收 / 查看 sign / view"
 
 static void doc_add(struct doc *d, struct buf *b, enum piece_kind kind)
 {
@@ -341,6 +347,18 @@ static void render_one(struct doc *d, const struct chat_alert *a, const struct c
 		put_field(&b, f, a->event, 64);
 	buf_printf(&b, "%s · 告警 alert #%lld%s", st->strong_off, a->alert_id, st->block);
 	doc_add(d, &b, P_ATOMIC);
+	if (a->overdue_step) {
+		/* plainly: overdue, for which step, how long, whose */
+		bool sign = !strcmp(a->overdue_step, "sign");
+		buf_printf(&b, "%s逾期 overdue%s: %s, ", st->strong_on, st->strong_off,
+			   sign ? "未按期签收 not signed for" : "未按期办结 not closed");
+		buf_puts(&b, "时限 due ");
+		put_field(&b, f, a->overdue_due, 40);
+		buf_printf(&b, ", 已逾期 %.1f 天 days late · 责任人 owner: ", a->days_late);
+		put_field(&b, f, a->owner, 64);
+		buf_puts(&b, st->block);
+		doc_add(d, &b, P_ATOMIC);
+	}
 
 	/* the finding's fields, id last */
 	field(d, &b, "部门 department");
@@ -365,6 +383,11 @@ static void render_one(struct doc *d, const struct chat_alert *a, const struct c
 		put_field(&b, f, a->status, 32);
 		buf_printf(&b, " · 命中 hits: %ld\n", a->hit_count);
 	}
+	if (a->owner) {
+		field(d, &b, "责任人 owner");
+		put_field(&b, f, a->owner, 64);
+		buf_add(&b, "\n", 1);
+	}
 	field(d, &b, "编号 finding id");
 	buf_printf(&b, "%lld\n", a->finding_id);
 	doc_add(d, &b, P_ATOMIC);
@@ -386,6 +409,12 @@ static void render_one(struct doc *d, const struct chat_alert *a, const struct c
 		buf_add(&b, "\n", 1);
 		doc_add(d, &b, P_SPLIT);
 	}
+	/* the console's link: a button on feishu's card and dingtalk's
+	 * actionCard, a link in the others' text */
+	if (d->link && f == CHAT_SLACK)
+		buf_printf(&b, "<%s|%s>\n", d->link, LINK_TITLE);
+	else if (d->link && f != CHAT_FEISHU && !d->card)
+		buf_printf(&b, "[%s](%s)\n", LINK_TITLE, d->link);
 	buf_printf(&b, "qingfeng 清风 · qfctl findings show %lld", a->finding_id);
 	put_tail(d, o, b.data);
 	buf_free(&b);
@@ -401,6 +430,10 @@ static const char *digest_event(const char *event)
 		return "升级 escalated";
 	if (!strcmp(event, "finding.reminder"))
 		return "提醒 reminder";
+	if (!strcmp(event, "finding.overdue"))
+		return "督办 overdue";
+	if (!strcmp(event, "finding.resolved"))
+		return "已办结 resolved";
 	return "?";
 }
 
@@ -490,6 +523,17 @@ static char *wrap(const struct doc *d, const struct chat_opts *o, const char *co
 
 	switch (d->f) {
 	case CHAT_DINGTALK:
+		if (d->card) { /* mentions need markdown: a card only without them */
+			json_object_set_new(root, "msgtype", json_string("actionCard"));
+			x = json_object();
+			json_object_set_new(x, "title", jstr(d->title.data, d->title.len));
+			json_object_set_new(x, "text", jstr(content, len));
+			json_object_set_new(x, "btnOrientation", json_string("0"));
+			json_object_set_new(x, "singleTitle", json_string(LINK_TITLE));
+			json_object_set_new(x, "singleURL", json_string(d->link));
+			json_object_set_new(root, "actionCard", x);
+			break;
+		}
 		json_object_set_new(root, "msgtype", json_string("markdown"));
 		x = json_object();
 		json_object_set_new(x, "title", jstr(d->title.data, d->title.len));
@@ -525,6 +569,19 @@ static char *wrap(const struct doc *d, const struct chat_opts *o, const char *co
 		json_object_set_new(md, "tag", json_string("markdown"));
 		json_object_set_new(md, "content", jstr(content, len));
 		json_array_append_new(elements, md);
+		if (d->link) {
+			json_t *act = json_object(), *btn = json_object(), *txt = json_object(), *acts = json_array();
+			json_object_set_new(txt, "tag", json_string("plain_text"));
+			json_object_set_new(txt, "content", json_string(LINK_TITLE));
+			json_object_set_new(btn, "tag", json_string("button"));
+			json_object_set_new(btn, "text", txt);
+			json_object_set_new(btn, "type", json_string("primary"));
+			json_object_set_new(btn, "url", json_string(d->link));
+			json_array_append_new(acts, btn);
+			json_object_set_new(act, "tag", json_string("action"));
+			json_object_set_new(act, "actions", acts);
+			json_array_append_new(elements, act);
+		}
 		json_object_set_new(card, "elements", elements);
 		json_object_set_new(root, "card", card);
 		break;
@@ -709,6 +766,12 @@ char *chat_render(enum chat_format f, const struct chat_alert *alerts, int n, co
 	buf_init(&d.tail);
 	if (n == 1) {
 		d.template = level_of(alerts[0].level)->feishu;
+		d.link = alerts[0].link;
+		if (d.link && f == CHAT_DINGTALK) {
+			json_t *m = mentions_json(o);
+			d.card = json_array_size(m) == 0;
+			json_decref(m);
+		}
 		render_one(&d, &alerts[0], o);
 	} else {
 		const struct level_style *top = &LEVEL_UNKNOWN;

@@ -36,11 +36,22 @@ int chat_rate_per_second(enum chat_format f);
  * escaped and neutralised, never interpreted as markup, mention or link;
  * bidi controls and zero-width characters in it are shown as U+FFFD. */
 struct chat_alert {
-	const char *event; /* "finding.new" | "finding.retriggered" | "finding.escalated" | "finding.reminder" */
+	const char *event; /* "finding.new" | "finding.retriggered" | "finding.escalated" | "finding.reminder"
+			    * | "finding.resolved" | "finding.overdue" */
 	long long alert_id, finding_id;
 	const char *rule_id, *title, *level, *supervision, *risk, *duty, *department, *subject, *status, *message;
 	long hit_count;
 	const char *evidence_json; /* the evidence object as JSON text, may be NULL */
+	const char *owner;	   /* the finding's owner role (disposal), may be NULL */
+	/* finding.overdue: the step late (sign|close), its deadline, and how
+	 * many days late; overdue_step NULL otherwise */
+	const char *overdue_step, *overdue_due;
+	double days_late;
+	/* the finding in the web console (console.url + "/findings/ID"), or
+	 * NULL: a button (feishu card, dingtalk actionCard) or a link "签收 /
+	 * 查看" in the message; built from the configuration, never from
+	 * record text */
+	const char *link;
 };
 
 struct chat_opts {

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "db_clock.h"
 #include "log.h"
@@ -13,16 +14,17 @@
  * for notices only those that asked for resolved notices. *routes and
  * *names (the receivers' names, cfg's strings) are the caller's to free. */
 static void route_findings(const struct qf_config *cfg, const struct qf_ruleset *set, const struct clock_findings *f,
-			   bool notices, struct clock_route **routes, const char ***names)
+			   const char *event, struct clock_route **routes, const char ***names)
 {
 	int *ridx = xcalloc((size_t)cfg->nreceivers + 1, sizeof *ridx), room = cfg->nreceivers + 1;
+	bool notices = !strcmp(event, "finding.resolved");
 
 	*routes = xcalloc((size_t)f->n + 1, sizeof **routes);
 	*names = xcalloc((size_t)f->n * (size_t)room + 1, sizeof **names);
 	for (int i = 0; i < f->n; i++) {
 		const struct clock_finding *x = &f->v[i];
 		const struct qf_rule *r = ruleset_find(set, x->rule_id);
-		int k = r ? route_receivers(cfg, r, level_parse(x->level), x->department, ridx) : 0;
+		int k = r ? route_receivers_event(cfg, r, level_parse(x->level), x->department, event, ridx) : 0;
 		if (!r) /* a rule no longer in the pack: tell every receiver */
 			for (k = 0; k < cfg->nreceivers; k++)
 				ridx[k] = k;
@@ -45,7 +47,7 @@ static long finding_step(struct db_session *s, const struct qf_config *cfg, cons
 	struct clock_route *routes;
 	const char **names;
 
-	route_findings(cfg, set, f, false, &routes, &names);
+	route_findings(cfg, set, f, event, &routes, &names);
 	long n = f->n;
 	clock_findings_clear(f);
 	int rc = db_finding_events(s, routes, (int)n, action, event, note, err);
@@ -64,13 +66,33 @@ static int notices(struct db_session *s, const struct qf_config *cfg, const stru
 
 	if (db_notices_begin(s, &f, err) < 0)
 		return -1;
-	route_findings(cfg, set, &f, true, &routes, &names);
+	route_findings(cfg, set, &f, "finding.resolved", &routes, &names);
 	int n = f.n;
 	clock_findings_clear(&f);
 	int rc = db_notices_finish(s, routes, n, err);
 	free(routes);
 	free(names);
 	return rc;
+}
+
+/* overdue (督办): findings late for a step, an event and an alert each,
+ * again every disposal.overdue_every workdays while late. How many, or
+ * -1 with *err. */
+static long overdue(struct db_session *s, const struct qf_config *cfg, const struct qf_ruleset *set, char **err)
+{
+	struct clock_findings f;
+	struct clock_route *routes;
+	const char **names;
+
+	if (db_overdue_begin(s, cfg->disposal.overdue_every, &f, err) < 0)
+		return -1;
+	route_findings(cfg, set, &f, "finding.overdue", &routes, &names);
+	long n = f.n;
+	clock_findings_clear(&f);
+	int rc = db_overdue_finish(s, routes, (int)n, err);
+	free(routes);
+	free(names);
+	return rc < 0 ? -1 : n;
 }
 
 long clock_work(struct db_session *s, const struct qf_config *cfg, const struct qf_ruleset *set)
@@ -94,12 +116,17 @@ long clock_work(struct db_session *s, const struct qf_config *cfg, const struct 
 		if (reminded)
 			log_info("reminded receivers of %ld open red finding(s)", reminded);
 	}
+	long late = overdue(s, cfg, set, &err);
+	if (late < 0)
+		goto fail;
+	if (late)
+		log_info("overdue: %ld finding(s) late for signing or closing (督办)", late);
 	if (notices(s, cfg, set, &err) < 0)
 		goto fail;
 	return raised;
 fail:
 	if (err) {
-		log_err("escalation, reminders or notices: %s", err);
+		log_err("escalation, reminders, overdue or notices: %s", err);
 		free(err);
 	}
 	return -1;

@@ -177,7 +177,7 @@ static void parse_console(struct cfgctx *cx, const config_setting_t *root, struc
 		if (strncmp(str, "http://", 7) && strncmp(str, "https://", 8))
 			cfg_error(cx, config_setting_get_member(g, "url"),
 				  "url must start with http:// or https:// (the console's address as people open it)");
-		else if (strpbrk(str, " \t\r\n\"<>?#"))
+		else if (strpbrk(str, " \t\r\n\"'<>?#()[]|\\`"))
 			cfg_error(cx, config_setting_get_member(g, "url"),
 				  "url must be a plain address without spaces, quotes, a query or a fragment");
 		cfg->console.url = xstrdup(str);

@@ -82,9 +82,9 @@ int db_escalate_begin(struct db_session *s, int after_days, struct clock_finding
 {
 	/* once per step: the clock restarts at each rise */
 	return begin_update(s,
-			    "UPDATE qf.finding SET level = qf.level_up(level), escalated_at = now()"
+			    "UPDATE qf.finding SET level = qf.level_up(level), escalated_at = qf.clock_now()"
 			    " WHERE status = 'open' AND level <> 'red'"
-			    "   AND coalesce(escalated_at, first_seen) <= now() - make_interval(days => $1::int)"
+			    "   AND coalesce(escalated_at, first_seen) <= qf.clock_now() - make_interval(days => $1::int)"
 			    " RETURNING id, rule_id, level, department",
 			    after_days, out, err);
 }
@@ -92,9 +92,9 @@ int db_escalate_begin(struct db_session *s, int after_days, struct clock_finding
 int db_remind_begin(struct db_session *s, int every_hours, struct clock_findings *out, char **err)
 {
 	return begin_update(s,
-			    "UPDATE qf.finding SET reminded_at = now()"
+			    "UPDATE qf.finding SET reminded_at = qf.clock_now()"
 			    " WHERE status = 'open' AND level = 'red'"
-			    "   AND coalesce(reminded_at, first_seen) <= now() - make_interval(hours => $1::int)"
+			    "   AND coalesce(reminded_at, first_seen) <= qf.clock_now() - make_interval(hours => $1::int)"
 			    " RETURNING id, rule_id, level, department",
 			    every_hours, out, err);
 }
@@ -136,6 +136,55 @@ int db_finding_events(struct db_session *s, const struct clock_route *routes, in
 				 "        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
 				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
 				 4, p);
+	free(json);
+	return command_commit(s, r, err);
+}
+
+int db_overdue_begin(struct db_session *s, int every_workdays, struct clock_findings *out, char **err)
+{
+	/* late for a step not done, first for that step or again every
+	 * `every` workdays since the last overdue event (sql/021) */
+	return begin_update(s,
+			    "UPDATE qf.finding f SET overdue_at = c.t,"
+			    "       overdue_step = qf.disposal_late_step(f.status, f.sign_due, f.close_due, c.t)"
+			    "  FROM (SELECT qf.clock_now() AS t) c"
+			    " WHERE ((f.status = 'open' AND f.sign_due < c.t)"
+			    "        OR (f.status IN ('open', 'acknowledged', 'reported') AND f.close_due < c.t))"
+			    "   AND (f.overdue_step IS DISTINCT FROM qf.disposal_late_step(f.status, f.sign_due, f.close_due, c.t)"
+			    "        OR qf.add_workdays(f.overdue_at, $1::int) <= c.t)"
+			    " RETURNING f.id, f.rule_id, f.level, f.department",
+			    every_workdays, out, err);
+}
+
+int db_overdue_finish(struct db_session *s, const struct clock_route *routes, int n, char **err)
+{
+	char *json = routes_json(routes, n, "id");
+	const char *p[1] = {json};
+	/* the event says which deadline, how late and whose; the alert's
+	 * payload says it again as fields, for the chat formats */
+	PGresult *r = dbi_params(s,
+				 "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, receivers text[])),"
+				 " o AS (SELECT f.id, f.overdue_step AS step,"
+				 "              CASE f.overdue_step WHEN 'sign' THEN f.sign_due ELSE f.close_due END AS due,"
+				 "              round((extract(epoch FROM f.overdue_at - CASE f.overdue_step WHEN 'sign' THEN f.sign_due"
+				 "                                                        ELSE f.close_due END) / 86400)::numeric, 1) AS days"
+				 "         FROM qf.finding f JOIN x ON x.id = f.id),"
+				 " ev AS (INSERT INTO qf.finding_event (finding_id, action, level, note)"
+				 "        SELECT f.id, 'overdue', f.level,"
+				 "               format('逾期 overdue: the %s deadline %s passed %s days ago; owner %s',"
+				 "                      o.step, to_char(o.due, 'YYYY-MM-DD HH24:MI'), o.days, coalesce(f.owner, '-'))"
+				 "          FROM qf.finding f JOIN o ON o.id = f.id ORDER BY f.id"
+				 "        RETURNING id, finding_id)"
+				 " INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload, state, silence_id, last_error)"
+				 " SELECT ev.id, f.id, rcv.name, 'finding.overdue',"
+				 "        qf.finding_payload(f) || jsonb_build_object('overdue', jsonb_build_object("
+				 "            'step', o.step, 'due', o.due, 'days_late', o.days, 'owner', f.owner)),"
+				 "        CASE WHEN s.id IS NULL THEN 'pending' ELSE 'silenced' END, s.id,"
+				 "        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
+				 "   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN o ON o.id = f.id JOIN x ON x.id = f.id"
+				 "        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
+				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
+				 1, p);
 	free(json);
 	return command_commit(s, r, err);
 }

@@ -47,6 +47,14 @@ int db_remind_begin(struct db_session *s, int every_hours, struct clock_findings
 int db_finding_events(struct db_session *s, const struct clock_route *routes, int n, const char *action,
 		      const char *event, const char *note, char **err) QF_MUST_CHECK;
 
+/* Overdue (督办): stamps the findings late for a step (sign or close) not
+ * done, first for that step or again every_workdays since their last
+ * overdue event, with the transaction left open (as _begin above). */
+int db_overdue_begin(struct db_session *s, int every_workdays, struct clock_findings *out, char **err) QF_MUST_CHECK;
+/* Writes their 'overdue' events and finding.overdue alerts (silences
+ * applied) and commits: 0, or -1 with *err (rolled back). */
+int db_overdue_finish(struct db_session *s, const struct clock_route *routes, int n, char **err) QF_MUST_CHECK;
+
 /* Resolved notices: the 'resolved' events since the 'notices' cursor, the
  * transaction left open (as _begin above). */
 int db_notices_begin(struct db_session *s, struct clock_findings *out, char **err) QF_MUST_CHECK;

@@ -147,7 +147,12 @@ int db_set_status(struct db_session *s, long long id, const char *status, const 
 	"   AND ($5::text IS NULL OR f.duty = $5) AND ($6::text IS NULL OR f.rule_id = $6)"                         \
 	"   AND ($7::text IS NULL OR f.subject = $7) AND ($8::text IS NULL OR f.department = $8)"                   \
 	"   AND ($9::timestamptz IS NULL OR f.last_seen >= $9::timestamptz)"                                        \
-	"   AND ($10::timestamptz IS NULL OR f.first_seen < $10::timestamptz)"
+	"   AND ($10::timestamptz IS NULL OR f.first_seen < $10::timestamptz)"                                      \
+	"   AND ($11::text IS NULL OR f.owner = $11)"                                                                \
+	"   AND ($12::text IS NULL OR qf.disposal_light(f.status, f.sign_due, f.close_due, (SELECT qf.clock_now()),"  \
+	"                                               (SELECT qf.add_workdays(qf.clock_now(), 1))) = $12)"         \
+	"   AND ($13::boolean IS NULL"                                                                               \
+	"        OR qf.disposal_late_step(f.status, f.sign_due, f.close_due, (SELECT qf.clock_now())) IS NOT NULL)"
 
 static void findings_params(const char *const filter[FF_N], int limit, char lim[16], const char *p[FF_N + 1])
 {
@@ -162,6 +167,14 @@ static void findings_params(const char *const filter[FF_N], int limit, char lim[
 	"SELECT f.id, f.level, f.status, f.rule_id, coalesce(f.department, ''), coalesce(f.subject, ''),"           \
 	"       to_char(f.first_seen, 'YYYY-MM-DD HH24:MI'), to_char(f.last_seen, 'YYYY-MM-DD HH24:MI'),"          \
 	"       f.hit_count, f.supervision, f.risk, f.duty, f.title"
+/* the disposal's columns (sql/021), after the others: the light on the
+ * engine's clock */
+#define DISPOSAL_COLUMNS                                                                                            \
+	"       coalesce(f.owner, ''),"                                                                             \
+	"       coalesce(qf.disposal_light(f.status, f.sign_due, f.close_due, (SELECT qf.clock_now()),"               \
+	"                                  (SELECT qf.add_workdays(qf.clock_now(), 1))), ''),"                      \
+	"       coalesce(to_char(f.sign_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(to_char(f.close_due, 'YYYY-MM-DD HH24:MI'), ''),"\
+	"       coalesce(f.outcome, ''), coalesce(f.disposition, '')"
 
 int db_findings(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out, char **err)
 {
@@ -169,7 +182,8 @@ int db_findings(struct db_session *s, const char *const filter[FF_N], int limit,
 	const char *p[FF_N + 1];
 	findings_params(filter, limit, lim, p);
 	return take_table(dbi_query(s,
-				    FINDINGS_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
+				    FINDINGS_COLUMNS "," DISPOSAL_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE
+						     " ORDER BY f.id DESC LIMIT $14::int",
 				    FF_N + 1, p, err),
 			  out);
 }
@@ -188,8 +202,8 @@ int db_findings_export(struct db_session *s, const char *const filter[FF_N], int
 				    FINDINGS_COLUMNS ","
 				    "       CASE jsonb_typeof(f.evidence -> 'amount') WHEN 'number' THEN f.evidence ->> 'amount'"
 				    "            ELSE '' END,"
-				    "       coalesce(f.evidence ->> 'table', ''), f.dedupe_key, f.message, f.evidence::text"
-				    "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int",
+				    "       coalesce(f.evidence ->> 'table', ''), f.dedupe_key, f.message, f.evidence::text,"
+				    DISPOSAL_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $14::int",
 				    FF_N + 1, p, err),
 			  out);
 }
@@ -206,8 +220,13 @@ char *db_findings_json(struct db_session *s, const char *const filter[FF_N], int
 				"    'level', f.level, 'supervision', f.supervision, 'risk', f.risk, 'duty', f.duty,"
 				"    'subject', f.subject, 'department', f.department, 'status', f.status,"
 				"    'first_seen', f.first_seen, 'last_seen', f.last_seen, 'hit_count', f.hit_count,"
-				"    'evidence', f.evidence, 'message', f.message, 'rule_version', f.rule_version) AS o"
-				"    FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $11::int) x",
+				"    'evidence', f.evidence, 'message', f.message, 'rule_version', f.rule_version,"
+				"    'owner', f.owner, 'sign_due', f.sign_due, 'close_due', f.close_due,"
+				"    'light', qf.disposal_light(f.status, f.sign_due, f.close_due, (SELECT qf.clock_now()),"
+				"                               (SELECT qf.add_workdays(qf.clock_now(), 1))),"
+				"    'outcome', f.outcome, 'disposition', f.disposition, 'acknowledged_at', f.acknowledged_at,"
+				"    'feedback_by', f.feedback_by, 'closed_at', f.closed_at, 'closed_by', f.closed_by) AS o"
+				"    FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $14::int) x",
 				FF_N + 1, p, err);
 	if (!r)
 		return NULL;
@@ -421,7 +440,7 @@ static const char gauges_sql[] =
 	" SELECT 0, 'qingfeng_findings{level=\"' || l.level || '\",status=\"' || st.status || '\"}',"
 	"        coalesce(c.n, 0)::text, NULL::text"
 	"   FROM (VALUES ('yellow'), ('orange'), ('red')) l(level)"
-	"        CROSS JOIN (VALUES ('open'), ('acknowledged'), ('resolved'), ('dismissed')) st(status)"
+	"        CROSS JOIN (VALUES ('open'), ('acknowledged'), ('reported'), ('resolved'), ('dismissed')) st(status)"
 	"        LEFT JOIN qf.finding_count c ON c.level = l.level AND c.status = st.status"
 	" UNION ALL SELECT 1, 'qingfeng_alerts{state=\"' || v.s || '\"}', v.n::text, NULL"
 	"   FROM a, LATERAL (VALUES ('pending', a.p), ('dead', a.d), ('silenced', a.si)) v(s, n)"
@@ -438,6 +457,14 @@ static const char gauges_sql[] =
 	" UNION ALL SELECT 5, NULL, count(*)::text, receiver FROM qf.alert"
 	"  WHERE state = 'pending' AND receiver NOT IN (SELECT jsonb_array_elements_text($1::jsonb))"
 	"  GROUP BY receiver"
+	/* late findings (督办) on the engine's clock, through the partial
+	 * indexes of sql/021: a few rows however long the history */
+	" UNION ALL SELECT 6, 'qingfeng_findings_overdue{level=\"' || l.level || '\"}',"
+	"        (SELECT count(*) FROM qf.finding f"
+	"          WHERE f.level = l.level AND ((f.status = 'open' AND f.sign_due < (SELECT qf.clock_now()))"
+	"             OR (f.status IN ('open', 'acknowledged', 'reported') AND f.close_due < (SELECT qf.clock_now()))))::text,"
+	"        NULL"
+	"   FROM (VALUES ('yellow'), ('orange'), ('red')) l(level)"
 	" ORDER BY 1, 2, 4";
 
 int db_gauges(struct db_session *s, const char *const *receivers, int n, struct gauges *out)

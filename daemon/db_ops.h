@@ -46,16 +46,19 @@ int db_set_status(struct db_session *s, long long id, const char *status, const 
 /* The findings filter of qfctl(1), in this order; NULL does not filter. */
 enum findings_filter {
 	FF_STATUS, FF_LEVEL, FF_SUPERVISION, FF_RISK, FF_DUTY, FF_RULE, FF_PERSON, FF_DEPARTMENT, FF_SINCE, FF_UNTIL,
+	FF_OWNER, FF_LIGHT, FF_OVERDUE, /* FF_OVERDUE: "t" or NULL */
 	FF_N
 };
 /* id, level, status, rule, department, person, first seen, last seen,
- * hits, supervision, risk, duty, title; newest first */
+ * hits, supervision, risk, duty, title, then the disposal's owner, light,
+ * sign due, close due, outcome, disposition; newest first */
 int db_findings(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
 		char **err) QF_MUST_CHECK;
 /* The same findings for an export (qfctl findings --format csv): the
  * columns of db_findings(), then the evidence's amount (a number, or ""),
  * its source table, the record's key (the finding's dedupe key), the
- * rendered message and the whole evidence (JSON). */
+ * rendered message and the whole evidence (JSON), then the disposal's
+ * columns as db_findings() ends with. */
 int db_findings_export(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
 		       char **err) QF_MUST_CHECK;
 /* The same findings as the data contract's JSON array, built by
@@ -126,6 +129,7 @@ enum db_gauge {
 	GAUGE_OLDEST_PENDING,  /* seconds */
 	GAUGE_CHANGE_LAG,      /* seconds */
 	GAUGE_ALERTS_ORPHANED, /* pending alerts of a receiver not configured, by receiver */
+	GAUGE_FINDINGS_OVERDUE, /* findings late for signing or closing now, by level */
 	GAUGE_NFAMILIES
 };
 struct gauge_sample {

@@ -429,6 +429,7 @@ static int start_chat(struct deliverer *d, struct db_session *s, const struct cl
 	enum chat_format f = (enum chat_format)(rcv->format - 1);
 	struct chat_alert *al = xcalloc((size_t)n, sizeof *al);
 	json_t **parsed = xcalloc((size_t)n, sizeof *parsed);
+	char **links = xcalloc((size_t)n, sizeof *links);
 	int top = QF_YELLOW, included = 0;
 	struct transfer *t;
 
@@ -452,6 +453,19 @@ static int start_chat(struct deliverer *d, struct db_session *s, const struct cl
 		al[k].hit_count = (long)json_integer_value(json_object_get(p, "hit_count"));
 		/* the evidence as PostgreSQL wrote it: amounts keep their digits */
 		al[k].evidence_json = a->evidence;
+		al[k].owner = json_string_value(json_object_get(p, "owner"));
+		json_t *late = json_object_get(p, "overdue");
+		if (json_is_object(late)) {
+			al[k].overdue_step = json_string_value(json_object_get(late, "step"));
+			al[k].overdue_due = json_string_value(json_object_get(late, "due"));
+			al[k].days_late = json_number_value(json_object_get(late, "days_late"));
+		}
+		if (d->cfg->console.url) {
+			size_t len = strlen(d->cfg->console.url) + 40;
+			links[k] = xmalloc(len);
+			snprintf(links[k], len, "%s/findings/%lld", d->cfg->console.url, al[k].finding_id);
+			al[k].link = links[k];
+		}
 		int lv = level_parse(al[k].level);
 		if (lv > top)
 			top = lv;
@@ -508,9 +522,12 @@ static int start_chat(struct deliverer *d, struct db_session *s, const struct cl
 	launch(d, t, rcv);
 	note_send(d, ri, now_mono_ms());
 	log_debug("%s: sending %d alert(s) in one message (first %lld)", rcv->name, included, (long long)t->alert_id);
-	for (int k = 0; k < n; k++)
+	for (int k = 0; k < n; k++) {
 		json_decref(parsed[k]);
+		free(links[k]);
+	}
 	free(parsed);
+	free(links);
 	free(al);
 	return included;
 }

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "db_disposal.h"
 #include "db_outbox.h"
 #include "deliver.h"
 #include "eval.h"
@@ -187,6 +188,19 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
 	return rc;
 }
 
+/* The settings the database's disposal functions enforce (qf.setting),
+ * from the configuration and the clock: at every connect and reload. */
+static int sync_settings(struct db_session *c, const struct qf_config *cfg)
+{
+	char *err = NULL;
+	if (db_disposal_sync(c, cfg, clock_set ? clock_offset_us : 0, &err) < 0) {
+		log_err("cannot write the disposal settings (qf.setting): %s", err ? err : "failed");
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
 /* The engine's session: prepared (the daemon) or not (a one-off pass).
  * NULL with *f saying why (f->text empty: what failed logged it). */
 static struct db_session *connect_checked(const struct qf_config *cfg, bool prepared, struct db_failure *f)
@@ -195,7 +209,7 @@ static struct db_session *connect_checked(const struct qf_config *cfg, bool prep
 
 	if (c)
 		db_use_prepared(c, prepared);
-	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0)) {
+	if (c && (db_check_schema(c) < 0 || db_engine_session(c) < 0 || sync_settings(c, cfg) < 0)) {
 		db_close(&c);
 		f->kind = DB_UNREACHABLE;
 		f->text[0] = '\0';
@@ -462,6 +476,8 @@ static void daemon_reload(struct daemon *dm)
 	setenv("TZ", dm->cfg->timezone, 1);
 	tzset();
 	deliver_set_config(dm->d, dm->cfg);
+	if (db_ok(dm->c))
+		(void)sync_settings(dm->c, dm->cfg); /* logged; the next connect tries again */
 	for (int i = 0; i < dm->cfg->nreceivers; i++)
 		metrics_receiver(dm->m, dm->cfg->receivers[i].name);
 	free(dm->rcv_names);

@@ -344,6 +344,8 @@ static const struct {
 	[GAUGE_ALERTS_ORPHANED] = {"qingfeng_alerts_orphaned",
 				   "Pending alerts for a receiver that is not in the configuration: they wait until one"
 				   " of that name is."},
+	[GAUGE_FINDINGS_OVERDUE] = {"qingfeng_findings_overdue",
+				    "Findings late now for signing or closing (overdue, the engine's clock), by level."},
 };
 
 /* a label value in the text exposition format: \, " and newline escaped */

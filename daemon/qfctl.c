@@ -26,6 +26,7 @@
 #include "log.h"
 #include "route.h"
 #include "rule.h"
+#include "qfctl_int.h"
 
 #define DEFAULT_CONFIG "/etc/qingfeng/qingfeng.conf"
 
@@ -46,12 +47,19 @@ static void usage(FILE *f)
 		   "  silence expire ID         end a silence now\n"
 		   "  findings [list] [--status S] [--level L] [--supervision X] [--risk R] [--duty D] [--rule ID]\n"
 		   "           [--person P] [--department D] [--since DATE] [--until DATE] [--limit N]\n"
+		   "           [--owner ROLE] [--light green|yellow|red] [--overdue]\n"
 		   "           [--format table|json|csv] [--excel]\n"
 		   "  findings show ID          the finding, its evidence and its whole history\n"
-		   "  findings ack|resolve|dismiss|reopen ID --note TEXT\n"
+		   "  findings ack ID [--note TEXT]            sign for it (its owner or an admin)\n"
+		   "  findings feedback ID --outcome substantiated|partly|unfounded\n"
+		   "           --disposition talk|criticism|admonish|transfer|rectify|none --note TEXT\n"
+		   "  findings close ID [--note TEXT]          close it (four eyes: not who gave the feedback)\n"
+		   "  findings reopen ID --note TEXT | assign ID --to ROLE --note TEXT\n"
+		   "  findings resolve|dismiss ID --note TEXT  feedback and close in one step\n"
 		   "  report --from DATE --to DATE [--format md|csv|html|pdf] [--excel]\n"
 		   "                            findings first seen in [from, to): 423 matrix, trend, rules,\n"
-		   "                            departments, open ages, time to resolve, chain head\n"
+		   "                            departments, open ages, time to resolve, disposal measures,\n"
+		   "                            overdue findings, chain head\n"
 		   "  audit verify              check the history hash chain (exit 1 at the first broken link)\n"
 		   "  audit head                print the chain head, to record elsewhere\n"
 		   "  version                   print the version\n");
@@ -220,7 +228,7 @@ static int text_width(const char *s)
 	return w;
 }
 
-static void print_table(const struct db_table *r, const char *const *heads)
+void print_table(const struct db_table *r, const char *const *heads)
 {
 	int nc = r->ncols, nr = r->nrows;
 	int *w = xcalloc((size_t)nc + 1, sizeof *w);
@@ -389,8 +397,8 @@ static int cmd_silence(struct db_session *c, int argc, char **argv)
 	return 64;
 }
 
-/* One CSV cell on stdout, made inert for spreadsheets (csv.c). */
-static void csv_field(const char *v, enum csv_kind kind, bool last)
+/* One CSV cell on stdout, made inert for spreadsheets (csv.c says how). */
+void csv_field(const char *v, enum csv_kind kind, bool last)
 {
 	struct buf b;
 	buf_init(&b);
@@ -407,8 +415,9 @@ static void csv_excel_bom(void)
 static int findings_list(struct db_session *c, int argc, char **argv, int i)
 {
 	/* in the order of enum findings_filter */
-	static const char *const opts[FF_N] = {"--status", "--level", "--supervision", "--risk",  "--duty",
-					       "--rule",   "--person", "--department",  "--since", "--until"};
+	static const char *const opts[FF_N] = {"--status", "--level",  "--supervision", "--risk",  "--duty",
+					       "--rule",   "--person", "--department",  "--since", "--until",
+					       "--owner",  "--light",  "--overdue"};
 	const char *filter[FF_N] = {0}, *format = "table";
 	bool excel = false;
 	int limit = 1000;
@@ -418,7 +427,9 @@ static int findings_list(struct db_session *c, int argc, char **argv, int i)
 		int k;
 		for (k = 0; k < FF_N && strcmp(argv[i], opts[k]); k++)
 			;
-		if (k < FF_N && i + 1 < argc)
+		if (k == FF_OVERDUE)
+			filter[k] = "t";
+		else if (k < FF_N && i + 1 < argc)
 			filter[k] = argv[++i];
 		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
 			format = argv[++i];
@@ -433,6 +444,11 @@ static int findings_list(struct db_session *c, int argc, char **argv, int i)
 	}
 	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
 		fprintf(stderr, "qfctl: --format must be table, json or csv\n");
+		return 64;
+	}
+	if (filter[FF_LIGHT] && strcmp(filter[FF_LIGHT], "green") && strcmp(filter[FF_LIGHT], "yellow") &&
+	    strcmp(filter[FF_LIGHT], "red")) {
+		fprintf(stderr, "qfctl: --light must be green, yellow or red\n");
 		return 64;
 	}
 	if (excel && strcmp(format, "csv")) { /* it used to be ignored, and the table taken for a spreadsheet file */
@@ -455,8 +471,15 @@ static int findings_list(struct db_session *c, int argc, char **argv, int i)
 	/* the table's columns, then (csv only) those of db_findings_export() */
 	static const char *const heads[] = {"ID",	   "LEVEL",	"STATUS", "RULE",	     "DEPARTMENT", "PERSON",
 					    "FIRST SEEN", "LAST SEEN", "HITS",	  "SUPERVISION",    "RISK",	   "DUTY",
-					    "TITLE",	   "AMOUNT",	"TABLE",  "RECORD KEY",     "MESSAGE",	   "EVIDENCE"};
-	if ((size_t)r.ncols > sizeof heads / sizeof heads[0]) { /* a column without a head is a bug here */
+					    "TITLE",	   "AMOUNT",	"TABLE",  "RECORD KEY",     "MESSAGE",	   "EVIDENCE",
+					    "OWNER",	   "LIGHT",	"SIGN DUE", "CLOSE DUE",    "OUTCOME",	   "DISPOSITION"};
+	/* the table's: the listing's, then the disposal's (db_findings()) */
+	static const char *const theads[] = {"ID",	    "LEVEL",	 "STATUS", "RULE",	    "DEPARTMENT", "PERSON",
+					     "FIRST SEEN", "LAST SEEN", "HITS",	   "SUPERVISION", "RISK",	  "DUTY",
+					     "TITLE",	    "OWNER",	 "LIGHT",  "SIGN DUE",	  "CLOSE DUE",	  "OUTCOME",
+					     "DISPOSITION"};
+	if ((size_t)r.ncols > (csv ? sizeof heads / sizeof heads[0] : sizeof theads / sizeof theads[0])) {
+		/* a column without a head is a bug here */
 		db_table_clear(&r);
 		return fail("findings", xstrdup("more columns than headings"));
 	}
@@ -472,7 +495,7 @@ static int findings_list(struct db_session *c, int argc, char **argv, int i)
 				csv_field(db_cell(&r, row, j), num ? CSV_NUMBER : CSV_TEXT, j + 1 == r.ncols);
 			}
 	} else {
-		print_table(&r, heads);
+		print_table(&r, theads);
 	}
 	db_table_clear(&r);
 	return 0;
@@ -499,6 +522,8 @@ static int findings_show(struct db_session *c, long long id)
 					f.hits,	     f.first_seen, f.last_seen, f.rule_version};
 	for (int j = 0; j < 14; j++)
 		printf("%-*s %s\n", 20 + (int)strlen(labels[j]) - text_width(labels[j]), labels[j], values[j]);
+	if (disposal_show(c, id))
+		return 1;
 	printf("\n说明 message:\n  %s\n\n证据 evidence:\n%s\n", f.message, f.evidence);
 	finding_detail_clear(&f);
 	struct db_table r;
@@ -523,6 +548,8 @@ static int cmd_findings(struct db_session *c, int argc, char **argv)
 		return findings_list(c, argc, argv, 2);
 	if (!strcmp(argv[1], "show") && argc == 3)
 		return findings_show(c, atoll(argv[2]));
+	if (disposal_verb(argv[1]))
+		return cmd_disposal_step(c, argc, argv);
 	if (argc == 5 && !strcmp(argv[3], "--note")) {
 		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
 			if (!strcmp(argv[1], verbs[v][0])) {
@@ -583,7 +610,7 @@ static void html_textn(FILE *o, const char *v, size_t len)
 	}
 }
 
-static void html_text(FILE *o, const char *v)
+void html_text(FILE *o, const char *v)
 {
 	html_textn(o, v, strlen(v));
 }
@@ -620,7 +647,7 @@ static void html_text_cols(FILE *o, const char *v, int max)
 	fputs("…", o);
 }
 
-static void md_text(FILE *o, const char *v)
+void md_text(FILE *o, const char *v)
 {
 	for (const char *p = v; *p; p++) {
 		if (*p == '|' || *p == '\\' || *p == '*' || *p == '_' || *p == '`' || *p == '<')
@@ -970,6 +997,7 @@ static void report_html(FILE *o, struct db_table *sec, const char *from, const c
 		}
 		fputs("</section>\n", o);
 	}
+	disposal_report_html(o);
 	fputs("</div>\n<footer class=\"note\">", o);
 	report_note(o, true, from, to, m.fallback);
 	fputs("</footer>\n</body></html>\n", o);
@@ -1020,6 +1048,7 @@ static void report_md(FILE *o, struct db_table *sec, const char *from, const cha
 			md_table(o, k, &sec[k]);
 		}
 	}
+	disposal_report_md(o);
 	report_note(o, false, from, to, m.fallback);
 	free(m.v);
 }
@@ -1054,6 +1083,7 @@ static void report_csv(struct db_table *sec)
 			}
 		}
 	}
+	disposal_report_csv();
 }
 
 /* ---- the report as PDF: Chromium's print to PDF ---- */
@@ -1259,7 +1289,12 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 				db_table_clear(&sec[j]);
 			return fail("report", err);
 		}
-	int rc = 0;
+	int rc = disposal_report_load(c, from, to);
+	if (rc) {
+		for (int k = 0; k < REPORT_NSECTIONS; k++)
+			db_table_clear(&sec[k]);
+		return rc;
+	}
 	if (!strcmp(format, "pdf")) {
 		rc = report_pdf(sec, from, to);
 	} else if (!strcmp(format, "csv")) {
@@ -1273,6 +1308,7 @@ static int cmd_report(struct db_session *c, int argc, char **argv)
 	}
 	for (int k = 0; k < REPORT_NSECTIONS; k++)
 		db_table_clear(&sec[k]);
+	disposal_report_free();
 	return rc;
 }
 

@@ -13,10 +13,14 @@
 #     stops (SIGTERM); a summary by the 423 dimensions and the top rules;
 #  5. the self-check: findings against the generator's ground truth, recall
 #     and precision, and every alert delivered, received and signed;
-#  6. the web console (qfweb), started with the daemon: its address and two
-#     demo auditors' logins are printed; from a terminal the demo then
-#     waits (Ctrl-C ends it) so that a newcomer can open it and work an
-#     alert through the loop (sign, feedback, the other auditor closes).
+#  6. the disposal loop (DISPOSAL.md): the discipline office's people sign
+#     for findings, give feedback and close them (four eyes), and a pass a
+#     fortnight later (--clock) finds the ones now late: findings at every
+#     stage, some overdue, for qfctl report and the console's dashboard.
+#  7. the web console (qfweb), started with the daemon: its address and the
+#     demo logins are printed; from a terminal the demo then waits (Ctrl-C
+#     ends it) so that a newcomer can open it and work an alert through the
+#     loop (sign, feedback, another person closes).
 #
 # Exits non-zero unless recall and precision are both 1.00 and every alert
 # arrived with a valid signature. Knobs: DEMO_SCALE (rows, default 20000),
@@ -106,24 +110,25 @@ echo "(a small institute: F05, Benford's law, looks at vendors with $BENFORD pay
 CLOCK=${DEMO_CLOCK:-2026-11-25 09:00}
 echo "the rules' clock: $CLOCK (Asia/Shanghai), the morning after the last generated record; it runs on from there"
 
-# The console: two demo auditors (roles with passwords; four eyes needs
-# two people), each seeing everything, jw_zhang the owner of every
-# finding (disposal.owners in the configuration). In the throwaway cluster
-# their passwords are checked (SCRAM, a pg_hba.conf line for them alone).
+# the discipline office's people (DISPOSAL.md): two departments' liaisons,
+# the office, and the supervisor who closes (qf_admin); each logs in as
+# their own role, password "demo" (a throwaway cluster)
+DEPT1=$(val "SELECT department FROM records.person WHERE department IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+DEPT2=$(val "SELECT department FROM records.person WHERE department IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 OFFSET 1 LIMIT 1")
+q -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_liaison1') THEN CREATE ROLE demo_liaison1 LOGIN PASSWORD 'demo' IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_liaison2') THEN CREATE ROLE demo_liaison2 LOGIN PASSWORD 'demo' IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_office') THEN CREATE ROLE demo_office LOGIN PASSWORD 'demo' IN ROLE qf_auditor; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_jiwei') THEN CREATE ROLE demo_jiwei LOGIN PASSWORD 'demo' IN ROLE qf_admin; END IF;
+END \$\$" >/dev/null
+q -c "INSERT INTO qf.auditor_scope (role_name, department, supervision) VALUES
+        ('demo_liaison1', '$DEPT1', NULL), ('demo_liaison2', '$DEPT2', NULL),
+        ('demo_office', NULL, NULL), ('demo_office', NULL, 'disciplinary')" >/dev/null
+
+# The console (qfweb) on a free port of the loopback, for the people above.
+# The throwaway cluster trusts its local socket, so their password is not
+# checked here; in production each logs in with their own (SCRAM).
 console_start() {
-  q -c "DO \$\$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jw_zhang') THEN
-            CREATE ROLE jw_zhang LOGIN PASSWORD 'zhang-demo' IN ROLE qf_auditor; END IF;
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'jw_li') THEN
-            CREATE ROLE jw_li LOGIN PASSWORD 'li-demo' IN ROLE qf_auditor; END IF;
-        END \$\$;
-        INSERT INTO qf.auditor_scope (role_name, department, supervision) VALUES
-          ('jw_zhang', NULL, NULL), ('jw_zhang', NULL, 'disciplinary'),
-          ('jw_li', NULL, NULL), ('jw_li', NULL, 'disciplinary')" >/dev/null
-  if [ -n "${QF_PGDATA:-}" ] && ! grep -q jw_zhang "$QF_PGDATA/pg_hba.conf" 2>/dev/null; then
-    { echo "local all jw_zhang,jw_li scram-sha-256"; $QF_PGRUNAS cat "$QF_PGDATA/pg_hba.conf"; } >"$work/hba"
-    $QF_PGRUNAS tee "$QF_PGDATA/pg_hba.conf" <"$work/hba" >/dev/null && $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" reload >/dev/null
-  fi
   "$B/qfweb" -c "$work/qingfeng.conf" -l 127.0.0.1:0 --port-file "$work/web.port" 2>"$work/web.log" &
   pids+=("$!")
   for _ in $(seq 1 100); do [ -s "$work/web.port" ] && break; sleep 0.05; done
@@ -132,9 +137,10 @@ console_start() {
   console_banner
 }
 console_banner() {
-  echo "${BOLD}控制台 console: $WEB/findings${OFF}  (qfweb; SSH users: ssh -L $(cat "$work/web.port"):127.0.0.1:$(cat "$work/web.port") this-host)"
-  echo "  登录 log in as jw_zhang / zhang-demo (owns every finding: 签收 sign for it, 反馈 give feedback)"
-  echo "           or jw_li / li-demo (the second auditor: 办结 closes what jw_zhang reported, four eyes)"
+  echo "${BOLD}控制台 console: $WEB/findings${OFF}  (qfweb; over SSH: ssh -L $(cat "$work/web.port"):127.0.0.1:$(cat "$work/web.port") this-host)"
+  echo "  登录 log in, password demo: demo_office (owns most findings: 签收 sign for, 反馈 give feedback),"
+  echo "  demo_jiwei (the supervisor, qf_admin: 办结 closes what another reported, four eyes),"
+  echo "  demo_liaison1 / demo_liaison2 (one department each)"
 }
 
 say "2. 接收端 receiver and 守护进程 qingfengd: a local webhook on 127.0.0.1 verifying HMAC signatures"
@@ -149,7 +155,11 @@ evaluation = { interval = 1; };
 delivery = { backoff_initial = 0.2; backoff_max = 2.0; };
 metrics = { listen = "127.0.0.1:0"; };   # any free port: the demo must not collide with a running qingfengd
 params = { F05 = { min_n = $BENFORD; }; }; # the institute's size: see --benford-min-n in tools/demo.sh
-disposal = { owners = ( { role = "jw_zhang"; } ); };   # the console's demo auditor signs for every finding
+# the disposal loop: who owns a new finding (the two largest departments
+# have their own discipline liaison, the office takes the rest)
+disposal = { owners = ( { department = "$DEPT1"; role = "demo_liaison1"; },
+                        { department = "$DEPT2"; role = "demo_liaison2"; },
+                        { role = "demo_office"; } ); };
 receivers = (
   { name = "jiwei"; format = "json"; url = "http://127.0.0.1:$(cat "$work/port")/hook"; secret = "$SECRET"; }
 );
@@ -238,7 +248,39 @@ else
   fail "the findings or the alerts do not match the planted risk points"
 fi
 
-say "6. 控制台 console: the findings, their stages and the dashboard in a browser"
+say "6. 处置 the disposal loop: signed for, checked, reported, closed by another role; a fortnight later, what is late"
+# each person acts as their own role (qf.finding_* check role, stage and
+# four eyes, and write the chain event): a part of each owner's findings
+# signed for, a part of those reported on, a part of those closed by the
+# supervisor, a few handed over; the rest stay open
+as() { local who=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -U "$who" -c "$*" >/dev/null; }
+for who in demo_liaison1 demo_liaison2 demo_office; do
+  as "$who" "SELECT qf.finding_ack(id, '已签收，核查中 signed, checking') FROM qf.finding
+              WHERE owner = '$who' AND status = 'open' AND id % 5 <> 0 ORDER BY id"
+  as "$who" "SELECT qf.finding_feedback(id, (ARRAY['substantiated', 'partly', 'unfounded', 'substantiated'])[id % 4 + 1],
+                                        (ARRAY['talk', 'rectify', 'none', 'criticism'])[id % 4 + 1],
+                                        '核查情况 what the check found: see the attached records')
+               FROM qf.finding WHERE owner = '$who' AND status = 'acknowledged' AND id % 5 IN (1, 2, 3) ORDER BY id"
+done
+as demo_jiwei "SELECT qf.finding_close(id, '同意办结 agreed') FROM qf.finding WHERE status = 'reported' AND id % 5 IN (1, 2) ORDER BY id"
+as demo_jiwei "SELECT qf.finding_assign(id, 'demo_office', '转办纪委办公室 handed to the office') FROM qf.finding
+                WHERE status IN ('open', 'acknowledged') AND owner <> 'demo_office' AND id % 7 = 0 ORDER BY id"
+LATER=${DEMO_LATER:-2026-12-09 15:00}
+echo "a pass on $LATER: the clock work finds the findings not signed or closed in time (督办)"
+"$B/qingfengd" -c "$work/qingfeng.conf" --once --clock "$LATER" >>"$work/daemon.log" 2>&1 || fail "the later pass failed"
+q -c "SELECT CASE status WHEN 'open' THEN '待签收 open' WHEN 'acknowledged' THEN '核查中 acknowledged'
+                         WHEN 'reported' THEN '已反馈 reported' WHEN 'resolved' THEN '办结(属实) resolved'
+                         ELSE '办结(不属实) dismissed' END AS \"阶段 stage\",
+             count(*) AS \"风险点 findings\", count(*) FILTER (WHERE light = 'red') AS \"逾期 overdue (red light)\"
+        FROM qf.v_findings GROUP BY status ORDER BY array_position(ARRAY['open', 'acknowledged', 'reported', 'resolved', 'dismissed'], status)"
+read -r stages overdue_now events <<<"$(val "SELECT (SELECT count(DISTINCT status) FROM qf.finding), (SELECT count(*) FROM qf.v_findings_overdue),
+                                                    (SELECT count(*) FROM qf.finding_event WHERE action = 'overdue')" | tr '|' ' ')"
+echo "disposal: findings at $stages of the 5 stages, $overdue_now overdue now ($events overdue event(s) and alerts); qfctl report and the console show the measures"
+[ "$stages" = 5 ] && [ "$overdue_now" -gt 0 ] || fail "the disposal data does not cover every stage with some overdue"
+"$B/qfctl" -d "host=$PGHOST port=${PGPORT:-5432} dbname=$DB" audit verify || fail "the history chain does not verify"
+echo "logins (password demo): demo_liaison1 ($DEPT1), demo_liaison2 ($DEPT2), demo_office (the rest), demo_jiwei (supervisor, qf_admin)"
+
+say "7. 控制台 console: the findings, their stages and the dashboard in a browser"
 console_banner
 if [ "${DEMO_HOLD:-$([ -t 0 ] && [ -t 1 ] && echo 1 || echo 0)}" = 1 ]; then
   echo "the console stays open (the database too) until Ctrl-C"

@@ -98,7 +98,7 @@ want=$(sql "$DB" "SELECT string_agg(concat_ws(chr(31), id, department, subject, 
                     CASE jsonb_typeof(evidence -> 'amount') WHEN 'number' THEN evidence ->> 'amount' ELSE '' END,
                     evidence ->> 'table', dedupe_key, message, evidence::text) || chr(30), '' ORDER BY id DESC) FROM qf.finding")
 is "$got" "$want" "each finding's cells round-trip to its id, department, person, hits, title, amount, table, key, message and evidence"
-is "$(csv_cells "$T_DIR/f.csv" 'print scalar(@r), "\n"' | sort -u)" 18 "18 columns in every row"
+is "$(csv_cells "$T_DIR/f.csv" 'print scalar(@r), "\n"' | sort -u)" 24 "24 columns in every row (the 18 of before, then the disposal's owner, light, sign due, close due, outcome, disposition)"
 like "$(csv_cells "$T_DIR/f.csv" 'print "$r[$h{MESSAGE}]\n" if $r[$h{"RECORD KEY"}] eq "P1"')" \
   '^付款 P1（-12.50 元' "the message is the rendered one"
 

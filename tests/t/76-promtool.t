@@ -77,7 +77,7 @@ if "$PY" -c 'import prometheus_client' 2>/dev/null; then
   txt=$(text_families <"$T_DIR/metrics.txt")
   is "$py" "$txt" "into the families and samples the text says, in its order, each family with its type"
   is "$(printf '%s\n' "$py" | grep '^family' | tr '\n' '|')" \
-     "family qingfeng_up gauge|family qingfeng_build_info gauge|family qingfeng_reconnects counter|family qingfeng_db_refused gauge|family qingfeng_db_connect_failures counter|family qingfeng_passes counter|family qingfeng_findings_created counter|family qingfeng_alerts_queued counter|family qingfeng_rule_evaluations counter|family qingfeng_rule_duration_seconds summary|family qingfeng_deliveries counter|family qingfeng_findings gauge|family qingfeng_alerts gauge|family qingfeng_outbox_depth gauge|family qingfeng_oldest_pending_seconds gauge|family qingfeng_change_lag_seconds gauge|family qingfeng_alerts_orphaned gauge|" \
+     "family qingfeng_up gauge|family qingfeng_build_info gauge|family qingfeng_reconnects counter|family qingfeng_db_refused gauge|family qingfeng_db_connect_failures counter|family qingfeng_passes counter|family qingfeng_findings_created counter|family qingfeng_alerts_queued counter|family qingfeng_rule_evaluations counter|family qingfeng_rule_duration_seconds summary|family qingfeng_deliveries counter|family qingfeng_findings gauge|family qingfeng_alerts gauge|family qingfeng_outbox_depth gauge|family qingfeng_oldest_pending_seconds gauge|family qingfeng_change_lag_seconds gauge|family qingfeng_alerts_orphaned gauge|family qingfeng_findings_overdue gauge|" \
      "every family, once, with its type"
   empty=$(printf '%s\n' "$py" | awk '/^family/ { if (f && !n) print f; f = $2; n = 0; next } { n++ } END { if (f && !n) print f }')
   is "$empty" "" "every family has samples"
@@ -92,9 +92,9 @@ if "$PY" -c 'import prometheus_client' 2>/dev/null; then
   is "$(printf '%s\n' "$py" | grep 'qingfeng_build_info{')" "$want" "qingfeng_build_info: version, rule format and schema of this build, value 1"
   want=$(sql "$DB" "SELECT string_agg(format('  qingfeng_findings{level=%s,status=%s} %s', l, s,
                       (SELECT count(*) FROM qf.finding f WHERE f.level = l AND f.status = s)), E'\n' ORDER BY l, s)
-                      FROM unnest('{yellow,orange,red}'::text[]) l, unnest('{open,acknowledged,resolved,dismissed}'::text[]) s")
+                      FROM unnest('{yellow,orange,red}'::text[]) l, unnest('{open,acknowledged,reported,resolved,dismissed}'::text[]) s")
   is "$(printf '%s\n' "$py" | grep 'qingfeng_findings{' | sort)" "$(printf '%s\n' "$want" | sort)" \
-     "qingfeng_findings: all 12 levels by statuses, zeros included, as counted by SQL"
+     "qingfeng_findings: all 15 levels by statuses, zeros included, as counted by SQL"
   is "$(printf '%s\n' "$py" | grep 'qingfeng_alerts{' | tr '\n' '|')" \
      "  qingfeng_alerts{state=dead} 0|  qingfeng_alerts{state=pending} 1|  qingfeng_alerts{state=silenced} 0|" \
      "qingfeng_alerts: every state but delivered, zeros included"

@@ -44,7 +44,7 @@ got=$(perl -0ne 's/^\xEF\xBB\xBF//; my @rows; my @f; my $v = "";
   }
   for my $r (@rows) { print "$r->[0]|$r->[4]|", scalar(@$r), "\n" if $r->[3] eq "F09" and $r->[4] =~ /二科/ }' "$T_DIR/f.csv")
 is "$got" "$(sql "$DB" "SELECT id FROM qf.finding WHERE rule_id = 'F09' AND dedupe_key = 'P1'")|财务处,\"二科\"
-第二行|18" "csv round-trips a field with a comma, quotes and a line break, 18 columns (amount, table, key, message, evidence added)"
+第二行|24" "csv round-trips a field with a comma, quotes and a line break, 24 columns (amount, table, key, message, evidence, then the disposal's six)"
 
 # table: columns line up in display width with Chinese text (wcwidth; checked here with Perl's East Asian Width)
 qf findings list >"$T_DIR/table.txt"
@@ -55,7 +55,9 @@ is "$widths" 1 "every row of the table puts the last column at the same display 
 like "$(cat "$T_DIR/table.txt")" "制单审批同一人" "with the Chinese titles"
 
 # the same table against a reviewed golden file (times pinned)
-sql "$DB" "UPDATE qf.finding SET first_seen = '2026-03-02 10:00+08', last_seen = '2026-03-02 10:00+08'"
+sql "$DB" "UPDATE qf.finding SET first_seen = '2026-03-02 10:00+08', last_seen = '2026-03-02 10:00+08', owner = 'jw_office',
+                  sign_due = '2099-03-03 10:00+08', close_due = '2099-03-16 10:00+08'"
+[ -n "${QF_GOLDEN_UPDATE:-}" ] && qf findings list >"$QF_ROOT/tests/golden/findings-table.txt"
 if diff -u "$QF_ROOT/tests/golden/findings-table.txt" <(qf findings list) >"$T_DIR/table.diff"; then ok 0 "findings list matches tests/golden/findings-table.txt"
 else ok 1 "findings list matches tests/golden/findings-table.txt"; sed 's/^/# /' "$T_DIR/table.diff"; fi
 

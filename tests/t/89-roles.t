@@ -50,8 +50,13 @@ is "$(as qf_t_lab "SELECT (qf.set_finding_status($mine, 'acknowledged', '已核�
 is "$(sql "$DB" "SELECT status FROM qf.finding WHERE id = $mine")" acknowledged "the status changed"
 is "$(sql "$DB" "SELECT actor FROM qf.finding_event WHERE finding_id = $mine AND action = 'acknowledged'")" qf_t_lab "and the history names the auditor"
 like "$(as qf_t_lab "SELECT qf.set_finding_status($other, 'resolved', 'x')")" "no finding $other" "but not a finding outside the scope"
+# resolve is a feedback and a close in one step (sql/021): four eyes, on
+# by default, refuse it to one role; with them off it works
+like "$(QF_SQL_DIR= "$QFCTL" -d "host=$PGHOST dbname=$DB user=qf_t_lab" findings resolve "$mine" --note "已整改" 2>&1)" "four eyes" \
+   "qfctl findings resolve by the auditor alone is refused under four eyes"
+sql "$DB" "UPDATE qf.setting SET value = 'false' WHERE name = 'disposal.four_eyes'"
 like "$(QF_SQL_DIR= "$QFCTL" -d "host=$PGHOST dbname=$DB user=qf_t_lab" findings resolve "$mine" --note "已整改" 2>&1)" "finding $mine resolved" \
-   "qfctl findings resolve works as the auditor"
+   "qfctl findings resolve works as the auditor (four eyes off)"
 
 # discipline staff
 is "$(as qf_t_disc "SELECT string_agg(rule_id || ':' || department, ',' ORDER BY id) FROM qf.finding")" "D05:化学室" "discipline staff see the disciplinary findings"

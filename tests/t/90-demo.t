@@ -22,5 +22,8 @@ like "$out" "签名 signatures: ✓ all [0-9]+ verified" "the receiver verified 
 like "$out" "● .* T[0-9][0-9] .*#[0-9]+ ✓" "alerts are printed live, one line each with the signature check"
 like "$out" "▸ 2025-01-0[0-9] " "the records arrive in their own time order, a line per batch"
 like "$out" "合计 total" "the summary by the 423 dimensions"
+like "$out" "disposal: findings at 5 of the 5 stages, [1-9][0-9]* overdue now" \
+  "the disposal loop: findings at every stage, some overdue (DISPOSAL.md, for the console's dashboard)"
+like "$out" "logins \(password demo\): demo_liaison1" "and the people who work it"
 [ "$st" = 0 ] || printf '%s\n' "$out" | tail -40 | sed 's/^/# /'
 done_testing
