@@ -239,7 +239,8 @@ int db_web_finding(struct db_session *s, long long id, struct db_table *out, cha
 			      "       coalesce(v.outcome, ''), coalesce(v.disposition, ''),"
 			      "       coalesce(f.feedback_by, ''),"
 			      "       v.owner IS NULL OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = v.owner"
-			      "                                  AND pg_has_role(session_user, r.oid, 'member'))"
+			      "                                  AND pg_has_role(session_user, r.oid, 'member')),"
+			      "       array_to_string(qf.disposal_actions(v.id), ',')"
 			      "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id WHERE v.id = $1::bigint",
 			      1, p, err),
 		    out);

@@ -47,11 +47,12 @@ long db_web_estimate(struct db_session *s, const struct web_filter *f, char **er
  * supervision, risk, duty, person, department, hits, first seen, last
  * seen, rule version, message, owner, sign due, close due, light,
  * outcome, disposition, the actor of its latest feedback, whether the
- * session's role is the owner. 0 rows: none the session may see. */
+ * session's role is the owner, the steps it may take now (qf.
+ * disposal_actions: "ack,assign"). 0 rows: none the session may see. */
 enum {
 	FW_ID, FW_RULE, FW_TITLE, FW_LEVEL, FW_STATUS, FW_SUPERVISION, FW_RISK, FW_DUTY, FW_PERSON, FW_DEPARTMENT,
 	FW_HITS, FW_FIRST, FW_LAST, FW_VERSION, FW_MESSAGE, FW_OWNER, FW_SIGN_DUE, FW_CLOSE_DUE, FW_LIGHT, FW_OUTCOME,
-	FW_DISPOSITION, FW_REPORTER, FW_MINE, FW_NCOLS
+	FW_DISPOSITION, FW_REPORTER, FW_MINE, FW_ACTIONS, FW_NCOLS
 };
 int db_web_finding(struct db_session *s, long long id, struct db_table *out, char **err) QF_MUST_CHECK;
 /* Its evidence: key, value (text of a scalar, JSON otherwise). */

@@ -355,41 +355,39 @@ static void step_form(struct buf *b, const struct web_session *s, const char *id
 	buf_printf(b, "<button type=\"submit\">%s %s</button></form>\n", zh, en);
 }
 
-/* the steps the person may take at this stage; the database checks them
- * again (scope, owner, four eyes) */
+/* whether the comma-separated list has the word */
+static bool has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* the steps the person may take now, as the database says
+ * (qf.disposal_actions: scope, owner, stage, four eyes); it checks them
+ * again when one is taken */
 static void finding_steps(struct buf *b, const struct web_session *s, const struct db_table *t)
 {
-	const char *id = db_cell(t, 0, FW_ID), *st = db_cell(t, 0, FW_STATUS);
-	bool mine = !strcmp(db_cell(t, 0, FW_MINE), "t");
-	bool closed = !strcmp(st, "resolved") || !strcmp(st, "dismissed");
-	buf_puts(b, "<h2>可办理的操作 <small>what you can do now</small></h2>");
-	int n = 0;
-	if (!strcmp(st, "open") && (mine || s->admin)) {
+	const char *id = db_cell(t, 0, FW_ID), *st = db_cell(t, 0, FW_STATUS), *can = db_cell(t, 0, FW_ACTIONS);
+	buf_printf(b, "<h2>可办理的操作 <small>what you can do now</small></h2><div class=\"steps\" data-steps=\"%s\">", can);
+	if (has_word(can, "ack"))
 		step_form(b, s, id, "ack", "签收", "Sign for it (acknowledge)", false);
-		n++;
-	}
-	if (!strcmp(st, "acknowledged")) {
+	if (has_word(can, "feedback"))
 		step_form(b, s, id, "feedback", "反馈核查结果", "Report what the check found", true);
-		n++;
-	}
-	if (!strcmp(st, "reported")) {
-		if (!strcmp(db_cell(t, 0, FW_REPORTER), s->user))
-			buf_puts(b, "<p class=\"foureyes\">核查结果由您反馈，须由另一位审核人办结（双人复核）。 <span class=\"en\">You "
-				    "gave the feedback: another person closes it (four eyes).</span></p>");
-		else
-			step_form(b, s, id, "close", "办结", "Close", false);
-		n++;
-	}
-	if (closed || !strcmp(st, "reported")) {
+	if (has_word(can, "close"))
+		step_form(b, s, id, "close", "办结", "Close", false);
+	else if (!strcmp(st, "reported") && !strcmp(db_cell(t, 0, FW_REPORTER), s->user))
+		buf_puts(b, "<p class=\"foureyes\">核查结果由您反馈，须由另一位审核人办结（双人复核）。 <span class=\"en\">You "
+			    "gave the feedback: another person closes it (four eyes).</span></p>");
+	if (has_word(can, "reopen"))
 		step_form(b, s, id, "reopen", "重新打开", "Reopen", true);
-		n++;
-	}
-	if (!closed && (mine || s->admin)) {
+	if (has_word(can, "assign"))
 		step_form(b, s, id, "assign", "转办", "Assign to another owner", true);
-		n++;
-	}
-	if (!n)
+	if (!*can)
 		buf_puts(b, "<p>此阶段您没有可办理的操作。 <span class=\"en\">Nothing for you to do at this stage.</span></p>");
+	buf_puts(b, "</div>");
 }
 
 void page_finding(struct web_session *s, long long id, struct reply *r)
