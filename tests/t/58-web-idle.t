@@ -36,6 +36,8 @@ F=$(sql "$DB" "SELECT id FROM qf.finding WHERE rule_id = 'F09' AND dedupe_key = 
 J1=$T_DIR/a1.jar
 is "$(req "$J1" POST "$A/login" --data 'user=web_a1&password=pw-a1')" 303 "web_a1 logs in"
 req "$J1" GET "$A/findings/$F" >/dev/null; T1=$(csrf)
+J4=$T_DIR/a2.jar
+is "$(req "$J4" POST "$A/login" --data 'user=web_a2&password=pw-a2')" 303 "web_a2 logs in too"
 started=$(date +%s)
 
 # the proxy's header
@@ -67,6 +69,10 @@ is "$(req "$J1" POST "$A/findings/$F/ack" --data "csrf=$T1&note=late")" 401 "aft
 like "$(cat "$O")" "会话已过期" "the page says the session expired"
 is "$(sql "$DB" "SELECT count(*) FROM qf.finding_event")" "$e0" "nothing was written"
 is "$(sql "$DB" "SELECT status FROM qf.finding WHERE id = $F")" open "the finding is still open"
+is "$(req "$J4" GET "$A/findings")" 303 "after 60 s idle a page redirects"
+is "$(hdr location)" "/login?expired=1" "to the login page, which says the session expired"
+req "$J4" GET "$A/login?expired=1" >/dev/null
+like "$(cat "$O")" "会话已过期" "(it does)"
 J2=$T_DIR/a1b.jar
 is "$(req "$J2" POST "$A/login" --data 'user=web_a1&password=pw-a1')" 303 "logging in again works"
 wait_for 10 'grep -q "session of web_a1 ended" "$T_DIR/web.log"'; ok $? "the expired session's connection was closed"
