@@ -206,8 +206,9 @@ void disposal_report_html(FILE *o)
 		}
 		fputs("</tr>\n", o);
 	}
-	fprintf(o, "</table>\n<p class=\"note\">查实率 = (属实 + 部分属实) / 办结; 办结、签收 counted in the period, "
-		   "当前逾期 now (engine clock) / closed and signed in the period; overdue now.</p></section>\n"
+	fprintf(o, "</table>\n<p class=\"note\">查实率 = (属实 + 部分属实) / 办结; 办结、签收: 期间内 in the period; "
+		   "当前逾期: 现在 now, on the engine's clock; whenever first seen. substantiation rate = (substantiated + partly) / closed."
+		   "</p></section>\n"
 		   "<section><h2>%s</h2>\n<table><tr>",
 		overdue_title);
 	for (int j = 0; j < 8; j++)
@@ -249,6 +250,9 @@ void disposal_report_md(FILE *o)
 		fputs(" |", o);
 		md_row(o, &measures, i, 2, 10);
 	}
+	fputs("\n查实率 = (属实 + 部分属实) / 办结. Unlike the sections above, the measures count what was closed or "
+	      "signed in the period, whenever first seen, and what is overdue now (the engine's clock).\n",
+	      o);
 	fprintf(o, "\n## %s\n\n|", overdue_title);
 	for (int j = 0; j < 8; j++)
 		fprintf(o, " %s |", overdue_heads[j]);
