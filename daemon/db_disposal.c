@@ -55,6 +55,8 @@ int db_disposal_step(struct db_session *s, enum disposal_step step, const struct
 		[STEP_CLOSE] = "SELECT e.action FROM qf.finding_close($1::bigint, $2) e",
 		[STEP_REOPEN] = "SELECT e.action FROM qf.finding_reopen($1::bigint, $2) e",
 		[STEP_ASSIGN] = "SELECT e.action FROM qf.finding_assign($1::bigint, $3, $2) e",
+		[STEP_RESOLVE] = "SELECT e.action FROM qf.set_finding_status($1::bigint, 'resolved', $2) e",
+		[STEP_DISMISS] = "SELECT e.action FROM qf.set_finding_status($1::bigint, 'dismissed', $2) e",
 	};
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", a->id);

@@ -19,7 +19,8 @@ int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t 
 
 /* A step of the loop by the session's role (qf.finding_ack, ...): 0, or -1
  * with *err and *sqlstate (the refusal's SQLSTATE, "" if none; 6 bytes). */
-enum disposal_step { STEP_ACK, STEP_FEEDBACK, STEP_CLOSE, STEP_REOPEN, STEP_ASSIGN };
+/* resolve, dismiss: qf.set_finding_status, a feedback and a close in one step */
+enum disposal_step { STEP_ACK, STEP_FEEDBACK, STEP_CLOSE, STEP_REOPEN, STEP_ASSIGN, STEP_RESOLVE, STEP_DISMISS };
 struct step_args {
 	long long id;
 	const char *note, *outcome, *disposition, *to;

@@ -20,7 +20,8 @@ static const struct {
 	const char *verb;
 	enum disposal_step step;
 } verbs[] = {{"ack", STEP_ACK},	      {"feedback", STEP_FEEDBACK}, {"close", STEP_CLOSE},
-	     {"reopen", STEP_REOPEN}, {"assign", STEP_ASSIGN}};
+	     {"reopen", STEP_REOPEN}, {"assign", STEP_ASSIGN},	   {"resolve", STEP_RESOLVE},
+	     {"dismiss", STEP_DISMISS}};
 
 bool disposal_verb(const char *verb)
 {
@@ -36,7 +37,7 @@ static int step_usage(const char *verb)
 		!strcmp(verb, "feedback") ? " --outcome substantiated|partly|unfounded"
 					    " --disposition talk|criticism|admonish|transfer|rectify|none --note TEXT"
 		: !strcmp(verb, "assign") ? " --to ROLE --note TEXT"
-		: !strcmp(verb, "reopen") ? " --note TEXT"
+		: !strcmp(verb, "reopen") || !strcmp(verb, "resolve") || !strcmp(verb, "dismiss") ? " --note TEXT"
 					  : " [--note TEXT]");
 	return 64;
 }
