@@ -13,8 +13,10 @@
 
 /* Writes the configuration's disposal settings, the time zone, the
  * console's address and the engine's clock offset (µs; 0 = the real
- * clock) into qf.setting, changing only the rows that differ. */
-int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t clock_offset_us,
+ * clock) into qf.setting, changing only the rows that differ. *missing:
+ * the disposal.owners roles that do not exist, comma-separated, or NULL
+ * (caller frees). */
+int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t clock_offset_us, char **missing,
 		     char **err) QF_MUST_CHECK;
 
 /* A step of the loop by the session's role (qf.finding_ack, ...): 0, or -1
