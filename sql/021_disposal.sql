@@ -214,7 +214,7 @@ $$;
 -- department's owner and each level's deadlines from a first_seen are
 -- worked out once and kept for the transaction in custom settings
 -- (qingfeng.*, keyed by the transaction's now()), so a row costs a few
--- lookups, not the calendar walk (50,000 findings: ~1 s instead of ~5 s).
+-- lookups, not the calendar walk (50,000 findings: ~19 µs a row, ~0.9 s, instead of ~100 µs).
 CREATE FUNCTION qf.finding_disposal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
