@@ -572,6 +572,11 @@ BEGIN
         RAISE EXCEPTION 'four eyes: % would give the feedback of finding % and close it in one step; give feedback (qfctl findings feedback) and have another role close it (四眼原则)',
               session_user, p_id USING ERRCODE = '42501';
     END IF;
+    -- from open the one step also signs for it: the owner's to do
+    IF f.status OPERATOR(pg_catalog.=) 'open' AND NOT qf.disposal_is_owner(f.owner) THEN
+        RAISE EXCEPTION 'finding % belongs to %: only a member of that role or a qf_admin may sign for it (只有责任人可以签收)',
+              p_id, f.owner USING ERRCODE = '42501';
+    END IF;
     UPDATE qf.finding x SET status = 'reported', outcome = v_outcome, disposition = 'none',
                             feedback_by = session_user, feedback_at = qf.clock_now(),
                             acknowledged_at = coalesce(x.acknowledged_at, qf.clock_now()),
