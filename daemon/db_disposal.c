@@ -10,7 +10,8 @@
 #include "config_disposal.h"
 #include "db_int.h"
 
-int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t clock_offset_us, char **err)
+int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t clock_offset_us, char **missing,
+		     char **err)
 {
 	char every[16], offset[48];
 	char *owners = config_owners_json(cfg), *deadlines = config_deadlines_json(cfg);
@@ -33,15 +34,22 @@ int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t 
 	if (!json)
 		abort();
 	const char *p[1] = {json};
+	/* and the owner roles that do not exist: their findings could be
+	 * signed for by admins only */
 	PGresult *r = dbi_query(s,
-				"INSERT INTO qf.setting AS s (name, value)"
-				" SELECT key, value FROM jsonb_each_text($1::jsonb)"
-				" ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, set_at = now(), set_by = session_user"
-				" WHERE s.value IS DISTINCT FROM EXCLUDED.value",
+				"WITH w AS (INSERT INTO qf.setting AS s (name, value)"
+				"           SELECT key, value FROM jsonb_each_text($1::jsonb)"
+				"           ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, set_at = now(),"
+				"                                            set_by = session_user"
+				"           WHERE s.value IS DISTINCT FROM EXCLUDED.value RETURNING 1)"
+				" SELECT string_agg(DISTINCT o.e ->> 'role', ', ')"
+				"   FROM jsonb_array_elements(($1::jsonb ->> 'disposal.owners')::jsonb) o(e)"
+				"  WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = o.e ->> 'role')",
 				1, p, err);
 	free(json);
 	if (!r)
 		return -1;
+	*missing = PQgetisnull(r, 0, 0) ? NULL : xstrdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return 0;
 }
@@ -55,6 +63,8 @@ int db_disposal_step(struct db_session *s, enum disposal_step step, const struct
 		[STEP_CLOSE] = "SELECT e.action FROM qf.finding_close($1::bigint, $2) e",
 		[STEP_REOPEN] = "SELECT e.action FROM qf.finding_reopen($1::bigint, $2) e",
 		[STEP_ASSIGN] = "SELECT e.action FROM qf.finding_assign($1::bigint, $3, $2) e",
+		[STEP_RESOLVE] = "SELECT e.action FROM qf.set_finding_status($1::bigint, 'resolved', $2) e",
+		[STEP_DISMISS] = "SELECT e.action FROM qf.set_finding_status($1::bigint, 'dismissed', $2) e",
 	};
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", a->id);

@@ -13,13 +13,16 @@
 
 /* Writes the configuration's disposal settings, the time zone, the
  * console's address and the engine's clock offset (µs; 0 = the real
- * clock) into qf.setting, changing only the rows that differ. */
-int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t clock_offset_us,
+ * clock) into qf.setting, changing only the rows that differ. *missing:
+ * the disposal.owners roles that do not exist, comma-separated, or NULL
+ * (caller frees). */
+int db_disposal_sync(struct db_session *s, const struct qf_config *cfg, int64_t clock_offset_us, char **missing,
 		     char **err) QF_MUST_CHECK;
 
 /* A step of the loop by the session's role (qf.finding_ack, ...): 0, or -1
  * with *err and *sqlstate (the refusal's SQLSTATE, "" if none; 6 bytes). */
-enum disposal_step { STEP_ACK, STEP_FEEDBACK, STEP_CLOSE, STEP_REOPEN, STEP_ASSIGN };
+/* resolve, dismiss: qf.set_finding_status, a feedback and a close in one step */
+enum disposal_step { STEP_ACK, STEP_FEEDBACK, STEP_CLOSE, STEP_REOPEN, STEP_ASSIGN, STEP_RESOLVE, STEP_DISMISS };
 struct step_args {
 	long long id;
 	const char *note, *outcome, *disposition, *to;

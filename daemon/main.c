@@ -192,12 +192,17 @@ static int check_rules_sql(const struct qf_config *cfg, const struct qf_ruleset 
  * from the configuration and the clock: at every connect and reload. */
 static int sync_settings(struct db_session *c, const struct qf_config *cfg)
 {
-	char *err = NULL;
-	if (db_disposal_sync(c, cfg, clock_set ? clock_offset_us : 0, &err) < 0) {
+	char *err = NULL, *missing = NULL;
+	if (db_disposal_sync(c, cfg, clock_set ? clock_offset_us : 0, &missing, &err) < 0) {
 		log_err("cannot write the disposal settings (qf.setting): %s", err ? err : "failed");
 		free(err);
 		return -1;
 	}
+	if (missing)
+		log_warn("%s: disposal.owners names role(s) that do not exist: %s; their findings can be signed for"
+			 " by a qf_admin only until the role is created",
+			 cfg->path, missing);
+	free(missing);
 	return 0;
 }
 

@@ -538,27 +538,15 @@ static int findings_show(struct db_session *c, long long id)
 
 static int cmd_findings(struct db_session *c, int argc, char **argv)
 {
-	static const char *const verbs[][2] = {
-		{"ack", "acknowledged"}, {"resolve", "resolved"}, {"dismiss", "dismissed"}, {"reopen", "open"}};
-	char *err = NULL;
-
 	if (argc == 1 || argv[1][0] == '-')
 		return findings_list(c, argc, argv, 1);
 	if (!strcmp(argv[1], "list"))
 		return findings_list(c, argc, argv, 2);
 	if (!strcmp(argv[1], "show") && argc == 3)
 		return findings_show(c, atoll(argv[2]));
+	/* ack, feedback, close, reopen, assign, resolve, dismiss: qfctl_disposal.c */
 	if (disposal_verb(argv[1]))
 		return cmd_disposal_step(c, argc, argv);
-	if (argc == 5 && !strcmp(argv[3], "--note")) {
-		for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++)
-			if (!strcmp(argv[1], verbs[v][0])) {
-				if (db_set_status(c, atoll(argv[2]), verbs[v][1], argv[4], &err) < 0)
-					return fail(argv[1], err);
-				printf("finding %s %s\n", argv[2], verbs[v][1]);
-				return 0;
-			}
-	}
 	usage(stderr);
 	return 64;
 }

@@ -20,7 +20,8 @@ static const struct {
 	const char *verb;
 	enum disposal_step step;
 } verbs[] = {{"ack", STEP_ACK},	      {"feedback", STEP_FEEDBACK}, {"close", STEP_CLOSE},
-	     {"reopen", STEP_REOPEN}, {"assign", STEP_ASSIGN}};
+	     {"reopen", STEP_REOPEN}, {"assign", STEP_ASSIGN},	   {"resolve", STEP_RESOLVE},
+	     {"dismiss", STEP_DISMISS}};
 
 bool disposal_verb(const char *verb)
 {
@@ -36,7 +37,7 @@ static int step_usage(const char *verb)
 		!strcmp(verb, "feedback") ? " --outcome substantiated|partly|unfounded"
 					    " --disposition talk|criticism|admonish|transfer|rectify|none --note TEXT"
 		: !strcmp(verb, "assign") ? " --to ROLE --note TEXT"
-		: !strcmp(verb, "reopen") ? " --note TEXT"
+		: !strcmp(verb, "reopen") || !strcmp(verb, "resolve") || !strcmp(verb, "dismiss") ? " --note TEXT"
 					  : " [--note TEXT]");
 	return 64;
 }
@@ -206,8 +207,9 @@ void disposal_report_html(FILE *o)
 		}
 		fputs("</tr>\n", o);
 	}
-	fprintf(o, "</table>\n<p class=\"note\">查实率 = (属实 + 部分属实) / 办结; 办结、签收 counted in the period, "
-		   "当前逾期 now (engine clock) / closed and signed in the period; overdue now.</p></section>\n"
+	fprintf(o, "</table>\n<p class=\"note\">查实率 = (属实 + 部分属实) / 办结; 办结、签收: 期间内 in the period; "
+		   "当前逾期: 现在 now, on the engine's clock; whenever first seen. substantiation rate = (substantiated + partly) / closed."
+		   "</p></section>\n"
 		   "<section><h2>%s</h2>\n<table><tr>",
 		overdue_title);
 	for (int j = 0; j < 8; j++)
@@ -249,6 +251,9 @@ void disposal_report_md(FILE *o)
 		fputs(" |", o);
 		md_row(o, &measures, i, 2, 10);
 	}
+	fputs("\n查实率 = (属实 + 部分属实) / 办结. Unlike the sections above, the measures count what was closed or "
+	      "signed in the period, whenever first seen, and what is overdue now (the engine's clock).\n",
+	      o);
 	fprintf(o, "\n## %s\n\n|", overdue_title);
 	for (int j = 0; j < 8; j++)
 		fprintf(o, " %s |", overdue_heads[j]);

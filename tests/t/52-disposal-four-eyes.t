@@ -98,7 +98,17 @@ ok "$([ $st -ne 0 ] && echo 0 || echo 1)" "findings resolve in one step is refus
 like "$out" "four eyes" "saying why"
 
 # reopen and assign
-is "$(as qf_fe_sup findings reopen "$f1" --note "复查 rechecking")" "finding $f1 reopened" "a closed finding is reopened"
+# reopening gives a fresh close deadline from the calendar; a person's
+# session cannot forge the calendar the database keeps for the engine
+forged=$(psql -X -q -At -U qf_fe_sup -d "$DB" -v ON_ERROR_STOP=1 -c "BEGIN;
+  SELECT count(set_config('qingfeng.workday_' || n, concat(now(), '|', d, '|', '2999-01-01'), false))
+    FROM generate_series(1, 40) n,
+         (SELECT (qf.clock_now() AT TIME ZONE (SELECT value FROM qf.setting WHERE name = 'timezone'))::date AS d) x;
+  SELECT (qf.finding_reopen($f1, '复查 rechecking')).action;
+  COMMIT;" 2>&1 | tail -1)
+is "$forged" reopened "a closed finding is reopened"
+is "$(sql "$DB" "SELECT close_due < '2100-01-01' FROM qf.finding WHERE id = $f1")" t \
+   "with a close deadline from the calendar, not from settings the person's session forged"
 is "$(state "$f1")" acknowledged "back to acknowledged"
 out=$(as qf_fe_sup findings assign "$f1" --to qf_fe_sup --note "take it"); st=$?
 is "$st" 4 "an auditor who neither owns it nor is an admin cannot assign it"

@@ -48,6 +48,7 @@ is "$(sql "$DB" "SELECT string_agg(name || '=' || value, ' ' ORDER BY name) FROM
    'console.url=https://qf.example.org disposal.deadlines={"red":[1,5],"orange":[2,8],"yellow":[4,12]} disposal.four_eyes=false disposal.overdue_every=3 disposal.owners=[{"role":"jw_all"}]' \
    "the settings are in qf.setting"
 like "$(sql "$DB" "SELECT value FROM qf.setting WHERE name = 'engine.clock_offset'")" "^[0-9]+ microseconds$" "and the engine's clock offset"
+like "$(cat "$T_DIR/once.log")" "disposal.owners names role\(s\) that do not exist: jw_all" "an owner role that does not exist is logged"
 is "$(sql "$DB" "SET TimeZone = 'Asia/Shanghai'; SELECT owner || ' ' || level || ' ' || to_char(sign_due, 'MM-DD HH24:MI') || ' ' || to_char(close_due, 'MM-DD HH24:MI') FROM qf.finding")" \
    "jw_all orange 03-03 09:00 03-11 09:00" "an orange finding: 2 and 8 workdays as configured"
 
