@@ -85,6 +85,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
 		if (r->disposition)
 			MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+		if (r->status == 405)
+			MHD_add_response_header(resp, "Allow", r->allow ? r->allow : "GET, HEAD, POST");
 		rc = MHD_queue_response(c, r->status, resp);
 		MHD_destroy_response(resp);
 	}
@@ -299,12 +301,14 @@ static void route_get(struct MHD_Connection *c, const char *url, struct web_sess
 		page_export(s, query_arg, c, r);
 	else if (!strncmp(url, "/findings/", 10) && finding_path(url, &rest) > 0 && !*rest)
 		page_finding(s, finding_path(url, &rest), r);
-	else if (!strncmp(url, "/findings/", 10) && finding_path(url, &rest) > 0)
+	else if (!strncmp(url, "/findings/", 10) && finding_path(url, &rest) > 0) {
+		r->allow = "POST";
 		reply_message(r, 405, s, "请使用页面上的按钮", "Use the page's buttons",
 			      "办理操作须通过表单提交（POST），不能通过链接（GET）。 A step is a form you send (POST), never a link.",
 			      "请打开预警页面，用其中的表单办理。 Open the finding and use its form.");
-	else
+	} else {
 		reply_message(r, 404, s, "没有这个页面", "Not found", url, "");
+	}
 }
 
 static void route_post(struct MHD_Connection *c, const char *url, struct conn_state *cs, struct web_session *s,
@@ -593,6 +597,10 @@ int main(int argc, char **argv)
 			fclose(pf);
 		}
 	}
+	if (conf.trusted_header && strncmp(conf.listen, "127.", 4) && strncmp(conf.listen, "[::1]", 5))
+		log_warn("console.trusted_header is set and the console listens on %s: whoever reaches it can name any"
+			 " role in %s; listen on the loopback address, behind the proxy alone",
+			 conf.listen, conf.trusted_header);
 	log_notice("listening on %.*s:%d%s", (int)(strrchr(conf.listen, ':') - conf.listen), conf.listen, port,
 		   conf.trusted_header ? " (logins by the proxy's header)" : "");
 	sd_notifyf(0, "READY=1\nSTATUS=listening on port %d", port);

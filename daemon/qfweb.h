@@ -114,6 +114,7 @@ struct reply {
 	char *cookie;	   /* Set-Cookie */
 	const char *disposition; /* Content-Disposition */
 	bool cacheable;	   /* a static resource: no no-store */
+	const char *allow; /* a 405's Allow header */
 };
 /* query parameters by name (the request's), or NULL */
 typedef const char *(*arg_fn)(void *ctx, const char *name);

@@ -14,6 +14,10 @@
 #include "qfweb.h"
 
 #define MAX_SESSIONS 1024
+/* each session holds a database connection: one person's logins (tabs,
+ * browsers, a script) end their least recently used session beyond this,
+ * rather than use up the server's connections */
+#define MAX_PER_USER 8
 
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct web_session *table[MAX_SESSIONS];
@@ -78,6 +82,18 @@ struct web_session *session_open(struct db_session *db, const char *user, bool a
 	s->refs = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_lock(&table_mu);
+	int mine = 0;
+	struct web_session *lru = NULL;
+	for (int k = 0; k < MAX_SESSIONS; k++)
+		if (table[k] && !table[k]->dead && !strcmp(table[k]->user, s->user)) {
+			mine++;
+			if (!lru || table[k]->last_ms < lru->last_ms)
+				lru = table[k];
+		}
+	if (mine >= MAX_PER_USER && lru) {
+		lru->dead = true;
+		log_notice("console: %s has %d sessions: the least recently used one ends", s->user, mine + 1);
+	}
 	int i;
 	for (i = 0; i < MAX_SESSIONS && table[i]; i++)
 		;

@@ -102,6 +102,14 @@ is "$(req "$J1" POST "/findings/$F/ack" --data "csrf=$T1&note=x" -H 'Sec-Fetch-S
    "the right token from another site's page: 403"
 is "$(req "$J1" GET "/findings/$F/ack?csrf=$T1&note=x")" 405 "a step by GET: refused (405)"
 is "$(status_of "$F")$(events)" "open$e0" "nothing was written"
+is "$(hdr allow)" POST "(the 405 says: Allow: POST)"
+
+# one person's sessions are capped (each holds a database connection)
+for i in 1 2 3 4 5 6 7 8; do login "$T_DIR/many$i.jar" web_a2 pw-a2 >/dev/null; done
+is "$(req "$T_DIR/many1.jar" GET /findings)" 200 "eight sessions of one person live side by side"
+login "$T_DIR/many9.jar" web_a2 pw-a2 >/dev/null
+is "$(req "$T_DIR/many2.jar" GET /findings)" 303 "a ninth ends the least recently used one"
+is "$(req "$T_DIR/many1.jar" GET /findings)" 200 "and only that one"
 
 # scope
 J3=$T_DIR/out.jar
