@@ -83,7 +83,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 		if (r->cookie)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
-		if (r->disposition)
+		if (*r->disposition)
 			MHD_add_response_header(resp, "Content-Disposition", r->disposition);
 		if (r->status == 405)
 			MHD_add_response_header(resp, "Allow", r->allow ? r->allow : "GET, HEAD, POST");
@@ -299,6 +299,8 @@ static void route_get(struct MHD_Connection *c, const char *url, struct web_sess
 		page_dashboard(s, query_arg, c, r);
 	else if (!strcmp(url, "/export/findings.csv"))
 		page_export(s, query_arg, c, r);
+	else if (!strcmp(url, "/export/report.html"))
+		page_report(s, query_arg, c, r);
 	else if (!strncmp(url, "/findings/", 10) && finding_path(url, &rest) > 0 && !*rest)
 		page_finding(s, finding_path(url, &rest), r);
 	else if (!strncmp(url, "/findings/", 10) && finding_path(url, &rest) > 0) {

@@ -112,7 +112,7 @@ struct reply {
 	const char *ctype;
 	char *location;	   /* a 303's target */
 	char *cookie;	   /* Set-Cookie */
-	const char *disposition; /* Content-Disposition */
+	char disposition[128]; /* Content-Disposition, "" none */
 	bool cacheable;	   /* a static resource: no no-store */
 	const char *allow; /* a 405's Allow header */
 };
@@ -123,6 +123,8 @@ void page_findings(struct web_session *s, arg_fn arg, void *ctx, struct reply *r
 void page_finding(struct web_session *s, long long id, struct reply *r);
 void page_step(struct web_session *s, long long id, const char *step, const struct form *f, struct reply *r);
 void page_dashboard(struct web_session *s, arg_fn arg, void *ctx, struct reply *r);
+/* the dashboard as a standalone HTML file to keep (GET /export/report.html) */
+void page_report(struct web_session *s, arg_fn arg, void *ctx, struct reply *r);
 void page_export(struct web_session *s, arg_fn arg, void *ctx, struct reply *r);
 /* the reply for a refusal: status, page */
 void reply_message(struct reply *r, unsigned status, const struct web_session *s, const char *title_zh,

@@ -210,7 +210,38 @@ static void trend(struct buf *b, const struct db_table *r)
 		buf_puts(b, "</svg>\n");
 }
 
+/* the report's own page: standalone (its style inside, no navigation, no
+ * form), to keep or mail; a download, so the page's policy is not in the
+ * way of its style */
+static void report_begin(struct buf *b, const struct web_session *s, const char *from, const char *to)
+{
+	buf_puts(b, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>清风 处置报告 ");
+	html_esc(b, from);
+	buf_puts(b, " – ");
+	html_esc(b, to);
+	buf_printf(b, "</title><style>%s</style></head><body><main><h1>处置报告 <small>disposal report</small></h1><p>", web_css);
+	buf_puts(b, "期间 period: ");
+	html_esc(b, from);
+	buf_puts(b, " ≤ first seen / closed &lt; ");
+	html_esc(b, to);
+	buf_puts(b, "；导出人 exported by ");
+	html_esc(b, s->user);
+	buf_puts(b, "（其查阅范围内 within their scope）</p>");
+}
+
+static void page_dashboard_as(struct web_session *s, arg_fn arg, void *ctx, struct reply *r, bool report);
+
 void page_dashboard(struct web_session *s, arg_fn arg, void *ctx, struct reply *r)
+{
+	page_dashboard_as(s, arg, ctx, r, false);
+}
+
+void page_report(struct web_session *s, arg_fn arg, void *ctx, struct reply *r)
+{
+	page_dashboard_as(s, arg, ctx, r, true);
+}
+
+static void page_dashboard_as(struct web_session *s, arg_fn arg, void *ctx, struct reply *r, bool report)
 {
 	char from[11], to[11], *err = NULL;
 	const char *qf = arg(ctx, "from"), *qt = arg(ctx, "to");
@@ -237,12 +268,23 @@ void page_dashboard(struct web_session *s, arg_fn arg, void *ctx, struct reply *
 		goto failed;
 	}
 	struct buf *b = &r->body;
-	page_begin(b, "看板", "Dashboard", s);
-	buf_puts(b, "<form class=\"filters\" method=\"get\" action=\"/dashboard\"><label>自 from<input type=\"date\" name=\"from\" value=\"");
-	html_esc(b, from);
-	buf_puts(b, "\"></label><label>至 to (不含 exclusive)<input type=\"date\" name=\"to\" value=\"");
-	html_esc(b, to);
-	buf_puts(b, "\"></label><button type=\"submit\">查看 Show</button></form>");
+	if (report) {
+		report_begin(b, s, from, to);
+		/* from and to are checked dates, or the month's */
+		snprintf(r->disposition, sizeof r->disposition, "attachment; filename=\"qingfeng-report-%s-%s.html\"", from,
+			 to);
+	} else {
+		page_begin(b, "看板", "Dashboard", s);
+		buf_puts(b, "<form class=\"filters\" method=\"get\" action=\"/dashboard\"><label>自 from<input type=\"date\" name=\"from\" value=\"");
+		html_esc(b, from);
+		buf_puts(b, "\"></label><label>至 to (不含 exclusive)<input type=\"date\" name=\"to\" value=\"");
+		html_esc(b, to);
+		buf_puts(b, "\"></label><button type=\"submit\">查看 Show</button> <a href=\"/export/report.html?from=");
+		html_esc(b, from);
+		buf_puts(b, "&amp;to=");
+		html_esc(b, to);
+		buf_puts(b, "\">下载报告 download the report (HTML)</a></form>");
+	}
 	measures(b, &m);
 	overdue(b, &o);
 	matrix(b, &g);

@@ -529,5 +529,5 @@ void page_export(struct web_session *s, arg_fn arg, void *ctx, struct reply *r)
 		}
 	db_table_clear(&t);
 	r->ctype = "text/csv; charset=utf-8";
-	r->disposition = "attachment; filename=\"findings.csv\"";
+	snprintf(r->disposition, sizeof r->disposition, "attachment; filename=\"findings.csv\"");
 }

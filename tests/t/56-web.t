@@ -154,6 +154,10 @@ is "$(req "$J2" GET /dashboard)" 200 "the dashboard: 200"
 like "$(cat "$O")" 'data-grouping="all">.*class="n rate" data-rate="100.0"' "查实率 100.0 after one partly-substantiated closure"
 like "$(cat "$O")" 'data-cell="financial/non-technical/supervisory/orange">[1-9]' "the 423 matrix counts the period's findings"
 is "$(req "$J2" GET '/dashboard?from=x')" 400 "a bad date: 400"
+is "$(req "$J2" GET '/export/report.html')" 200 "the HTML report: 200"
+like "$(hdr content-disposition)" '^attachment; filename="qingfeng-report-[0-9-]{10}-[0-9-]{10}\.html"$' "a download named by its period"
+like "$(cat "$O")" '<style>.*data-rate="100.0"' "standalone (its style inside), with 查实率"
+unlike "$(cat "$O")" '<form' "and no form"
 
 # a large body
 big=$(head -c 20000 /dev/zero | tr '\0' a)

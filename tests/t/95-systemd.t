@@ -94,7 +94,7 @@ missing=""
 for o in $(grep -o '{"[a-z-]*", [a-z_]*argument' "$QF_ROOT/daemon/qfweb.c" | cut -d'"' -f2); do
   grep -qF -- "\\-\\-$o" "$MAN/qfweb.8" || missing="$missing --$o"
 done
-for r in "POST /login" "POST /logout" "GET /findings" "GET /dashboard" "GET /export/findings.csv" "GET /healthz"; do
+for r in "POST /login" "POST /logout" "GET /findings" "GET /dashboard" "GET /export/findings.csv" "GET /export/report.html" "GET /healthz"; do
   grep -qF "$r" "$MAN/qfweb.8" || missing="$missing [$r]"
 done
 is "${missing# }" "" "qfweb(8) documents every option of qfweb.c and the routes"
