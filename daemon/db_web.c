@@ -58,8 +58,8 @@ static void conn_msg(PGconn *c, char *msg, size_t n)
 }
 
 struct db_session *db_web_connect(const char *conninfo, const char *user, const char *password,
-				  const char *timezone, int connect_timeout_s, enum db_web_login *why, bool *admin,
-				  char *msg, size_t n)
+				  const char *timezone, int connect_timeout_s, int statement_timeout_ms,
+				  enum db_web_login *why, bool *admin, char *msg, size_t n)
 {
 	char timeout[16];
 	const char *keys[9], *vals[9];
@@ -115,14 +115,17 @@ struct db_session *db_web_connect(const char *conninfo, const char *user, const 
 	s->refused = -1;
 	/* qfctl's session settings: the SQL names qf.* itself, and times read
 	 * in the institute's zone */
-	const char *p[1] = {timezone && *timezone ? timezone : "Asia/Shanghai"};
+	char stmt[24];
+	snprintf(stmt, sizeof stmt, "%d", statement_timeout_ms > 0 ? statement_timeout_ms : 60000);
+	/* and no page waits for ever on a statement (database.statement_timeout) */
+	const char *p[2] = {timezone && *timezone ? timezone : "Asia/Shanghai", stmt};
 	char *err = NULL;
 	PGresult *r = dbi_query(s,
 				"SELECT set_config('search_path', 'pg_catalog', false), set_config('TimeZone', $1, false),"
-				" set_config('jit', 'off', false),"
+				" set_config('jit', 'off', false), set_config('statement_timeout', $2, false),"
 				" pg_has_role(session_user, 'qf_admin', 'member'),"
 				" pg_has_role(session_user, 'qf_auditor', 'member')",
-				1, p, &err);
+				2, p, &err);
 	if (!r) {
 		snprintf(msg, n, "%s", err);
 		free(err);
@@ -130,8 +133,8 @@ struct db_session *db_web_connect(const char *conninfo, const char *user, const 
 		db_close(&s);
 		return NULL;
 	}
-	*admin = !strcmp(PQgetvalue(r, 0, 3), "t");
-	bool auditor = !strcmp(PQgetvalue(r, 0, 4), "t");
+	*admin = !strcmp(PQgetvalue(r, 0, 4), "t");
+	bool auditor = !strcmp(PQgetvalue(r, 0, 5), "t");
 	PQclear(r);
 	if (!*admin && !auditor) {
 		snprintf(msg, n, "role %s is neither a qf_auditor nor a qf_admin", user);

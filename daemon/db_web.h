@@ -22,12 +22,12 @@ enum db_web_login { DBW_LOGIN_OK = 0, DBW_LOGIN_REFUSED, DBW_LOGIN_UNREACHABLE, 
 
 /* A session as user (with password, or NULL for a trusted proxy's login
  * through a client certificate or an ident map), set up as qfctl's is
- * (search_path, TimeZone). Its role must be a member of qf_auditor or
+ * (search_path, TimeZone), with statement_timeout_ms. Its role must be a member of qf_auditor or
  * qf_admin; *admin says whether of qf_admin. NULL with *why set and the
  * server's reason in msg (never holding the password) on failure. */
 struct db_session *db_web_connect(const char *conninfo, const char *user, const char *password,
-				  const char *timezone, int connect_timeout_s, enum db_web_login *why, bool *admin,
-				  char *msg, size_t n);
+				  const char *timezone, int connect_timeout_s, int statement_timeout_ms,
+				  enum db_web_login *why, bool *admin, char *msg, size_t n);
 
 /* The list's filters (query parameters of GET /findings); NULL: any. */
 struct web_filter {

@@ -209,7 +209,8 @@ static void do_login(struct MHD_Connection *c, struct conn_state *cs, struct web
 	bool admin;
 	char msg[512];
 	struct db_session *db =
-		db_web_connect(conf.conninfo, user, pw, conf.timezone, conf.connect_timeout_s, &why, &admin, msg, sizeof msg);
+		db_web_connect(conf.conninfo, user, pw, conf.timezone, conf.connect_timeout_s,
+				       conf.statement_timeout_ms, &why, &admin, msg, sizeof msg);
 	if (!db) {
 		log_notice("console: login of %s refused: %s", user, msg);
 		form_free(&f);
@@ -259,7 +260,8 @@ static struct web_session *header_session(struct MHD_Connection *c, struct web_s
 	bool admin;
 	char msg[512];
 	struct db_session *db =
-		db_web_connect(conf.conninfo, who, NULL, conf.timezone, conf.connect_timeout_s, &why, &admin, msg, sizeof msg);
+		db_web_connect(conf.conninfo, who, NULL, conf.timezone, conf.connect_timeout_s,
+				       conf.statement_timeout_ms, &why, &admin, msg, sizeof msg);
 	if (!db) {
 		log_notice("console: login of %s (by %s) refused: %s", who, conf.trusted_header, msg);
 		return NULL;
@@ -500,6 +502,18 @@ static struct MHD_Daemon *listen_on(const char *listen, int *port_out)
 	return d;
 }
 
+/* the port listened on, for a script that asked for any free one */
+static void write_port(const char *path, int port)
+{
+	FILE *f = path ? fopen(path, "w") : NULL;
+	if (f) {
+		fprintf(f, "%d\n", port);
+		fclose(f);
+	} else if (path) {
+		log_warn("cannot write the port to %s: %s", path, strerror(errno));
+	}
+}
+
 static void usage(FILE *o)
 {
 	fprintf(o, "usage: qfweb -c FILE [-n] [-l ADDRESS:PORT] [--port-file FILE] [-v]\n"
@@ -554,6 +568,7 @@ int main(int argc, char **argv)
 	conf = (struct web_conf){.conninfo = cfg->conninfo,
 				 .timezone = cfg->timezone,
 				 .connect_timeout_s = cfg->connect_timeout_s,
+				 .statement_timeout_ms = cfg->statement_timeout_ms,
 				 .listen = cfg->console.listen,
 				 .url = cfg->console.url,
 				 .trusted_header = cfg->console.trusted_header,
@@ -592,13 +607,7 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return EX_UNAVAILABLE_;
 	}
-	if (port_file) {
-		FILE *pf = fopen(port_file, "w");
-		if (pf) {
-			fprintf(pf, "%d\n", port);
-			fclose(pf);
-		}
-	}
+	write_port(port_file, port);
 	if (conf.trusted_header && strncmp(conf.listen, "127.", 4) && strncmp(conf.listen, "[::1]", 5))
 		log_warn("console.trusted_header is set and the console listens on %s: whoever reaches it can name any"
 			 " role in %s; listen on the loopback address, behind the proxy alone",

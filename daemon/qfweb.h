@@ -21,6 +21,7 @@ struct web_conf {
 	const char *conninfo;
 	const char *timezone;
 	int connect_timeout_s;
+	int statement_timeout_ms;
 	const char *listen;	    /* ADDR:PORT */
 	const char *url;	    /* the public address, or NULL */
 	const char *trusted_header; /* a proxy's header naming the logged-in role, or NULL */
