@@ -80,6 +80,7 @@ static const char *const EVENT_LABELS[][2] = {
 	{ "finding.retriggered", "再次触发 re-triggered" },
 	{ "finding.escalated", "风险升级 escalated" },
 	{ "finding.reminder", "提醒 reminder" },
+	{ "finding.evidence_changed", "证据被改 evidence changed after the finding" },
 	{ NULL, NULL },
 };
 static const char *const SUPERVISION_LABELS[][2] = {
@@ -401,6 +402,8 @@ static const char *digest_event(const char *event)
 		return "升级 escalated";
 	if (!strcmp(event, "finding.reminder"))
 		return "提醒 reminder";
+	if (!strcmp(event, "finding.evidence_changed"))
+		return "证据被改 evidence changed";
 	return "?";
 }
 

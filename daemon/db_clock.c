@@ -30,6 +30,8 @@ static void take_findings(struct clock_findings *f, PGresult *r, int col0)
 		x->rule_id = PQgetvalue(r, i, col0 + 1);
 		x->level = PQgetvalue(r, i, col0 + 2);
 		x->department = PQgetisnull(r, i, col0 + 3) ? NULL : PQgetvalue(r, i, col0 + 3);
+		/* notices: the event's action after the head's seq */
+		x->evidence_changed = col0 && PQnfields(r) > col0 + 5 && !strcmp(PQgetvalue(r, i, col0 + 5), "evidence_changed");
 	}
 }
 
@@ -134,7 +136,8 @@ int db_finding_events(struct db_session *s, const struct clock_route *routes, in
 				 "        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 				 "   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
 				 "        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
-				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
+				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department", "f.level",
+											     "f.supervision") ") s ON true",
 				 4, p);
 	free(json);
 	return command_commit(s, r, err);
@@ -149,10 +152,13 @@ int db_notices_begin(struct db_session *s, struct clock_findings *out, char **er
 	 * events become visible in seq order: a seq cursor skips nothing */
 	PGresult *r = dbi_exec(s,
 			       "SELECT e.id, f.id, f.rule_id, f.level, f.department,"
-			       "       (SELECT max(seq) FROM qf.finding_event)"
+			       "       (SELECT max(seq) FROM qf.finding_event), e.action"
 			       "  FROM qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
 			       " WHERE e.seq > (SELECT position FROM qf.cursor WHERE name = 'notices' FOR UPDATE)"
-			       "   AND e.action = 'resolved'"
+			       /* a record named by a finding changed (sql/022): never
+				* silenced, since a silence and then an edit is exactly
+				* what it is there to show */
+			       "   AND e.action IN ('resolved', 'evidence_changed')"
 			       " ORDER BY e.seq");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = dbi_error(s, r);
@@ -171,7 +177,11 @@ int db_notices_finish(struct db_session *s, const struct clock_route *routes, in
 	PGresult *r = dbi_params(s,
 				 "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id bigint, receivers text[])),"
 				 " al AS (INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
-				 "        SELECT e.id, f.id, rcv.name, 'finding.resolved', qf.finding_payload(f)"
+				 "        SELECT e.id, f.id, rcv.name,"
+				 "               CASE e.action WHEN 'evidence_changed' THEN 'finding.evidence_changed'"
+				 "                    ELSE 'finding.resolved' END,"
+				 "               CASE e.action WHEN 'evidence_changed' THEN qf.evidence_change_payload(f, e)"
+				 "                    ELSE qf.finding_payload(f) END"
 				 "          FROM x JOIN qf.finding_event e ON e.id = x.event_id JOIN qf.finding f ON f.id = e.finding_id"
 				 "               CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
 				 "        ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"

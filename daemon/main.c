@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
+#include "trust.h"
 #include "rule.h"
 
 #define EX_OK_ 0
@@ -222,6 +223,7 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 			log_err("database: %s", f.text);
 		return EX_UNAVAILABLE_;
 	}
+	trust_once(c, cfg, set);
 	int64_t t0 = now_real_us();
 	if (eval_all(c, cfg, set, &o, &t) < 0) {
 		log_err("lost the database during evaluation");
@@ -297,6 +299,7 @@ struct daemon {
 	 * each reload, once connected) */
 	const char **rcv_names;
 	bool check_orphans;
+	struct trust *trust; /* control events and chain anchors (trust.h) */
 };
 
 static bool timer_due(const struct daemon *dm, enum timer t, int64_t now)
@@ -470,6 +473,7 @@ static void daemon_reload(struct daemon *dm)
 	dm->at[T_REFRESH] = 0; /* the orphaned alerts' gauge follows the receivers */
 	set_waiter(dm);
 	dm->at[T_EVAL] = dm->at[T_TIMED] = 0;
+	trust_reloaded(dm->trust, dm->c, dm->cfg, dm->set);
 	log_notice("reloaded: %d rule(s), %d receiver(s)", dm->set->n, dm->cfg->nreceivers);
 	sd_notify(0, "READY=1");
 }
@@ -543,6 +547,7 @@ static void daemon_connect(struct daemon *dm, int64_t now)
 		else
 			log_notice("connected to the database (%s)", where);
 		dm->failing = false;
+		trust_connected(dm->trust, dm->c);
 	}
 	metrics_db(dm->m, db_ok(dm->c));
 }
@@ -572,6 +577,8 @@ static void daemon_pass(struct daemon *dm)
 		timer_in(dm, T_HOUSEKEEPING, interval);
 	if (timed)
 		timer_in(dm, T_TIMED, interval);
+	if (strlist_has(&dm->notified, "qf.control"))
+		trust_control(dm->trust);
 	int rc_eval = eval_all(dm->c, cfg, dm->set, &eo, &t);
 	strlist_free(&dm->notified);
 	if (rc_eval < 0 && stop_requested) {
@@ -621,6 +628,13 @@ static void daemon_work(struct daemon *dm)
 	}
 	metrics_db(dm->m, db_ok(c));
 	watchdog_tick(dm);
+	if (db_ok(c)) {
+		char nowbuf[40];
+		if (clock_set)
+			eval_now_text(nowbuf, clock_offset_us);
+		if (trust_tick(dm->trust, c, clock_set ? nowbuf : NULL))
+			deliver_wake(dm->d);
+	}
 	if (db_ok(c) && deliver_claim_due(dm->d) && deliver_fill(dm->d, c) < 0)
 		log_err("cannot claim alerts; retrying");
 	/* the pass's bookkeeping, once its alerts are on their way */
@@ -701,6 +715,7 @@ static void daemon_stop(struct daemon *dm)
 	db_set_waiter(&sw);
 	if (db_ok(dm->c) && eval_flush(dm->c) < 0)
 		log_warn("could not record the last pass; its rules are read again next start");
+	trust_stopped(dm->trust, dm->c);
 	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(dm->d));
 	int64_t until = now_mono_ms() + 10000;
 	while (deliver_inflight(dm->d) && db_ok(dm->c) && now_mono_ms() < until) {
@@ -721,6 +736,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	 * gauges and the first WATCHDOG=1 come at once */
 	dm.d = deliver_new(cfg);
 	dm.rcv_names = route_receiver_names(cfg);
+	dm.trust = trust_new(cfg, set);
 	rc = daemon_start(&dm);
 	while (rc < 0 && !stop_requested) {
 		int64_t now = now_mono_ms();
@@ -745,6 +761,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	ruleset_free(dm.set);
 	config_free(dm.cfg);
 	free(dm.rcv_names);
+	trust_free(dm.trust);
 	db_set_waiter(NULL);
 	if (wake_pipe[0] >= 0) {
 		close(wake_pipe[0]);
