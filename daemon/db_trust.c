@@ -114,8 +114,8 @@ static int take(PGresult *r, struct db_table *t)
 	"              FROM jsonb_each(e.detail->'changed') k WHERE e.detail->>'op' = 'update'), 'the row')"  \
 	"    ELSE coalesce(e.note, e.detail::text, '') END AS summary"                                        \
 	"    FROM qf.finding_event e"                                                                         \
-	"    LEFT JOIN LATERAL jsonb_populate_record(NULL::qf.silence, coalesce(e.detail->'after', e.detail->'before')) d"\
-	"           ON e.action LIKE 'silence%'"                                                               \
+	"    LEFT JOIN LATERAL jsonb_populate_record(NULL::qf.silence, CASE WHEN e.action LIKE 'silence%'"  \
+	"              THEN coalesce(e.detail->'after', e.detail->'before') END) d ON true"                     \
 	"   WHERE (e.finding_id IS NULL OR e.action = 'evidence_changed')"                                   \
 	"     AND ($1::timestamptz IS NULL OR e.at >= $1::timestamptz)"                                       \
 	"     AND ($2::text IS NULL OR e.action = $2 OR e.action LIKE $2 || '\\_%'))"

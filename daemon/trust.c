@@ -28,6 +28,7 @@ struct trust {
 	bool reload_pending; /* a reload's rule set is still to be written */
 	int64_t anchor_at;   /* the next periodic anchor (monotonic ms) */
 	int64_t control_at;  /* the anchor after a control event, INT64_MAX: none */
+	int anchor_every_s;  /* as configured when anchor_at was set */
 };
 
 /* sha256 of the file's bytes, hex; "" when it cannot be read */
@@ -129,6 +130,7 @@ struct trust *trust_new(const struct qf_config *cfg, const struct qf_ruleset *se
 	set_identity(t);
 	file_hash(cfg->path, t->config_hash);
 	t->control_at = INT64_MAX;
+	t->anchor_every_s = cfg->anchor_every_s;
 	return t;
 }
 
@@ -189,12 +191,11 @@ void trust_connected(struct trust *t, struct db_session *c)
 
 void trust_reloaded(struct trust *t, struct db_session *c, const struct qf_config *cfg, const struct qf_ruleset *set)
 {
-	int64_t every_was = t->cfg->anchor_every_s;
-
+	/* the old cfg is freed already */
 	t->cfg = cfg;
 	t->set = set;
 	file_hash(cfg->path, t->config_hash);
-	if (every_was != cfg->anchor_every_s)
+	if (t->anchor_every_s != cfg->anchor_every_s)
 		t->anchor_at = 0;
 	t->reload_pending = true;
 	if (t->started && db_ok(c) && write_rules(t, c, true) == 0)
@@ -229,7 +230,8 @@ bool trust_tick(struct trust *t, struct db_session *c, const char *now_text)
 		return false;
 	}
 	log_debug("queued the chain head for %ld anchor receiver(s)", n);
-	t->anchor_at = now + (int64_t)t->cfg->anchor_every_s * 1000;
+	t->anchor_every_s = t->cfg->anchor_every_s;
+	t->anchor_at = now + (int64_t)t->anchor_every_s * 1000;
 	t->control_at = INT64_MAX;
 	return n > 0;
 }
