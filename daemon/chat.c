@@ -457,6 +457,11 @@ static void render_digest(struct doc *d, const struct chat_alert *a, int n, cons
 		}
 		if (ev)
 			buf_printf(&b, " · %s", ev);
+		/* what changed is the news of an evidence_changed alert (TRUST.md) */
+		if (!o->minimal && a[i].event && !strcmp(a[i].event, "finding.evidence_changed") && a[i].message) {
+			buf_puts(&b, ": ");
+			put_field(&b, f, a[i].message, FIELD_MAX);
+		}
 		buf_add(&b, "\n", 1);
 		doc_add(d, &b, P_ITEM);
 	}
