@@ -202,10 +202,6 @@ COMMENT ON FUNCTION qf.chain_anchor() IS
     'the chain head to anchor outside the database: id, seq, hash, event count, and the seq of the newest control event';
 CREATE INDEX IF NOT EXISTS finding_event_control ON qf.finding_event (seq) WHERE finding_id IS NULL;
 
--- Auditors watch the watchers: they read the control events too (admins
--- already do, sql/017); finding events stay within their scope.
-CREATE POLICY event_control_read_auditor ON qf.finding_event FOR SELECT TO qf_auditor USING (finding_id IS NULL);
-
 -- ---- settings: every change is a control event ----
 CREATE FUNCTION qf.setting_log() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -269,7 +265,10 @@ BEGIN
 END
 $$;
 REVOKE UPDATE ON qf.silence FROM qf_admin;
-GRANT UPDATE (rule_id, subject, department, starts_at, until, reason, expired_at) ON qf.silence TO qf_admin;
+-- every column but the approval's (the stamp trigger keeps id and who
+-- added it whatever an UPDATE says)
+GRANT UPDATE (id, rule_id, subject, department, starts_at, until, reason, created_by, created_at, expired_at)
+    ON qf.silence TO qf_admin;
 
 CREATE FUNCTION qf.silence_log() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -415,6 +414,7 @@ CREATE FUNCTION qf.daemon_rules(p_identity text, p_reload boolean, p_config_hash
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r qf.daemon_run;
+    known pg_catalog.bool;
     h pg_catalog.text := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_rules::pg_catalog.text, 'UTF8')),
                                            'hex');
     changed pg_catalog.jsonb;
@@ -423,7 +423,14 @@ BEGIN
         RAISE EXCEPTION 'only the engine (qf_engine) records its rules' USING ERRCODE = '42501';
     END IF;
     SELECT * INTO r FROM qf.daemon_run d WHERE d.identity OPERATOR(pg_catalog.=) p_identity FOR UPDATE;
-    IF p_reload AND FOUND AND r.config_hash IS NOT DISTINCT FROM p_config_hash
+    known := FOUND;
+    IF NOT known THEN
+        -- qingfengd --once (cron) keeps its rule set here too, never running
+        INSERT INTO qf.daemon_run (identity, running, host, pid, started_at)
+        VALUES (p_identity, false, p_detail OPERATOR(pg_catalog.->>) 'host',
+                (p_detail OPERATOR(pg_catalog.->>) 'pid')::pg_catalog.int4, pg_catalog.now());
+    END IF;
+    IF p_reload AND known AND r.config_hash IS NOT DISTINCT FROM p_config_hash
        AND r.rules_hash IS NOT DISTINCT FROM h THEN
         RETURN false;
     END IF;
@@ -432,7 +439,7 @@ BEGIN
               FROM pg_catalog.jsonb_each(coalesce(r.rules, '{}'::pg_catalog.jsonb)) o
               FULL JOIN pg_catalog.jsonb_each(p_rules) n ON n.key OPERATOR(pg_catalog.=) o.key
              WHERE o.value IS DISTINCT FROM n.value) c;
-    IF p_reload THEN
+    IF p_reload AND known THEN
         INSERT INTO qf.finding_event (finding_id, action, detail)
         VALUES (NULL, 'daemon_reloaded',
                 pg_catalog.jsonb_build_object('identity', p_identity, 'config_hash', p_config_hash,
@@ -442,7 +449,8 @@ BEGIN
     INSERT INTO qf.finding_event (finding_id, action, detail)
     VALUES (NULL, 'rules_loaded',
             pg_catalog.jsonb_build_object('identity', p_identity, 'reason',
-                                          CASE WHEN p_reload THEN 'reload' ELSE 'start' END,
+                                          CASE WHEN NOT p_reload THEN 'start' WHEN known THEN 'reload'
+                                               ELSE 'first run' END,
                                           'config_hash', p_config_hash, 'rules_hash', h,
                                           'changed', coalesce(changed, '[]'::pg_catalog.jsonb),
                                           'rules', p_rules));
