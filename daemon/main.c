@@ -629,8 +629,8 @@ static void daemon_work(struct daemon *dm)
 	metrics_db(dm->m, db_ok(c));
 	watchdog_tick(dm);
 	if (db_ok(c)) {
-		char nowbuf[40];
-		if (clock_set)
+		char nowbuf[40] = "";
+		if (clock_set) /* the anchor states the --clock's time */
 			eval_now_text(nowbuf, clock_offset_us);
 		if (trust_tick(dm->trust, c, clock_set ? nowbuf : NULL))
 			deliver_wake(dm->d);
