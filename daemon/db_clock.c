@@ -149,12 +149,18 @@ int db_notices_begin(struct db_session *s, struct clock_findings *out, char **er
 	if (!dbi_cmd(s, "BEGIN", err))
 		return -1;
 	/* seq is assigned under the chain head's lock, held to commit, so
-	 * events become visible in seq order: a seq cursor skips nothing */
+	 * events become visible in seq order: a seq cursor skips nothing, if
+	 * it moves to the newest event this statement's snapshot saw (the
+	 * finish's later snapshot may see events committed since, which
+	 * ETL transactions write: evidence_changed) */
 	PGresult *r = dbi_exec(s,
-			       "SELECT e.id, f.id, f.rule_id, f.level, f.department,"
-			       "       (SELECT max(seq) FROM qf.finding_event), e.action"
-			       "  FROM qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
-			       " WHERE e.seq > (SELECT position FROM qf.cursor WHERE name = 'notices' FOR UPDATE)"
+			       "WITH c AS (SELECT position FROM qf.cursor WHERE name = 'notices' FOR UPDATE),"
+			       " m AS (SELECT max(seq) AS upto FROM qf.finding_event),"
+			       " u AS (UPDATE qf.cursor SET position = greatest(c.position, coalesce(m.upto, c.position)),"
+			       "              updated_at = now() FROM c, m WHERE name = 'notices')"
+			       "SELECT e.id, f.id, f.rule_id, f.level, f.department, m.upto, e.action"
+			       "  FROM c, m, qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
+			       " WHERE e.seq > c.position AND e.seq <= m.upto"
 			       /* a record named by a finding changed (sql/022): never
 				* silenced, since a silence and then an edit is exactly
 				* what it is there to show */
@@ -185,8 +191,8 @@ int db_notices_finish(struct db_session *s, const struct clock_route *routes, in
 				 "          FROM x JOIN qf.finding_event e ON e.id = x.event_id JOIN qf.finding f ON f.id = e.finding_id"
 				 "               CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
 				 "        ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"
-				 " UPDATE qf.cursor SET position = coalesce((SELECT max(seq) FROM qf.finding_event), position),"
-				 "        updated_at = now() WHERE name = 'notices'",
+				 /* the cursor moved in _begin, in this transaction */
+				 " UPDATE qf.cursor SET updated_at = now() WHERE name = 'notices'",
 				 1, p);
 	free(json);
 	return command_commit(s, r, err);

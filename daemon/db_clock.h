@@ -52,7 +52,7 @@ int db_finding_events(struct db_session *s, const struct clock_route *routes, in
 /* Resolved notices: the 'resolved' and 'evidence_changed' events since the 'notices' cursor, the
  * transaction left open (as _begin above). */
 int db_notices_begin(struct db_session *s, struct clock_findings *out, char **err) QF_MUST_CHECK;
-/* Queues finding.resolved (finding.evidence_changed) alerts for the routed events, moves the cursor
+/* Queues finding.resolved (finding.evidence_changed) alerts for the routed events (the cursor moved in _begin)
  * and commits: 0, or -1 with *err (rolled back). */
 int db_notices_finish(struct db_session *s, const struct clock_route *routes, int n, char **err) QF_MUST_CHECK;
 
