@@ -241,7 +241,8 @@ COMMENT ON COLUMN qf.silence.approved_at IS '批准时间 when it was approved';
 
 -- Who added a silence and when are the database's; an approval is given
 -- only by qf.silence_approve(), and a change of what a silence covers
--- (rule, person, department, from, until) takes it back.
+-- (rule, person, department, from, until), or bringing an expired one
+-- back, takes it back.
 CREATE OR REPLACE FUNCTION qf.silence_stamp() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -256,7 +257,8 @@ BEGIN
         NEW.created_at := OLD.created_at;
         IF NEW.rule_id IS DISTINCT FROM OLD.rule_id OR NEW.subject IS DISTINCT FROM OLD.subject
            OR NEW.department IS DISTINCT FROM OLD.department OR NEW.starts_at IS DISTINCT FROM OLD.starts_at
-           OR NEW.until IS DISTINCT FROM OLD.until THEN
+           OR NEW.until IS DISTINCT FROM OLD.until
+           OR (OLD.expired_at IS NOT NULL AND NEW.expired_at IS NULL) THEN
             NEW.approved_by := NULL;
             NEW.approved_at := NULL;
         END IF;

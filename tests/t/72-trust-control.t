@@ -89,6 +89,13 @@ j=$(log --kind silence --format json)
 is "$(printf '%s' "$j" | perl -MJSON::PP -e 'my $a = decode_json(join "", <>); print join(",", map { "$_->{kind}:$_->{actor}" } @$a)')" \
    "silence_added:qf_t72_a,silence_approved:qf_t72_b" "the log: added by A, approved by B"
 like "$(log --kind silence)" "silence $sid: rule=F09 person=\* department=\* .*vendor audit" "with what it covers and why"
+out=$(psql -X -q -At -d "$A" -c "UPDATE qf.silence SET until = '2099-06-01' WHERE id = $sid RETURNING coalesce(approved_by, 'none')" 2>&1)
+is "$out" "none" "widening an approved silence takes the approval back"
+like "$(log --kind silence_edited --format json)" '"approved_by": ?null' "and the edit is logged"
+"$QFCTL" -d "$B" silence approve "$sid" >/dev/null
+"$QFCTL" -d "$A" silence expire "$sid" >/dev/null
+out=$(psql -X -q -At -d "$A" -c "UPDATE qf.silence SET expired_at = NULL WHERE id = $sid RETURNING coalesce(approved_by, 'none')" 2>&1)
+is "$out" "none" "bringing an expired silence back takes its approval back"
 "$QFCTL" -d "$A" silence expire "$sid" >/dev/null
 like "$(log --kind silence_expired --format json)" "\"actor\": ?\"qf_t72_a\"" "expiring it is logged too"
 
