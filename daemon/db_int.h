@@ -39,6 +39,8 @@ struct db_session {
 	bool cc_valid;
 	/* a pass's bookkeeping left for eval_flush() (db_record.c) */
 	struct db_tail deferred;
+	/* a control event was notified ('qf.control', sql/022): db_trust.c */
+	bool control_notified;
 };
 
 /* PQexec, PQexecParams, PQexecPrepared and PQprepare, awaited in poll()

@@ -48,6 +48,14 @@ int db_trust_stopped(struct db_session *s, const char *identity, const char *det
 	return one(s, "SELECT qf.daemon_stopped($1, $2::jsonb)", 2, p, NULL, err);
 }
 
+bool db_trust_control_notified(struct db_session *s)
+{
+	bool was = s && s->control_notified;
+	if (s)
+		s->control_notified = false;
+	return was;
+}
+
 long db_trust_anchor(struct db_session *s, const char *receivers, const char *now, char **err)
 {
 	const char *p[2] = {receivers, now};

@@ -22,6 +22,8 @@ int db_trust_rules(struct db_session *s, const char *identity, bool reload, cons
 		   const char *rules, const char *detail, bool *written, char **err) QF_MUST_CHECK;
 /* daemon_stopped */
 int db_trust_stopped(struct db_session *s, const char *identity, const char *detail, char **err) QF_MUST_CHECK;
+/* whether a control event was notified since the last call */
+bool db_trust_control_notified(struct db_session *s);
 /* Queues the chain head (qf.chain_anchor()) as a chain.anchor alert for
  * each receiver (a JSON array of names); now is the time it states (the
  * --clock's), NULL for the database's. How many queued, or -1 with *err. */

@@ -577,8 +577,6 @@ static void daemon_pass(struct daemon *dm)
 		timer_in(dm, T_HOUSEKEEPING, interval);
 	if (timed)
 		timer_in(dm, T_TIMED, interval);
-	if (strlist_has(&dm->notified, "qf.control"))
-		trust_control(dm->trust);
 	int rc_eval = eval_all(dm->c, cfg, dm->set, &eo, &t);
 	strlist_free(&dm->notified);
 	if (rc_eval < 0 && stop_requested) {

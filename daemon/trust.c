@@ -211,9 +211,11 @@ void trust_control(struct trust *t)
 
 bool trust_tick(struct trust *t, struct db_session *c, const char *now_text)
 {
-	int64_t now = now_mono_ms();
 	const struct strlist *rcv = &t->cfg->anchor_receivers;
 
+	if (db_trust_control_notified(c))
+		trust_control(t);
+	int64_t now = now_mono_ms();
 	if (!rcv->n || !db_ok(c) || (now < t->anchor_at && now < t->control_at))
 		return false;
 	json_t *a = json_array();

@@ -23,9 +23,10 @@ void trust_free(struct trust *t);
 void trust_connected(struct trust *t, struct db_session *c);
 /* a reload swapped cfg and set (both outlive t's use of them until the next call) */
 void trust_reloaded(struct trust *t, struct db_session *c, const struct qf_config *cfg, const struct qf_ruleset *set);
-/* a control event was notified ('qf.control'): an anchor goes out soon */
+/* a control event happened: an anchor goes out soon */
 void trust_control(struct trust *t);
-/* queues the anchors that are due; true when it queued any. now_text is
+/* queues the anchors that are due (periodic, or after a control event
+ * the session was notified of); true when it queued any. now_text is
  * the --clock's time (NULL: the database's). */
 bool trust_tick(struct trust *t, struct db_session *c, const char *now_text);
 /* a clean stop */

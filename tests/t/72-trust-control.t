@@ -109,11 +109,19 @@ like "$(jsonl anchor 'my $b = JSON::PP->new->decode($r->{body}); print $b->{anch
 n=$(anchors)
 sleep 4.5
 ok "$([ "$(anchors)" -gt "$n" ]; echo $?)" "with nothing happening, another within anchor_every (3 s)"
+# a day between periodic anchors from now on: an anchor within seconds
+# of the silence is the silence's
+last_anchor() { jsonl anchor 'my $b = JSON::PP->new->decode($r->{body}); print "$b->{anchor}{id}:$b->{anchor}{hash}\n" if $b->{anchor}' | tail -1; }
+head() { sql "$DB" "SELECT id || ':' || hash FROM qf.finding_event ORDER BY seq DESC LIMIT 1"; }
+sed -i 's/anchor_every = 3;/anchor_every = 86400;/' "$T_DIR/q.conf"
+kill -HUP $dpid
+wait_for 10 '[ "$(last_anchor)" = "$(head)" ] && [ "$(log --kind daemon_reloaded --format json | grep -c 86400)" = 0 ]'
+sleep 1
 n=$(anchors)
 sid2=$("$QFCTL" -d "$A" silence add --person P9 --until "2099-01-01" --reason "leave" | awk '{print $2}')
-head=$(sql "$DB" "SELECT id || ':' || hash FROM qf.finding_event ORDER BY seq DESC LIMIT 1")
-wait_for 3 '[ "$(anchors)" -gt "$n" ]'; ok $? "a silence sends an anchor at once (well within anchor_every)"
-last=$(jsonl anchor 'my $b = JSON::PP->new->decode($r->{body}); print "$b->{anchor}{id}:$b->{anchor}{hash}\n" if $b->{anchor}' | tail -1)
+head=$(head)
+wait_for 3 '[ "$(anchors)" -gt "$n" ]'; ok $? "a silence sends an anchor at once (anchor_every is now a day)"
+last=$(last_anchor)
 is "$last" "$head" "it is the head after the silence_added event"
 "$QFCTL" -d "$A" audit verify --anchor "$last" >/dev/null; is "$?" 0 "audit verify --anchor accepts it"
 
@@ -139,5 +147,10 @@ start; ok $? "started after kill -9"
 like "$(log --kind daemon_unclean_stop --format json)" "\"kind\": ?\"daemon_unclean_stop\".*\"identity\": ?\"t72\"" \
      "the start records that the last run ended without a clean stop"
 like "$(grep "without a clean stop" "$T_DIR/daemon.log")" "t72" "and logs it"
+# auditor scopes (sql/017) are in the same log
+psql -X -q -At -d "$B" -c "INSERT INTO qf.auditor_scope (role_name, department) VALUES ('qf_t72_a', '财务处')" >/dev/null
+is "$(log --kind scope --format json | perl -MJSON::PP -e 'my $a = decode_json(join "", <>); print join(",", map { "$_->{kind}:$_->{actor}" } @$a)')" \
+   "scope_granted:qf_t72_b" "a scope granted by B is in the log under B"
+is "$(log --since 2099-01-01 --format json)" "[]" "--since leaves out what came before"
 "$QFCTL" -d "$A" audit verify >/dev/null; is "$?" 0 "the chain of findings and control events verifies"
 done_testing
