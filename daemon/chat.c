@@ -82,6 +82,7 @@ static const char *const EVENT_LABELS[][2] = {
 	{ "finding.reminder", "提醒 reminder" },
 	{ "finding.resolved", "已办结 resolved" },
 	{ "finding.overdue", "督办 overdue" },
+	{ "finding.evidence_changed", "证据被改 evidence changed after the finding" },
 	{ NULL, NULL },
 };
 static const char *const SUPERVISION_LABELS[][2] = {
@@ -434,6 +435,8 @@ static const char *digest_event(const char *event)
 		return "督办 overdue";
 	if (!strcmp(event, "finding.resolved"))
 		return "已办结 resolved";
+	if (!strcmp(event, "finding.evidence_changed"))
+		return "证据被改 evidence changed";
 	return "?";
 }
 
@@ -487,6 +490,11 @@ static void render_digest(struct doc *d, const struct chat_alert *a, int n, cons
 		}
 		if (ev)
 			buf_printf(&b, " · %s", ev);
+		/* what changed is the news of an evidence_changed alert (TRUST.md) */
+		if (!o->minimal && a[i].event && !strcmp(a[i].event, "finding.evidence_changed") && a[i].message) {
+			buf_puts(&b, ": ");
+			put_field(&b, f, a[i].message, FIELD_MAX);
+		}
 		buf_add(&b, "\n", 1);
 		doc_add(d, &b, P_ITEM);
 	}

@@ -11,7 +11,7 @@
 
 /* Where the clock's alerts for f go: to the receivers the finding's rule
  * and level route to (every receiver for a rule no longer in the pack),
- * for notices only those that asked for resolved notices. *routes and
+ * for resolved notices only those that asked for them. *routes and
  * *names (the receivers' names, cfg's strings) are the caller's to free. */
 static void route_findings(const struct qf_config *cfg, const struct qf_ruleset *set, const struct clock_findings *f,
 			   const char *event, struct clock_route **routes, const char ***names)
@@ -33,7 +33,7 @@ static void route_findings(const struct qf_config *cfg, const struct qf_ruleset 
 		rt->id = notices ? x->event_id : x->id;
 		rt->receivers = v;
 		for (int j = 0; j < k; j++)
-			if (!notices || cfg->receivers[ridx[j]].notify_resolved)
+			if (!notices || x->evidence_changed || cfg->receivers[ridx[j]].notify_resolved)
 				v[rt->nreceivers++] = cfg->receivers[ridx[j]].name;
 	}
 	free(ridx);

@@ -392,6 +392,8 @@ static void config_defaults(struct qf_config *cfg, const char *file)
 	cfg->once_deadline_s = 30;
 	cfg->lease_margin_s = 30;
 	config_disposal_defaults(cfg);
+	cfg->four_eyes = true;
+	cfg->anchor_every_s = 86400;
 }
 
 /* The group `name` of the file with its keys checked, or NULL when it is
@@ -592,11 +594,45 @@ static void parse_overrides(struct cfgctx *cx, const config_setting_t *root, str
 	}
 }
 
+/* silence = { four_eyes }; audit = { anchor_receivers, anchor_every,
+ * identity } (TRUST.md), after the receivers it names */
+static void parse_trust(struct cfgctx *cx, const config_setting_t *root, struct qf_config *cfg)
+{
+	static const char *const sil_keys[] = {"four_eyes", NULL};
+	static const char *const aud_keys[] = {"anchor_receivers", "anchor_every", "identity", NULL};
+	const config_setting_t *g;
+	const char *str;
+
+	if ((g = section(cx, root, "silence", "silence must be a group { four_eyes = true; }", sil_keys)) != NULL)
+		cfg_bool(cx, g, "four_eyes", false, &cfg->four_eyes);
+	if ((g = section(cx, root, "audit", "audit must be a group", aud_keys)) == NULL)
+		return;
+	cfg_int_range(cx, g, "anchor_every", 1, 366 * 86400, &cfg->anchor_every_s);
+	if (cfg_string(cx, g, "identity", false, &str)) {
+		if (!*str || strlen(str) > 200)
+			cfg_error(cx, config_setting_get_member(g, "identity"), "identity must be 1 to 200 characters");
+		cfg->identity = xstrdup(str);
+	}
+	cfg_strlist(cx, g, "anchor_receivers", NULL, &cfg->anchor_receivers);
+	for (int i = 0; i < cfg->anchor_receivers.n; i++) {
+		const struct qf_receiver *r = NULL;
+		for (int k = 0; k < cfg->nreceivers && !r; k++)
+			if (cfg->receivers[k].name && !strcmp(cfg->receivers[k].name, cfg->anchor_receivers.v[i]))
+				r = &cfg->receivers[k];
+		/* a chat message is no record to prove a head with: the json
+		 * body, signed, is */
+		if (!r || r->format != QF_FMT_JSON)
+			cfg_error(cx, config_setting_get_member(g, "anchor_receivers"),
+				  "anchor receiver '%s' %s", cfg->anchor_receivers.v[i],
+				  r ? "must have format \"json\"" : "is not a receiver");
+	}
+}
+
 struct qf_config *config_load(const char *file, struct diag *d)
 {
 	static const char *const keys[] = {"database", "rules_dir", "timezone", "log_level", "evaluation",
 					   "delivery", "receivers", "routes", "params", "escalation", "reminders", "metrics",
-					   "disposal", "console", NULL};
+					   "disposal", "console", "silence", "audit", NULL};
 	struct qf_config *cfg = xcalloc(1, sizeof *cfg);
 	const config_setting_t *root;
 	struct cfgctx cx;
@@ -628,6 +664,7 @@ struct qf_config *config_load(const char *file, struct diag *d)
 	parse_routes(&cx, root, cfg);
 	parse_overrides(&cx, root, cfg);
 	config_disposal_parse(&cx, root, cfg);
+	parse_trust(&cx, root, cfg);
 out:
 	config_destroy(&lc);
 	if (d->errors > errors_before) {
@@ -683,6 +720,8 @@ void config_free(struct qf_config *cfg)
 	}
 	free(cfg->overrides);
 	config_disposal_free(cfg);
+	strlist_free(&cfg->anchor_receivers);
+	free(cfg->identity);
 	strlist_free(&cfg->files);
 	free(cfg);
 }

@@ -148,6 +148,11 @@ struct qf_config {
 	int noverrides;
 	struct qf_disposal disposal;
 	struct qf_console console;
+	/* watching the watchers (TRUST.md) */
+	bool four_eyes;		      /* silence.four_eyes: red and disciplinary silences need a 2nd admin */
+	struct strlist anchor_receivers; /* audit.anchor_receivers: json receivers that get the chain head */
+	int anchor_every_s;	      /* audit.anchor_every */
+	char *identity;		      /* audit.identity; NULL: host:configuration path */
 	/* interned file names that diagnostics and structs point into */
 	struct strlist files;
 };

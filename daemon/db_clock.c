@@ -30,6 +30,8 @@ static void take_findings(struct clock_findings *f, PGresult *r, int col0)
 		x->rule_id = PQgetvalue(r, i, col0 + 1);
 		x->level = PQgetvalue(r, i, col0 + 2);
 		x->department = PQgetisnull(r, i, col0 + 3) ? NULL : PQgetvalue(r, i, col0 + 3);
+		/* notices: the event's action after the head's seq */
+		x->evidence_changed = col0 && PQnfields(r) > col0 + 5 && !strcmp(PQgetvalue(r, i, col0 + 5), "evidence_changed");
 	}
 }
 
@@ -134,7 +136,8 @@ int db_finding_events(struct db_session *s, const struct clock_route *routes, in
 				 "        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 				 "   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN x ON x.id = f.id"
 				 "        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
-				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
+				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department", "f.level",
+											     "f.supervision") ") s ON true",
 				 4, p);
 	free(json);
 	return command_commit(s, r, err);
@@ -183,7 +186,7 @@ int db_overdue_finish(struct db_session *s, const struct clock_route *routes, in
 				 "        CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 				 "   FROM ev JOIN qf.finding f ON f.id = ev.finding_id JOIN o ON o.id = f.id JOIN x ON x.id = f.id"
 				 "        CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
-				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department") ") s ON true",
+				 "        LEFT JOIN LATERAL (" SILENCE_FOR("f.rule_id", "f.subject", "f.department", "f.level", "f.supervision") ") s ON true",
 				 1, p);
 	free(json);
 	return command_commit(s, r, err);
@@ -195,13 +198,22 @@ int db_notices_begin(struct db_session *s, struct clock_findings *out, char **er
 	if (!dbi_cmd(s, "BEGIN", err))
 		return -1;
 	/* seq is assigned under the chain head's lock, held to commit, so
-	 * events become visible in seq order: a seq cursor skips nothing */
+	 * events become visible in seq order: a seq cursor skips nothing, if
+	 * it moves to the newest event this statement's snapshot saw (the
+	 * finish's later snapshot may see events committed since, which
+	 * ETL transactions write: evidence_changed) */
 	PGresult *r = dbi_exec(s,
-			       "SELECT e.id, f.id, f.rule_id, f.level, f.department,"
-			       "       (SELECT max(seq) FROM qf.finding_event)"
-			       "  FROM qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
-			       " WHERE e.seq > (SELECT position FROM qf.cursor WHERE name = 'notices' FOR UPDATE)"
-			       "   AND e.action = 'resolved'"
+			       "WITH c AS (SELECT position FROM qf.cursor WHERE name = 'notices' FOR UPDATE),"
+			       " m AS (SELECT max(seq) AS upto FROM qf.finding_event),"
+			       " u AS (UPDATE qf.cursor SET position = greatest(c.position, coalesce(m.upto, c.position)),"
+			       "              updated_at = now() FROM c, m WHERE name = 'notices')"
+			       "SELECT e.id, f.id, f.rule_id, f.level, f.department, m.upto, e.action"
+			       "  FROM c, m, qf.finding_event e JOIN qf.finding f ON f.id = e.finding_id"
+			       " WHERE e.seq > c.position AND e.seq <= m.upto"
+			       /* a record named by a finding changed (sql/022): never
+				* silenced, since a silence and then an edit is exactly
+				* what it is there to show */
+			       "   AND e.action IN ('resolved', 'evidence_changed')"
 			       " ORDER BY e.seq");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		*err = dbi_error(s, r);
@@ -220,12 +232,16 @@ int db_notices_finish(struct db_session *s, const struct clock_route *routes, in
 	PGresult *r = dbi_params(s,
 				 "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id bigint, receivers text[])),"
 				 " al AS (INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload)"
-				 "        SELECT e.id, f.id, rcv.name, 'finding.resolved', qf.finding_payload(f)"
+				 "        SELECT e.id, f.id, rcv.name,"
+				 "               CASE e.action WHEN 'evidence_changed' THEN 'finding.evidence_changed'"
+				 "                    ELSE 'finding.resolved' END,"
+				 "               CASE e.action WHEN 'evidence_changed' THEN qf.evidence_change_payload(f, e)"
+				 "                    ELSE qf.finding_payload(f) END"
 				 "          FROM x JOIN qf.finding_event e ON e.id = x.event_id JOIN qf.finding f ON f.id = e.finding_id"
 				 "               CROSS JOIN LATERAL unnest(x.receivers) AS rcv(name)"
 				 "        ON CONFLICT (event_id, receiver) DO NOTHING RETURNING 1)"
-				 " UPDATE qf.cursor SET position = coalesce((SELECT max(seq) FROM qf.finding_event), position),"
-				 "        updated_at = now() WHERE name = 'notices'",
+				 /* the cursor moved in _begin, in this transaction */
+				 " UPDATE qf.cursor SET updated_at = now() WHERE name = 'notices'",
 				 1, p);
 	free(json);
 	return command_commit(s, r, err);

@@ -7,6 +7,7 @@
 #ifndef QF_DB_CLOCK_H
 #define QF_DB_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -17,6 +18,7 @@ struct clock_finding {
 	int64_t event_id; /* notices only */
 	int64_t id;
 	const char *rule_id, *level, *department;
+	bool evidence_changed; /* notices: an evidence_changed event, not 'resolved' */
 };
 
 struct clock_findings {
@@ -55,10 +57,10 @@ int db_overdue_begin(struct db_session *s, int every_workdays, struct clock_find
  * applied) and commits: 0, or -1 with *err (rolled back). */
 int db_overdue_finish(struct db_session *s, const struct clock_route *routes, int n, char **err) QF_MUST_CHECK;
 
-/* Resolved notices: the 'resolved' events since the 'notices' cursor, the
+/* Resolved notices: the 'resolved' and 'evidence_changed' events since the 'notices' cursor, the
  * transaction left open (as _begin above). */
 int db_notices_begin(struct db_session *s, struct clock_findings *out, char **err) QF_MUST_CHECK;
-/* Queues finding.resolved alerts for the routed events, moves the cursor
+/* Queues finding.resolved (finding.evidence_changed) alerts for the routed events (the cursor moved in _begin)
  * and commits: 0, or -1 with *err (rolled back). */
 int db_notices_finish(struct db_session *s, const struct clock_route *routes, int n, char **err) QF_MUST_CHECK;
 

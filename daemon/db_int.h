@@ -39,6 +39,8 @@ struct db_session {
 	bool cc_valid;
 	/* a pass's bookkeeping left for eval_flush() (db_record.c) */
 	struct db_tail deferred;
+	/* a control event was notified ('qf.control', sql/022): db_trust.c */
+	bool control_notified;
 };
 
 /* PQexec, PQexecParams, PQexecPrepared and PQprepare, awaited in poll()
@@ -81,12 +83,16 @@ void dbi_us_text(int64_t us, char out[32]);
 /* qf.silence_for() written out: a call of that SQL function is parsed and
  * planned anew on every execution of the statement, a third of the cost
  * of recording one finding; inline, it is planned with the statement. */
-#define SILENCE_FOR(rule, subject, department)                                                                \
+#define SILENCE_FOR(rule, subject, department, level, supervision)                                            \
 	"SELECT s.id FROM qf.silence s"                                                                      \
 	" WHERE s.expired_at IS NULL AND now() >= s.starts_at AND now() < s.until"                          \
 	"   AND (s.rule_id IS NULL OR s.rule_id = " rule ")"                                                 \
 	"   AND (s.subject IS NULL OR s.subject = " subject ")"                                              \
 	"   AND (s.department IS NULL OR s.department = " department ")"                                     \
+	/* four eyes (sql/022): a red or disciplinary finding is held back    \
+	 * only by an approved silence */                                     \
+	"   AND (s.approved_at IS NOT NULL OR NOT (" level " = 'red' OR " supervision " = 'disciplinary')"   \
+	"        OR NOT qf.four_eyes())"                                                                     \
 	" ORDER BY s.id LIMIT 1"
 
 /* the claim (db_outbox.c), also sent in db_record_batch's pipeline: its

@@ -105,6 +105,12 @@ int db_silence_list(struct db_session *s, bool all, struct db_table *out, char *
 				    "       created_by, reason,"
 				    "       CASE WHEN expired_at IS NOT NULL THEN 'expired' WHEN until <= now() THEN 'ended'"
 				    "            WHEN starts_at > now() THEN 'future' ELSE 'active' END"
+				    /* four eyes (sql/022) */
+				    "       || CASE WHEN expired_at IS NOT NULL OR until <= now() THEN ''"
+				    "               WHEN approved_at IS NOT NULL THEN ', approved by ' || approved_by"
+				    "               WHEN qf.four_eyes() THEN ', waiting for approval: holds no red or"
+				    " disciplinary finding until another admin approves'"
+				    "               ELSE '' END"
 				    "  FROM qf.silence"
 				    " WHERE $1::boolean OR (expired_at IS NULL AND until > now())"
 				    " ORDER BY id",

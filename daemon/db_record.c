@@ -94,7 +94,7 @@ static const char record_hits_sql[] =
 	"         CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
 	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN hits h ON h.key = up.dedupe_key"
 	"         CROSS JOIN LATERAL unnest(h.receivers) AS rcv(name)"
-	"         LEFT JOIN LATERAL (" SILENCE_FOR("up.rule_id", "up.subject", "up.department") ") s ON true"
+	"         LEFT JOIN LATERAL (" SILENCE_FOR("up.rule_id", "up.subject", "up.department", "up.level", "up.supervision") ") s ON true"
 	"  RETURNING 1"
 	")"
 	", rr AS ("

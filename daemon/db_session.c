@@ -779,6 +779,8 @@ bool db_notified(struct db_session *s, struct strlist *tables)
 		return false; /* a broken connection: db_ok() says so next */
 	while ((n = PQnotifies(s->conn)) != NULL) {
 		any = true;
+		if (n->extra && !strcmp(n->extra, "qf.control"))
+			s->control_notified = true;
 		/* the capture names the table; anything else is not ours */
 		if (tables && n->extra && capture_key(n->extra) && !strlist_has(tables, n->extra)) {
 			tables->v = xrealloc(tables->v, sizeof *tables->v * (size_t)(tables->n + 1));

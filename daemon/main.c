@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
+#include "trust.h"
 #include "rule.h"
 
 #define EX_OK_ 0
@@ -241,6 +242,7 @@ static int run_once(struct qf_config *cfg, struct qf_ruleset *set, bool incremen
 			log_err("database: %s", f.text);
 		return EX_UNAVAILABLE_;
 	}
+	trust_once(c, cfg, set);
 	int64_t t0 = now_real_us();
 	if (eval_all(c, cfg, set, &o, &t) < 0) {
 		log_err("lost the database during evaluation");
@@ -316,6 +318,7 @@ struct daemon {
 	 * each reload, once connected) */
 	const char **rcv_names;
 	bool check_orphans;
+	struct trust *trust; /* control events and chain anchors (trust.h) */
 };
 
 static bool timer_due(const struct daemon *dm, enum timer t, int64_t now)
@@ -491,6 +494,7 @@ static void daemon_reload(struct daemon *dm)
 	dm->at[T_REFRESH] = 0; /* the orphaned alerts' gauge follows the receivers */
 	set_waiter(dm);
 	dm->at[T_EVAL] = dm->at[T_TIMED] = 0;
+	trust_reloaded(dm->trust, dm->c, dm->cfg, dm->set);
 	log_notice("reloaded: %d rule(s), %d receiver(s)", dm->set->n, dm->cfg->nreceivers);
 	sd_notify(0, "READY=1");
 }
@@ -564,6 +568,7 @@ static void daemon_connect(struct daemon *dm, int64_t now)
 		else
 			log_notice("connected to the database (%s)", where);
 		dm->failing = false;
+		trust_connected(dm->trust, dm->c);
 	}
 	metrics_db(dm->m, db_ok(dm->c));
 }
@@ -642,6 +647,13 @@ static void daemon_work(struct daemon *dm)
 	}
 	metrics_db(dm->m, db_ok(c));
 	watchdog_tick(dm);
+	if (db_ok(c)) {
+		char nowbuf[40] = "";
+		if (clock_set) /* the anchor states the --clock's time */
+			eval_now_text(nowbuf, clock_offset_us);
+		if (trust_tick(dm->trust, c, clock_set ? nowbuf : NULL))
+			deliver_wake(dm->d);
+	}
 	if (db_ok(c) && deliver_claim_due(dm->d) && deliver_fill(dm->d, c) < 0)
 		log_err("cannot claim alerts; retrying");
 	/* the pass's bookkeeping, once its alerts are on their way */
@@ -722,6 +734,7 @@ static void daemon_stop(struct daemon *dm)
 	db_set_waiter(&sw);
 	if (db_ok(dm->c) && eval_flush(dm->c) < 0)
 		log_warn("could not record the last pass; its rules are read again next start");
+	trust_stopped(dm->trust, dm->c);
 	log_notice("stopping: waiting up to 10 s for %d delivery(ies) in flight", deliver_inflight(dm->d));
 	int64_t until = now_mono_ms() + 10000;
 	while (deliver_inflight(dm->d) && db_ok(dm->c) && now_mono_ms() < until) {
@@ -742,6 +755,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	 * gauges and the first WATCHDOG=1 come at once */
 	dm.d = deliver_new(cfg);
 	dm.rcv_names = route_receiver_names(cfg);
+	dm.trust = trust_new(cfg, set);
 	rc = daemon_start(&dm);
 	while (rc < 0 && !stop_requested) {
 		int64_t now = now_mono_ms();
@@ -766,6 +780,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	ruleset_free(dm.set);
 	config_free(dm.cfg);
 	free(dm.rcv_names);
+	trust_free(dm.trust);
 	db_set_waiter(NULL);
 	if (wake_pipe[0] >= 0) {
 		close(wake_pipe[0]);

@@ -24,6 +24,7 @@
 #include "db_outbox.h"
 #include "eval.h"
 #include "log.h"
+#include "qfctl_trust.h"
 #include "route.h"
 #include "rule.h"
 #include "qfctl_int.h"
@@ -45,6 +46,7 @@ static void usage(FILE *f)
 		   "  silence add (--rule ID | --person P | --department D)... --until TS --reason TEXT [--from TS]\n"
 		   "  silence list [--all]      active (or all) silences\n"
 		   "  silence expire ID         end a silence now\n"
+		   "  silence approve ID        approve another admin's silence (four eyes)\n"
 		   "  findings [list] [--status S] [--level L] [--supervision X] [--risk R] [--duty D] [--rule ID]\n"
 		   "           [--person P] [--department D] [--since DATE] [--until DATE] [--limit N]\n"
 		   "           [--owner ROLE] [--light green|yellow|red] [--overdue]\n"
@@ -62,6 +64,8 @@ static void usage(FILE *f)
 		   "                            overdue findings, chain head\n"
 		   "  audit verify              check the history hash chain (exit 1 at the first broken link)\n"
 		   "  audit head                print the chain head, to record elsewhere\n"
+		   "  audit verify --anchor ID:HASH...  also prove the chain still holds each anchored head\n"
+		   "  audit log [--since DATE] [--kind K] [--format table|json]  control events (who changed what)\n"
 		   "  version                   print the version\n");
 }
 
@@ -367,6 +371,8 @@ static int cmd_silence(struct db_session *c, int argc, char **argv)
 		printf("silence %lld added\n", id);
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "approve"))
+		return qfctl_silence_approve(c, argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "expire") && argc == 3) {
 		long n = db_silence_expire(c, atoll(argv[2]), &err);
 		if (n < 0)
@@ -1305,6 +1311,10 @@ static int cmd_audit(struct db_session *c, int argc, char **argv)
 	char *err = NULL;
 	struct chain_head h;
 
+	if (argc > 2 && !strcmp(argv[1], "verify"))
+		return qfctl_audit_verify(c, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "log"))
+		return qfctl_audit_log(c, argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "verify")) {
 		struct chain_break b;
 		int broken = db_audit_verify(c, &b, &err);

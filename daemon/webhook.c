@@ -72,6 +72,8 @@ char *webhook_json_body(const char *event, int64_t alert_id, const char *finding
 	struct buf b, f;
 	json_t *ev = json_string_or_fixed(event);
 	char *ev_text = json_dumps(ev, JSON_ENCODE_ANY);
+	/* an anchor of the history chain (TRUST.md) carries the head, not a finding */
+	const char *what = event && !strncmp(event, "chain.", 6) ? "anchor" : "finding";
 
 	gmtime_r(&sent_at, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -81,8 +83,8 @@ char *webhook_json_body(const char *event, int64_t alert_id, const char *finding
 		buf_reset(&b);
 		buf_reset(&f);
 		cap_strings(&f, finding_json, max);
-		buf_printf(&b, "{\"version\":1,\"event\":%s,\"alert_id\":%lld,\"finding\":%s,\"sent_at\":\"%s\"}",
-			   ev_text ? ev_text : "\"\"", (long long)alert_id, f.data, when);
+		buf_printf(&b, "{\"version\":1,\"event\":%s,\"alert_id\":%lld,\"%s\":%s,\"sent_at\":\"%s\"}",
+			   ev_text ? ev_text : "\"\"", (long long)alert_id, what, f.data, when);
 		if (b.len <= WEBHOOK_BODY_MAX || max / 2 < WEBHOOK_FIELD_MIN)
 			break;
 	}

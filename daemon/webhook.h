@@ -29,6 +29,8 @@
  * WEBHOOK_BODY_MAX, the cap is halved until it fits or reaches
  * WEBHOOK_FIELD_MIN; the caller checks the length and sends the minimal
  * finding instead of one still too large. Caller frees. */
+/* An event chain.* (a chain anchor) carries its object under "anchor"
+ * instead of "finding". */
 char *webhook_json_body(const char *event, int64_t alert_id, const char *finding_json, time_t sent_at);
 
 /* Writes the X-Qingfeng-Signature value for body into out. */

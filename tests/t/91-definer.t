@@ -140,7 +140,7 @@ INSERT INTO qf.silence (rule_id, until, reason) VALUES ('F09', now() + interval 
 # re-queues one of them again: three events
 is "$(pwned)" "" "an admin runs nothing as the owner through alert_retry, the scope triggers and silences"
 is "$(sql "$DB" "SELECT string_agg(action, ',' ORDER BY seq) FROM qf.finding_event WHERE actor = 'qf_d_admin'")" \
-   "alert_requeued,alert_requeued,alert_requeued,scope_granted,scope_changed,scope_revoked" "(the admin's work was done and recorded)"
+   "alert_requeued,alert_requeued,alert_requeued,scope_granted,scope_changed,scope_revoked,silence_added" "(the admin's work was done and recorded)"
 is "$(grep -c 'does not exist\|syntax error' "$T_DIR"/attack-*.out | awk -F: '{s += $2} END {print s}')" 0 \
    "every generated call named a real function and type"
 

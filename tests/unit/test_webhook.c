@@ -150,6 +150,13 @@ int main(void)
 	is_str(json_string_value(json_object_get(j, "event")), "finding.\"x\"\n", "and decodes intact");
 	json_decref(j);
 	free(body);
+	/* a chain anchor (TRUST.md) carries the head under "anchor" */
+	body = webhook_json_body("chain.anchor", 9, "{\"id\": 3, \"hash\": \"ab\"}", 0);
+	is_str(body,
+	       "{\"version\":1,\"event\":\"chain.anchor\",\"alert_id\":9,\"anchor\":{\"id\": 3, \"hash\": \"ab\"},"
+	       "\"sent_at\":\"1970-01-01T00:00:00Z\"}",
+	       "a chain anchor's body names the head \"anchor\", not \"finding\"");
+	free(body);
 	test_caps();
 	done_testing();
 }
