@@ -104,6 +104,22 @@ struct db_session *db_web_connect(const char *conninfo, const char *user, const 
 		PQfinish(c);
 		return NULL;
 	}
+	/* A password login the server let in without asking for the password
+	 * (pg_hba.conf trust, or peer/ident for the service's own OS user)
+	 * would let anyone in as anyone with any password: refused, and the
+	 * operator told why (the person sees the same page as for a wrong
+	 * password). With scram-sha-256, md5 or password the server asked for
+	 * it and checked it. The trusted proxy's login (no password) is the
+	 * one that may pass without: its header named the person. */
+	if (password && !PQconnectionUsedPassword(c)) {
+		snprintf(msg, n,
+			 "pg_hba.conf lets role %s in without a password; the console requires one"
+			 " (scram-sha-256 for its connections, see qfweb(8))",
+			 user);
+		*why = DBW_LOGIN_UNCHECKED;
+		PQfinish(c);
+		return NULL;
+	}
 	if (PQsetnonblocking(c, 1) != 0) {
 		conn_msg(c, msg, n);
 		*why = DBW_LOGIN_UNREACHABLE;

@@ -17,10 +17,19 @@
  * password or user (each person's own are used). 0, or -1 with why. */
 int db_web_check_conninfo(const char *conninfo, char *why, size_t n);
 
-/* Why a login failed. */
-enum db_web_login { DBW_LOGIN_OK = 0, DBW_LOGIN_REFUSED, DBW_LOGIN_UNREACHABLE, DBW_LOGIN_NOT_AUDITOR };
+/* Why a login failed. DBW_LOGIN_UNCHECKED: a password login that the
+ * server let in without asking for the password (pg_hba.conf trust,
+ * peer, ident...): refused, as a wrong password is to the person. */
+enum db_web_login {
+	DBW_LOGIN_OK = 0,
+	DBW_LOGIN_REFUSED,
+	DBW_LOGIN_UNREACHABLE,
+	DBW_LOGIN_NOT_AUDITOR,
+	DBW_LOGIN_UNCHECKED
+};
 
-/* A session as user (with password, or NULL for a trusted proxy's login
+/* A session as user (with password, which the server must have asked
+ * for and checked, or NULL for a trusted proxy's login
  * through a client certificate or an ident map), set up as qfctl's is
  * (search_path, TimeZone), with statement_timeout_ms. Its role must be a member of qf_auditor or
  * qf_admin; *admin says whether of qf_admin. NULL with *why set and the

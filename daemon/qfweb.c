@@ -172,19 +172,34 @@ static void page_login(struct reply *r, unsigned status, const char *msg)
 	page_end(b);
 }
 
+/* A role name as a person types it. libpq takes it as the user keyword's
+ * value (never parsed as conninfo), but what reads as conninfo (`a
+ * host=evil`, `dbname=`, quotes) is no one's role name here: refused
+ * before anything connects. */
 static bool user_ok(const char *u)
 {
 	if (!u || !*u || !field_text_ok(u, 63))
 		return false;
-	for (const char *p = u; *p; p++)
-		if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
-			return false;
-	return true;
+	return !strpbrk(u, " \n\r\t='\"\\");
+}
+
+/* A login's user and password travel in a POST body, never in a URL,
+ * which proxies and browsers keep in their logs and history. */
+static const char in_url_msg[] = "用户名和密码不能放在网址中。 A user name or password never goes in the address.";
+
+static bool login_query_ok(struct MHD_Connection *c)
+{
+	return !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "password") &&
+	       !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
 }
 
 static void do_login(struct MHD_Connection *c, struct conn_state *cs, struct web_session *old, struct reply *r)
 {
 	struct form f;
+	if (!login_query_ok(c)) {
+		page_login(r, 400, in_url_msg);
+		return;
+	}
 	if (conf.trusted_header) {
 		page_login(r, 403, "此控制台由单点登录认证，不接受密码登录。 This console logs people in through the proxy.");
 		return;
@@ -212,7 +227,12 @@ static void do_login(struct MHD_Connection *c, struct conn_state *cs, struct web
 		db_web_connect(conf.conninfo, user, pw, conf.timezone, conf.connect_timeout_s,
 				       conf.statement_timeout_ms, &why, &admin, msg, sizeof msg);
 	if (!db) {
-		log_notice("console: login of %s refused: %s", user, msg);
+		/* the configuration's fault, not the person's: the operator must
+		 * hear of it; the person reads a wrong password */
+		if (why == DBW_LOGIN_UNCHECKED)
+			log_warn("console: login of %s refused: %s", user, msg);
+		else
+			log_notice("console: login of %s refused: %s", user, msg);
 		form_free(&f);
 		if (why == DBW_LOGIN_UNREACHABLE) {
 			page_login(r, 503, "数据库暂时无法连接，请稍后再试。 The database cannot be reached now; try again later.");
@@ -391,7 +411,9 @@ static void dispatch(struct MHD_Connection *c, const char *url, const char *meth
 	if (post && !strcmp(url, "/login")) {
 		do_login(c, cs, s, r);
 	} else if (get && !strcmp(url, "/login")) {
-		if (s) {
+		if (!login_query_ok(c)) {
+			page_login(r, 400, in_url_msg);
+		} else if (s) {
 			r->status = 303;
 			r->location = xstrdup("/findings");
 		} else {

@@ -124,10 +124,33 @@ END \$\$" >/dev/null
 q -c "INSERT INTO qf.auditor_scope (role_name, department, supervision) VALUES
         ('demo_liaison1', '$DEPT1', NULL), ('demo_liaison2', '$DEPT2', NULL),
         ('demo_office', NULL, NULL), ('demo_office', NULL, 'disciplinary')" >/dev/null
+# The console refuses a login that pg_hba.conf lets in without asking for
+# the password (qfweb(8)): the throwaway cluster trusts its socket, so the
+# demo's people get a line of their own there, SCRAM; everyone else keeps
+# trust. Against a server of one's own (no tools/pgtmp.sh), its pg_hba.conf
+# is the operator's to set.
+demo_roles=demo_liaison1,demo_liaison2,demo_office,demo_jiwei
+demo_hba=0
+if [ -n "${QF_PGDATA:-}" ] && [ -n "${QF_PGCTL:-}" ]; then
+  if ! grep -qx "local all $demo_roles scram-sha-256" "$QF_PGDATA/pg_hba.conf"; then
+    { echo "local all $demo_roles scram-sha-256"; cat "$QF_PGDATA/pg_hba.conf"; } >"$work/hba"
+    # shellcheck disable=SC2086 # QF_PGRUNAS is a command and its arguments, or nothing
+    if ! { ${QF_PGRUNAS:-} tee "$QF_PGDATA/pg_hba.conf" <"$work/hba" >/dev/null &&
+           ${QF_PGRUNAS:-} "$QF_PGCTL" -D "$QF_PGDATA" reload >/dev/null; }; then
+      fail "cannot give the demo's people SCRAM in pg_hba.conf"
+    fi
+  fi
+  # the reload is the server's to take in: until it has, a login without
+  # the password would still pass
+  for _ in $(seq 1 50); do
+    PGPASSWORD='' PGPASSFILE=/dev/null psql -X -w -At -d "$DB" -U demo_office -c 'SELECT 1' >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+  demo_hba=1
+fi
 
-# The console (qfweb) on a free port of the loopback, for the people above.
-# The throwaway cluster trusts its local socket, so their password is not
-# checked here; in production each logs in with their own (SCRAM).
+# The console (qfweb) on a free port of the loopback, for the people above,
+# who log in with their password, checked by the server (SCRAM).
 console_start() {
   "$B/qfweb" -c "$work/qingfeng.conf" -l 127.0.0.1:0 --port-file "$work/web.port" 2>"$work/web.log" &
   pids+=("$!")
@@ -135,6 +158,33 @@ console_start() {
   [ -s "$work/web.port" ] || fail "the console (qfweb) did not start"
   WEB="http://127.0.0.1:$(cat "$work/web.port")"
   console_banner
+  console_check
+}
+# a login with the password "demo" and one with another: the server checks
+# it (the first logs in, and out again; the second is refused)
+console_check() {
+  local got
+  got=$(perl -MHTTP::Tiny -e '
+    my ($web, $user) = @ARGV;
+    my $h = HTTP::Tiny->new(max_redirect => 0, timeout => 10);
+    my $in = $h->post_form("$web/login", { user => $user, password => "demo" });
+    my ($cookie) = ($in->{headers}{"set-cookie"} // "") =~ /^(qfweb=[0-9a-f]+)/;
+    if ($cookie) { # out again: the session holds a connection
+      my $page = $h->get("$web/findings", { headers => { Cookie => $cookie } });
+      my ($csrf) = $page->{content} =~ /name="csrf" value="([0-9a-f]{64})"/;
+      $h->post_form("$web/logout", { csrf => $csrf // "" }, { headers => { Cookie => $cookie } });
+    }
+    my $wrong = $h->post_form("$web/login", { user => $user, password => "not-demo" });
+    print "$in->{status} $wrong->{status}\n";
+  ' "$WEB" demo_office)
+  if [ "$got" = "303 401" ]; then
+    echo "  (the server checks the password: demo_office logs in with \"demo\", a wrong password is refused)"
+  elif [ "$demo_hba" = 1 ]; then
+    fail "the console's logins: demo_office with \"demo\" and with a wrong password gave $got, not 303 401"
+  else
+    echo "  note: the console's logins gave $got (not 303 401): the console refuses roles that pg_hba.conf lets in" \
+         "without a password; give $demo_roles scram-sha-256 lines there (qfweb(8))"
+  fi
 }
 console_banner() {
   echo "${BOLD}控制台 console: $WEB/findings${OFF}  (qfweb; over SSH: ssh -L $(cat "$work/web.port"):127.0.0.1:$(cat "$work/web.port") this-host)"
@@ -253,7 +303,7 @@ say "6. 处置 the disposal loop: signed for, checked, reported, closed by anoth
 # four eyes, and write the chain event): a part of each owner's findings
 # signed for, a part of those reported on, a part of those closed by the
 # supervisor, a few handed over; the rest stay open
-as() { local who=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -U "$who" -c "$*" >/dev/null; }
+as() { local who=$1; shift; PGPASSWORD=demo psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -U "$who" -c "$*" >/dev/null; }
 for who in demo_liaison1 demo_liaison2 demo_office; do
   as "$who" "SELECT qf.finding_ack(id, '已签收，核查中 signed, checking') FROM qf.finding
               WHERE owner = '$who' AND status = 'open' AND id % 5 <> 0 ORDER BY id"

@@ -2,8 +2,11 @@
 # `make demo` stays true: the same script, on a small institute and without
 # pauses, against this cluster and this build. The generator's ground truth
 # and the daemon's findings agree exactly (recall and precision 1.00) and
-# every alert arrives signed and verified.
+# every alert arrives signed and verified. The console's logins are
+# checked by the server: under a cluster of its own, as the demo gives its
+# people SCRAM in pg_hba.conf.
 . "$(dirname "$0")/../lib.sh"
+own_cluster
 export DEMO_SCALE=${DEMO_SCALE:-4000} DEMO_SEED=${DEMO_SEED:-7} DEMO_RATE=${DEMO_RATE:-0.03} DEMO_PACE=0
 export DEMO_DB=qf_${T_NAME}
 out=$(QF_BUILD=$QF_BUILD "$QF_ROOT/tools/demo.sh" 2>&1); st=$?
@@ -25,5 +28,7 @@ like "$out" "合计 total" "the summary by the 423 dimensions"
 like "$out" "disposal: findings at 5 of the 5 stages, [1-9][0-9]* overdue now" \
   "the disposal loop: findings at every stage, some overdue (DISPOSAL.md, for the console's dashboard)"
 like "$out" "logins \(password demo\): demo_liaison1" "and the people who work it"
+like "$out" "the server checks the password: demo_office logs in with \"demo\", a wrong password is refused" \
+  "whose password the server checks (the console refuses a login pg_hba.conf would let in without one)"
 [ "$st" = 0 ] || printf '%s\n' "$out" | tail -40 | sed 's/^/# /'
 done_testing
