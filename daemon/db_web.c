@@ -290,8 +290,13 @@ int db_web_history(struct db_session *s, long long id, struct db_table *out, cha
 	return take(dbi_query(s,
 			      "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action,"
 			      "       coalesce(e.level, ''), coalesce(e.note, ''), left(e.hash, 16),"
-			      "       e.hash = qf.event_hash(e.prev_hash, qf.event_canonical(e.seq, e.id, e.finding_id, e.at,"
-			      "                                   e.actor, e.action, e.level, e.note)),"
+			      /* the form the event was hashed in (sql/022): form 2 seals the evidence */
+			      "       e.hash = qf.event_hash(e.prev_hash,"
+			      "                 CASE WHEN e.form = 1"
+			      "                      THEN qf.event_canonical(e.seq, e.id, e.finding_id, e.at, e.actor, e.action,"
+			      "                                              e.level, e.note)"
+			      "                      ELSE qf.event_canonical2(e.seq, e.id, e.finding_id, e.at, e.actor, e.action,"
+			      "                                               e.level, e.note, e.detail, e.evidence) END),"
 			      "       (SELECT b.hash = e.prev_hash FROM qf.finding_event b WHERE b.seq = e.seq - 1)"
 			      "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
 			      1, p, err),

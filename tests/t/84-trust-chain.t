@@ -155,7 +155,7 @@ sql "$DB" "UPDATE records.payment SET amount = 2 WHERE payment_id = 'PAY-9'" >/d
 sql "$DB" "INSERT INTO records.payment (payment_id, amount) VALUES ('PAY-9', 1.00)" >/dev/null
 sql "$DB" "UPDATE records.payment SET amount = 2 WHERE payment_id = 'PAY-9'" >/dev/null
 is "$(sql "$DB" "SELECT string_agg(action || ':' || form, ',' ORDER BY seq) FROM qf.finding_event WHERE seq > 3")" \
-   "resolved:2,evidence_changed:2" "new events use form 2 (and the old finding's record is watched)"
+   "reported:2,resolved:2,evidence_changed:2" "new events use form 2 (and the old finding's record is watched)"
 out=$(verify); is "$?" 0 "the mixed chain verifies"
 sql "$DB" "UPDATE qf.finding_event SET note = 'tampered' WHERE seq = 2"
 out=$(verify); is "$?" 1 "an old (form 1) event changed is still caught"
