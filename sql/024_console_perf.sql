@@ -126,6 +126,9 @@ CREATE POLICY finding_measure_read ON qf.finding_measure FOR SELECT USING (
 -- Each statement on qf.finding adds what its new rows contribute to their
 -- months and takes away what its old rows did (an update: both; rows
 -- neither closed nor signed contribute nothing and are skipped first).
+-- Groups whose figures do not change are not written: the engine's
+-- updates of last_seen lock no row here, and a person's step locks only
+-- the rows of its finding's groups until it commits.
 CREATE FUNCTION qf.finding_measure_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -159,8 +162,11 @@ BEGIN
         SELECT c.month, c.rule_id, c.department, c.supervision, pg_catalog.sum(c.closed), pg_catalog.sum(c.substantiated),
                pg_catalog.sum(c.closed_on_time), pg_catalog.sum(c.signed), pg_catalog.sum(c.signed_on_time)
           FROM c GROUP BY 1, 2, 3, 4
-        HAVING pg_catalog.sum(pg_catalog.abs(c.closed)) OPERATOR(pg_catalog.<>) 0
-            OR pg_catalog.sum(pg_catalog.abs(c.signed)) OPERATOR(pg_catalog.<>) 0
+        HAVING pg_catalog.sum(c.closed) OPERATOR(pg_catalog.<>) 0
+            OR pg_catalog.sum(c.substantiated) OPERATOR(pg_catalog.<>) 0
+            OR pg_catalog.sum(c.closed_on_time) OPERATOR(pg_catalog.<>) 0
+            OR pg_catalog.sum(c.signed) OPERATOR(pg_catalog.<>) 0
+            OR pg_catalog.sum(c.signed_on_time) OPERATOR(pg_catalog.<>) 0
          ORDER BY 1, 2, 3, 4
             ON CONFLICT (month, rule_id, department, supervision) DO UPDATE
            SET closed = m.closed OPERATOR(pg_catalog.+) EXCLUDED.closed,
