@@ -234,21 +234,27 @@ RETURNS TABLE ("grouping" text, grp text, closed bigint, substantiated bigint, s
 LANGUAGE sql STABLE AS $$
 WITH c AS (SELECT qf.clock_now() AS t OFFSET 0),
 x AS (
-    SELECT m.rule_id, coalesce(m.department, '-') AS department, m.closed, m.substantiated, m.closed_on_time,
+    -- grouped by byte ("C"; the database's collation compares through
+    -- strcoll, slower), the groups' names given back their collation
+    SELECT m.rule_id COLLATE "C" AS rule_id, coalesce(m.department, '-') COLLATE "C" AS department, m.closed, m.substantiated, m.closed_on_time,
            m.signed, m.signed_on_time, 0 AS late
       FROM qf.finding_measure m
      WHERE m.month = p_month AND (m.closed <> 0 OR m.signed <> 0)
     UNION ALL
-    SELECT f.rule_id, coalesce(f.department, '-'), 0, 0, 0, 0, 0, 1
-      FROM qf.finding f CROSS JOIN c
-     WHERE f.status IN ('open', 'acknowledged', 'reported') AND f.close_due < c.t
-    UNION ALL
-    SELECT f.rule_id, coalesce(f.department, '-'), 0, 0, 0, 0, 0, 1
-      FROM qf.finding f CROSS JOIN c
-     WHERE f.status = 'open' AND f.sign_due < c.t AND (f.close_due < c.t) IS NOT TRUE),
+    -- late now, counted per (rule, department) before the grouping sets
+    SELECT l.rule_id, l.department, 0, 0, 0, 0, 0, count(*)
+      FROM (SELECT f.rule_id COLLATE "C" AS rule_id, coalesce(f.department, '-') COLLATE "C" AS department
+              FROM qf.finding f CROSS JOIN c
+             WHERE f.status IN ('open', 'acknowledged', 'reported') AND f.close_due < c.t
+            UNION ALL
+            SELECT f.rule_id, coalesce(f.department, '-')
+              FROM qf.finding f CROSS JOIN c
+             WHERE f.status = 'open' AND f.sign_due < c.t AND (f.close_due < c.t) IS NOT TRUE) l
+     GROUP BY 1, 2),
 g AS (
     SELECT CASE WHEN GROUPING(x.rule_id) = 0 THEN 'rule' WHEN GROUPING(x.department) = 0 THEN 'department' ELSE 'all' END AS gg,
-           CASE WHEN GROUPING(x.rule_id) = 0 THEN x.rule_id WHEN GROUPING(x.department) = 0 THEN x.department ELSE 'all' END AS gv,
+           (CASE WHEN GROUPING(x.rule_id) = 0 THEN x.rule_id WHEN GROUPING(x.department) = 0 THEN x.department
+                 ELSE 'all' END) COLLATE "default" AS gv,
            coalesce(sum(x.closed), 0)::bigint AS closed, coalesce(sum(x.substantiated), 0)::bigint AS substantiated,
            coalesce(sum(x.closed_on_time), 0)::bigint AS closed_on_time, coalesce(sum(x.signed), 0)::bigint AS signed,
            coalesce(sum(x.signed_on_time), 0)::bigint AS signed_on_time, coalesce(sum(x.late), 0)::bigint AS late
