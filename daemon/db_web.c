@@ -368,20 +368,12 @@ int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char *
 int db_web_period(struct db_session *s, const char *from, const char *to, struct db_table *out, char **err)
 {
 	const char *p[2] = {from, to};
-	/* one read of the period's findings (first_seen in [from, to)) for the
-	 * 423 matrix and the daily trend both, along finding_first_seen alone
-	 * (index-only); grouped by byte ("C": the database's collation
-	 * compares through strcoll, half the time of a month's 41,000 rows)
-	 * and by the day's start, formatted once a group */
-	return take(dbi_query(s,
-			      "SELECT g.supervision, g.risk, g.duty, g.level, to_char(g.d, 'YYYY-MM-DD'), g.n, g.closed"
-			      "  FROM (SELECT f.supervision COLLATE \"C\" AS supervision, f.risk COLLATE \"C\" AS risk,"
-			      "               f.duty COLLATE \"C\" AS duty, f.level COLLATE \"C\" AS level,"
-			      "               date_trunc('day', f.first_seen) AS d, count(*) AS n,"
-			      "               count(*) FILTER (WHERE f.status IN ('resolved', 'dismissed')) AS closed"
-			      "          FROM qf.finding f"
-			      "         WHERE f.first_seen >= $1::timestamptz AND f.first_seen < $2::timestamptz"
-			      "         GROUP BY 1, 2, 3, 4, 5) g",
+	/* the period's findings per (supervision, risk, duty, level, day), for
+	 * the 423 matrix and the daily trend both: from qf.finding_day, kept
+	 * by sql/024's trigger, for whole days in Asia/Shanghai (the
+	 * console's dates in its default zone), else from the findings */
+	return take(dbi_query(s, "SELECT p.supervision, p.risk, p.duty, p.level, p.day, p.n, p.closed"
+				 "  FROM qf.finding_period($1::timestamptz, $2::timestamptz) p",
 			      2, p, err),
 		    out);
 }

@@ -123,6 +123,42 @@ CREATE POLICY finding_measure_read ON qf.finding_measure FOR SELECT USING (
                   AND (supervision OPERATOR(pg_catalog.<>) 'disciplinary'
                        OR x OPERATOR(pg_catalog.->>) 's' OPERATOR(pg_catalog.=) 'disciplinary')));
 
+-- The 423 matrix and the daily trend of a period: the findings first seen
+-- per day (in Asia/Shanghai), supervision, risk, duty, level and
+-- department, and how many of them are closed; kept by the same trigger.
+CREATE TABLE qf.finding_day (
+    day         date NOT NULL,
+    supervision text,
+    risk        text,
+    duty        text,
+    level       text,
+    department  text,
+    n           bigint NOT NULL DEFAULT 0,
+    closed      bigint NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX finding_day_key ON qf.finding_day (day, supervision, risk, duty, level, department) NULLS NOT DISTINCT;
+COMMENT ON TABLE qf.finding_day IS '每日风险点 findings first seen per day (Asia/Shanghai), supervision, risk, duty, level and department, kept exactly by a trigger on qf.finding: the console''s 423 matrix and trend. Row-level security as qf.finding''s';
+COMMENT ON COLUMN qf.finding_day.day IS '日期 the day first seen (Asia/Shanghai)';
+COMMENT ON COLUMN qf.finding_day.supervision IS '监督类别 the supervision';
+COMMENT ON COLUMN qf.finding_day.risk IS '风险类别 the risk';
+COMMENT ON COLUMN qf.finding_day.duty IS '责任类别 the duty';
+COMMENT ON COLUMN qf.finding_day.level IS '等级 the level now';
+COMMENT ON COLUMN qf.finding_day.department IS '部门 the department (NULL: none)';
+COMMENT ON COLUMN qf.finding_day.n IS '风险点 findings';
+COMMENT ON COLUMN qf.finding_day.closed IS '已办结 of those, resolved or dismissed now';
+REVOKE ALL ON qf.finding_day FROM PUBLIC;
+GRANT SELECT ON qf.finding_day TO qf_auditor, qf_admin, qf_engine;
+ALTER TABLE qf.finding_day ENABLE ROW LEVEL SECURITY;
+CREATE POLICY finding_day_read ON qf.finding_day FOR SELECT USING (
+    (SELECT qf.my_scope()) IS NULL
+    OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements((SELECT qf.my_scope())) e(x)
+                WHERE (x OPERATOR(pg_catalog.->>) 'd' IS NULL
+                       OR x OPERATOR(pg_catalog.->>) 'd' OPERATOR(pg_catalog.=) department)
+                  AND (x OPERATOR(pg_catalog.->>) 's' IS NULL
+                       OR x OPERATOR(pg_catalog.->>) 's' OPERATOR(pg_catalog.=) supervision)
+                  AND (supervision OPERATOR(pg_catalog.<>) 'disciplinary'
+                       OR x OPERATOR(pg_catalog.->>) 's' OPERATOR(pg_catalog.=) 'disciplinary')));
+
 -- Each statement on qf.finding adds what its new rows contribute to their
 -- months and takes away what its old rows did (an update: both; rows
 -- neither closed nor signed contribute nothing and are skipped first).
@@ -139,9 +175,36 @@ BEGIN
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM qf.finding_measure;
+        DELETE FROM qf.finding_day;
         RETURN NULL;
     END IF;
-    -- the transition tables a trigger has depend on its event
+    -- the transition tables a trigger has depend on its event; an update
+    -- counts only the rows whose day, class or closedness changed
+    EXECUTE 'WITH r AS (' OPERATOR(pg_catalog.||)
+        CASE TG_OP WHEN 'INSERT' THEN 'SELECT n.first_seen, n.supervision, n.risk, n.duty, n.level, n.department, n.status, 1 AS k FROM new_rows n'
+                   WHEN 'DELETE' THEN 'SELECT o.first_seen, o.supervision, o.risk, o.duty, o.level, o.department, o.status, -1 AS k FROM old_rows o'
+                   ELSE 'SELECT x.* FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
+                         LATERAL (VALUES (n.first_seen, n.supervision, n.risk, n.duty, n.level, n.department, n.status, 1),
+                                         (o.first_seen, o.supervision, o.risk, o.duty, o.level, o.department, o.status, -1))
+                                 x(first_seen, supervision, risk, duty, level, department, status, k)
+                         WHERE (n.first_seen, n.supervision, n.risk, n.duty, n.level, n.department,
+                                n.status OPERATOR(pg_catalog.=) ANY (ARRAY[''resolved'', ''dismissed'']))
+                               IS DISTINCT FROM
+                               (o.first_seen, o.supervision, o.risk, o.duty, o.level, o.department,
+                                o.status OPERATOR(pg_catalog.=) ANY (ARRAY[''resolved'', ''dismissed'']))' END
+        OPERATOR(pg_catalog.||) ')
+        INSERT INTO qf.finding_day AS d (day, supervision, risk, duty, level, department, n, closed)
+        SELECT pg_catalog.timezone(''Asia/Shanghai'', r.first_seen)::pg_catalog.date, r.supervision, r.risk, r.duty,
+               r.level, r.department, pg_catalog.sum(r.k),
+               pg_catalog.sum(CASE WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY[''resolved'', ''dismissed''])
+                                   THEN r.k ELSE 0 END)
+          FROM r GROUP BY 1, 2, 3, 4, 5, 6
+        HAVING pg_catalog.sum(r.k) OPERATOR(pg_catalog.<>) 0
+            OR pg_catalog.sum(CASE WHEN r.status OPERATOR(pg_catalog.=) ANY (ARRAY[''resolved'', ''dismissed''])
+                                   THEN r.k ELSE 0 END) OPERATOR(pg_catalog.<>) 0
+         ORDER BY 1, 2, 3, 4, 5, 6
+            ON CONFLICT (day, supervision, risk, duty, level, department) DO UPDATE
+           SET n = d.n OPERATOR(pg_catalog.+) EXCLUDED.n, closed = d.closed OPERATOR(pg_catalog.+) EXCLUDED.closed';
     src := CASE TG_OP WHEN 'INSERT' THEN 'SELECT r.*, 1 AS k FROM new_rows r'
                       WHEN 'DELETE' THEN 'SELECT r.*, -1 AS k FROM old_rows r'
                       ELSE 'SELECT r.*, 1 AS k FROM new_rows r UNION ALL SELECT r.*, -1 FROM old_rows r' END;
@@ -201,6 +264,11 @@ SELECT month, rule_id, department, supervision, sum(closed), sum(substantiated),
                coalesce(f.acknowledged_at <= f.sign_due, false)::int
           FROM qf.finding f WHERE f.acknowledged_at IS NOT NULL) c
  GROUP BY 1, 2, 3, 4;
+
+INSERT INTO qf.finding_day (day, supervision, risk, duty, level, department, n, closed)
+SELECT timezone('Asia/Shanghai', f.first_seen)::date, f.supervision, f.risk, f.duty, f.level, f.department, count(*),
+       count(*) FILTER (WHERE f.status IN ('resolved', 'dismissed'))
+  FROM qf.finding f GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- The median's reads: a month's closed findings in order of days to
 -- close, overall, per rule and per department (the middle one or two).
@@ -368,3 +436,49 @@ COMMENT ON FUNCTION qf.disposal_measures(timestamptz, timestamptz) IS '处置指
 -- The dashboard's 423 matrix and daily trend read the findings first seen
 -- in the period: along this index alone (index-only), not the table.
 CREATE INDEX finding_first_seen ON qf.finding (first_seen) INCLUDE (supervision, risk, duty, level, status, department);
+
+-- The console's 423 matrix and trend of [p_from, p_to): findings first
+-- seen per (supervision, risk, duty, level, day) and how many are closed,
+-- the day as YYYY-MM-DD in the session's zone. Read from the findings.
+CREATE FUNCTION qf.finding_period_scan(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (supervision text, risk text, duty text, level text, day text, n bigint, closed bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT g.supervision, g.risk, g.duty, g.level, to_char(g.d, 'YYYY-MM-DD'), g.n, g.closed
+      FROM (SELECT f.supervision COLLATE "C" AS supervision, f.risk COLLATE "C" AS risk,
+                   f.duty COLLATE "C" AS duty, f.level COLLATE "C" AS level,
+                   date_trunc('day', f.first_seen) AS d, count(*) AS n,
+                   count(*) FILTER (WHERE f.status IN ('resolved', 'dismissed')) AS closed
+              FROM qf.finding f
+             WHERE f.first_seen >= p_from AND f.first_seen < p_to
+             GROUP BY 1, 2, 3, 4, 5) g
+$$;
+
+-- The same, from qf.finding_day when the period runs from a midnight to a
+-- midnight in Asia/Shanghai and the session's zone is that one (its days
+-- are then the table's); else from the findings.
+CREATE FUNCTION qf.finding_period(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (supervision text, risk text, duty text, level text, day text, n bigint, closed bigint)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    a date := timezone('Asia/Shanghai', p_from)::date;
+    b date := timezone('Asia/Shanghai', p_to)::date;
+BEGIN
+    IF current_setting('TimeZone') = 'Asia/Shanghai'
+       AND p_from = timezone('Asia/Shanghai', a::timestamp) AND p_to = timezone('Asia/Shanghai', b::timestamp) THEN
+        RETURN QUERY
+            SELECT d.supervision, d.risk, d.duty, d.level, to_char(d.day, 'YYYY-MM-DD'), sum(d.n)::bigint,
+                   sum(d.closed)::bigint
+              FROM qf.finding_day d
+             WHERE d.day >= a AND d.day < b
+             GROUP BY d.supervision, d.risk, d.duty, d.level, d.day
+            HAVING sum(d.n) <> 0;
+    ELSE
+        RETURN QUERY SELECT * FROM qf.finding_period_scan(p_from, p_to);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION qf.finding_period(timestamptz, timestamptz), qf.finding_period_scan(timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION qf.finding_period(timestamptz, timestamptz), qf.finding_period_scan(timestamptz, timestamptz)
+    TO qf_auditor, qf_admin, qf_engine;
+COMMENT ON FUNCTION qf.finding_period(timestamptz, timestamptz) IS '423 矩阵与趋势 findings first seen in [from, to) within your scope per supervision, risk, duty, level and day, and how many are closed (from qf.finding_day for whole days in Asia/Shanghai)';
+COMMENT ON FUNCTION qf.finding_period_scan(timestamptz, timestamptz) IS '423 矩阵与趋势 the same as qf.finding_period(), read from the findings';

@@ -72,8 +72,28 @@ recount() {
             FROM qf.finding_measure WHERE closed <> 0 OR signed <> 0)
     SELECT (SELECT count(*) FROM (SELECT * FROM r EXCEPT SELECT * FROM m) x) + (SELECT count(*) FROM (SELECT * FROM m EXCEPT SELECT * FROM r) y)"
 }
+# periods: the matrix's and trend's counts from qf.finding_day equal the findings'
+periods() {
+  local who=$1 label=$2 p bad=""
+  for p in "2026-09-01 2026-10-01" "2026-10-15 2026-11-03" "2026-11-01 2026-12-01" "2026-12-01 2027-01-01" "2026-09-20 2026-12-31"; do
+    set -- $p
+    [ "$(as "$who" "SELECT string_agg(x::text, '|' ORDER BY x::text) FROM qf.finding_period('$1', '$2') x")" = \
+      "$(as "$who" "SELECT string_agg(x::text, '|' ORDER BY x::text) FROM qf.finding_period_scan('$1', '$2') x")" ] || bad="$bad $1"
+  done
+  is "$bad" "" "$label: $who's matrix and trend counts of every period from qf.finding_day equal the findings'"
+}
 check() {
   is "$(recount)" 0 "$1: qf.finding_measure equals a recount of the findings"
+  is "$(sql "$DB" "SELECT count(*) FROM ((SELECT day, supervision, risk, duty, level, department, n, closed FROM qf.finding_day WHERE n <> 0
+                    EXCEPT SELECT timezone('Asia/Shanghai', first_seen)::date, supervision, risk, duty, level, department, count(*),
+                                  count(*) FILTER (WHERE status IN ('resolved', 'dismissed')) FROM qf.finding GROUP BY 1, 2, 3, 4, 5, 6)
+                   UNION ALL
+                   (SELECT timezone('Asia/Shanghai', first_seen)::date, supervision, risk, duty, level, department, count(*),
+                           count(*) FILTER (WHERE status IN ('resolved', 'dismissed')) FROM qf.finding GROUP BY 1, 2, 3, 4, 5, 6
+                    EXCEPT SELECT day, supervision, risk, duty, level, department, n, closed FROM qf.finding_day WHERE n <> 0)) x")" 0 \
+     "$1: qf.finding_day equals a recount of the findings"
+  periods t59m_adm "$1"
+  periods t59m_aud "$1"
   same t59m_adm "$1"
   same t59m_aud "$1"
   same t59m_disc "$1"
@@ -104,8 +124,10 @@ is "$(sql "$DB" "SELECT count(*) FROM qf.finding_event WHERE action IN ('acknowl
    "(12 signed, 8 fed back, 6 closed, 10 reopened as real roles)"
 check "after steps"
 
-# the engine's ordinary update (last seen, hit count) changes nothing
+# the engine's ordinary update (last seen, hit count) changes nothing;
+# escalation moves findings between levels
 as t59m_eng "UPDATE qf.finding SET hit_count = hit_count + 1 WHERE id % 3 = 0" >/dev/null
+sql "$DB" "UPDATE qf.finding SET level = 'red' WHERE id % 5 = 1 AND level <> 'red'" >/dev/null
 # an update that moves findings between groups, and deletes (as the owner)
 sql "$DB" "UPDATE qf.finding SET department = '乙室' WHERE id % 7 = 0;
            DELETE FROM qf.finding f WHERE id % 11 = 0 AND NOT EXISTS (SELECT 1 FROM qf.finding_event e WHERE e.finding_id = f.id)" >/dev/null
