@@ -160,8 +160,9 @@ CREATE POLICY finding_day_read ON qf.finding_day FOR SELECT USING (
                        OR x OPERATOR(pg_catalog.->>) 's' OPERATOR(pg_catalog.=) 'disciplinary')));
 
 -- Each statement on qf.finding adds what its new rows contribute to their
--- months and takes away what its old rows did (an update: both; rows
--- neither closed nor signed contribute nothing and are skipped first).
+-- months and takes away what its old rows did (an update: both, of the
+-- rows whose counted columns changed; rows neither closed nor signed
+-- contribute nothing and are skipped first).
 -- Groups whose figures do not change are not written: the engine's
 -- updates of last_seen lock no row here, and a person's step locks only
 -- the rows of its finding's groups until it commits.
@@ -207,7 +208,18 @@ BEGIN
            SET n = d.n OPERATOR(pg_catalog.+) EXCLUDED.n, closed = d.closed OPERATOR(pg_catalog.+) EXCLUDED.closed';
     src := CASE TG_OP WHEN 'INSERT' THEN 'SELECT r.*, 1 AS k FROM new_rows r'
                       WHEN 'DELETE' THEN 'SELECT r.*, -1 AS k FROM old_rows r'
-                      ELSE 'SELECT r.*, 1 AS k FROM new_rows r UNION ALL SELECT r.*, -1 FROM old_rows r' END;
+                      ELSE 'SELECT x.* FROM new_rows n JOIN old_rows o ON o.id OPERATOR(pg_catalog.=) n.id,
+                            LATERAL (VALUES (n.closed_at, n.acknowledged_at, n.outcome, n.close_due, n.sign_due,
+                                             n.rule_id, n.department, n.supervision, 1),
+                                            (o.closed_at, o.acknowledged_at, o.outcome, o.close_due, o.sign_due,
+                                             o.rule_id, o.department, o.supervision, -1))
+                                    x(closed_at, acknowledged_at, outcome, close_due, sign_due, rule_id, department,
+                                      supervision, k)
+                            WHERE (n.closed_at, n.acknowledged_at, n.outcome, n.close_due, n.sign_due, n.rule_id,
+                                   n.department, n.supervision)
+                                  IS DISTINCT FROM
+                                  (o.closed_at, o.acknowledged_at, o.outcome, o.close_due, o.sign_due, o.rule_id,
+                                   o.department, o.supervision)' END;
     EXECUTE 'WITH r AS (SELECT * FROM (' OPERATOR(pg_catalog.||) src OPERATOR(pg_catalog.||) ') x
                         WHERE x.closed_at IS NOT NULL OR x.acknowledged_at IS NOT NULL),
              c AS (SELECT qf.measure_month(r.closed_at) AS month, r.rule_id, r.department, r.supervision, r.k AS closed,
