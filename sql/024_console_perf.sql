@@ -9,6 +9,11 @@
 --    tests/t/59-console-scope.t compares the two row by row.
 -- 2. Indexes for the console's list filters: each reads its findings
 --    newest first along (filter, id), so a page stops after its rows.
+-- 3. The dashboard: a calendar month's measures (qf.finding_measure) and
+--    the findings first seen per day (qf.finding_day), kept exactly by
+--    statement triggers on qf.finding; the median and "overdue now" along
+--    indexes. tests/t/59-console-measures.t compares them with the
+--    findings.
 
 -- ---- the caller's scope, once per statement ----
 
