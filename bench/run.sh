@@ -16,7 +16,7 @@
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
 # (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey); ALERTS, FINDINGS (gauges);
-# WEB_FINDINGS, WEB_ROUNDS, WEB_INDEXES (web); SCALES,
+# WEB_FINDINGS, WEB_ROUNDS (web); SCALES,
 # ROUNDS_INCR, INCREMENTAL_ONLY (eval); BULK_SCALE, BULK_N (bulk); SOAK_*
 # (soak). Any that differs from its default is written beside the figures.
 # QF_BUILD is the build to run (default build/), RESULTS_MD the file to
@@ -73,7 +73,7 @@ settings() {
     gauges)  spec="ALERTS=1000000 FINDINGS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
     bulk)    spec="BULK_SCALE=1000000 BULK_N=50000" ;;
-    web)     spec="WEB_FINDINGS=1000000 WEB_ROUNDS=20 WEB_INDEXES=" ;;
+    web)     spec="WEB_FINDINGS=1000000 WEB_ROUNDS=20" ;;
     soak)    spec="SOAK_MINUTES=30 SOAK_RATE=25 SOAK_WARMUP=" ;;
   esac
   for kv in $spec; do
