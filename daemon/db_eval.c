@@ -42,6 +42,13 @@ void rule_hits_clear(struct rule_hits *h)
 int db_rule_hits(struct db_session *s, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
 		 const char *cursor, bool clock_due, bool skip_known, bool lock, struct rule_hits *out, char **err)
 {
+	return db_rule_hits_as(s, r, r->id, timeout_ms, now, since, cursor, clock_due, skip_known, lock, out, err);
+}
+
+int db_rule_hits_as(struct db_session *s, const struct qf_rule *r, const char *cid, int timeout_ms, const char *now,
+		    const char *since, const char *cursor, bool clock_due, bool skip_known, bool lock,
+		    struct rule_hits *out, char **err)
+{
 	char tbuf[16];
 	PGresult *res;
 
@@ -67,7 +74,7 @@ int db_rule_hits(struct db_session *s, const struct qf_rule *r, int timeout_ms, 
 	for (int i = 0; i < r->deps.n; i++)
 		buf_printf(&deps, "%s%s", i ? "," : "", r->deps.v[i]); /* identifiers: no quoting needed */
 	buf_puts(&deps, "}");
-	const char *cp[6] = {deps.data, cursor, tbuf, r->id, lock ? "t" : "f", clock_due ? "t" : "f"};
+	const char *cp[6] = {deps.data, cursor, tbuf, cid, lock ? "t" : "f", clock_due ? "t" : "f"};
 	/* a rule's own statement is planned as the planner sees fit (a full
 	 * pass scans): the daemon's session prefers indexes (db_engine_session) */
 	res = dbi_params(s,
@@ -263,10 +270,14 @@ static const char delta_check_sql[] =
 	/* an index range from the cursor (the session prefers indexes: a
 	 * plan made while the change log was empty would scan it whole);
 	 * not max(xid) per table, which the planner may read backwards
-	 * through the xid index, all of it for a table that did not change */
+	 * through the xid index, all of it for a table that did not change.
+	 * A lane reads only its own statements' changes (QF_LANE_IF, rule.h): the
+	 * live lane's pass is not planned for an import it does not read,
+	 * and the bulk lane does not wake for a single payment. */
 	"  FROM (SELECT r.i, r.id, r.lock,"
 	"               EXISTS (SELECT 1 FROM qf.change_log l"
-	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8) AS changed"
+	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8"
+	"                          AND " QF_LANE_IF("l.keys", "$3::text", "$4::text::int") ") AS changed"
 	"          FROM jsonb_to_recordset($1::jsonb) AS r(i int, id text, deps text[], cursor text, lock boolean)) x,"
 	"       (SELECT set_config('plan_cache_mode',"
 	"                          CASE WHEN count(*) < 64 AND coalesce(sum(cardinality(l.keys)), 0) <= 256"
@@ -274,7 +285,10 @@ static const char delta_check_sql[] =
 	"          FROM (SELECT keys FROM qf.change_log"
 	"                 WHERE xid >= (SELECT c.cursor::xid8 FROM jsonb_to_recordset($1::jsonb) AS c(cursor text)"
 	"                                ORDER BY 1 LIMIT 1)"
-	"                 LIMIT 64) l) g"
+	"                   AND " QF_LANE_IF("keys", "$3::text", "$4::text::int")
+	"                 LIMIT 64) l) g,"
+	/* the lane, for the check above and the rules' statements below */
+	"       (SELECT set_config('qingfeng.lane', $3::text, true), set_config('qingfeng.lane_keys', $4::text, true)) lane"
 	" ORDER BY x.i";
 
 static void rule_stmt_name(const struct qf_rule *r, char out[64])
@@ -292,7 +306,7 @@ static char *delta_check_json(const struct delta_run *runs, const int *idx, int 
 	for (int k = 0; k < m; k++) {
 		const struct delta_run *dr = &runs[idx[k]];
 		buf_printf(&cj, "%s{\"i\":%d,\"id\":", k ? "," : "", k);
-		json_t *id = json_string(dr->r->id);
+		json_t *id = json_string(dr->cid ? dr->cid : dr->r->id);
 		char *t = json_dumps(id, JSON_ENCODE_ANY);
 		buf_puts(&cj, t);
 		free(t);
@@ -310,16 +324,17 @@ static char *delta_check_json(const struct delta_run *runs, const int *idx, int 
  * COMMIT, in one pipeline. Its m + 4 results go to res; -1 when the
  * connection was lost. */
 static int delta_round(struct db_session *s, const struct delta_run *runs, const int *idx, int m, const char *tbuf,
-		       const char *now, bool lock, const bool *held, PGresult **res)
+		       const char *now, bool lock, const struct db_lane *lane, const bool *held, PGresult **res)
 {
-	char name[64];
+	char name[64], keys[16];
 	char *check = delta_check_json(runs, idx, m, lock, held);
-	const char *cp[2] = {check, tbuf};
+	snprintf(keys, sizeof keys, "%d", lane ? lane->keys : 0);
+	const char *cp[4] = {check, tbuf, lane && lane->name ? lane->name : "", keys};
 
 	bool sent = PQenterPipelineMode(s->conn);
 	sent = sent && PQsendQueryParams(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
 					 NULL, NULL, 0);
-	sent = sent && dbi_send(s, "qf_delta_check", delta_check_sql, 2, cp);
+	sent = sent && dbi_send(s, "qf_delta_check", delta_check_sql, 4, cp);
 	for (int k = 0; k < m && sent; k++) {
 		const struct delta_run *dr = &runs[idx[k]];
 		const char **values = rule_bind_values(dr->r, now, "-infinity", dr->cursor, true);
@@ -410,7 +425,7 @@ static int delta_prepare(struct db_session *s, struct delta_run *runs, int n, bo
 			runs[i].hits.started_us = now_real_us();
 		}
 	}
-	if (dbi_prepare_once(s, "qf_delta_check", delta_check_sql, 2, &err) < 0) {
+	if (dbi_prepare_once(s, "qf_delta_check", delta_check_sql, 4, &err) < 0) {
 		for (int i = 0; i < n; i++)
 			if (!done[i]) {
 				runs[i].failed = done[i] = true;
@@ -423,7 +438,8 @@ static int delta_prepare(struct db_session *s, struct delta_run *runs, int n, bo
 	return 0;
 }
 
-int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int timeout_ms, const char *now, bool lock)
+int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int timeout_ms, const char *now, bool lock,
+		   const struct db_lane *lane)
 {
 	char tbuf[16];
 
@@ -452,7 +468,7 @@ int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int time
 				idx[m++] = i;
 		if (!m)
 			break;
-		rc = delta_round(s, runs, idx, m, tbuf, now, lock, held, res);
+		rc = delta_round(s, runs, idx, m, tbuf, now, lock, lane, held, res);
 		if (rc == 0)
 			delta_sort(s, runs, idx, m, held, done, res);
 		for (int k = 0; k < m + 4; k++) {

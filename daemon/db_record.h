@@ -30,11 +30,13 @@ struct record_counts {
 };
 
 /* Records a rule run in ONE transaction: upserts the hits, their history
- * events and outbox rows (silences applied), the qf.rule_run row, and
- * moves the rule's cursor to cursor (clock_ran: its clock-driven run
- * happened now). -1 with *err (caller frees). */
-int db_record_hits(struct db_session *s, const struct qf_rule *r, const struct finding_hit *hits, int nhits,
-		   int64_t started_us, const char *cursor, bool clock_ran, struct record_counts *out,
+ * events and outbox rows (silences applied; a re-trigger only once per
+ * realert window, or when its level rises), the qf.rule_run row, and
+ * moves the rule's cursor "rule:<cid>" to cursor (NULL: it stays; cid
+ * NULL: the rule's id; clock_ran: its clock-driven run happened now).
+ * -1 with *err (caller frees). */
+int db_record_hits(struct db_session *s, const struct qf_rule *r, const char *cid, const struct finding_hit *hits,
+		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, struct record_counts *out,
 		   char **err) QF_MUST_CHECK;
 
 /* The bookkeeping of a pass, written together after its findings: rule
@@ -47,8 +49,8 @@ struct db_tail {
 };
 /* a run of r that found nothing new, from started_us to finished_us (µs,
  * wall clock); its cursor moves to cursor (clock: its clock-driven run) */
-void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, int64_t started_us, int64_t finished_us,
-		   const char *cursor, bool clock);
+void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us,
+		   int64_t finished_us, const char *cursor, bool clock);
 /* a skipped rule's cursor moves forward to position (never back) */
 void db_tail_advance(struct db_tail *t, const char *rule_id, const char *position);
 /* the rule's advisory lock is released */
@@ -64,6 +66,7 @@ struct db_tail *db_deferred(struct db_session *s);
 /* One rule run to record in db_record_batch (as db_record_hits takes it). */
 struct record_run {
 	const struct qf_rule *r;
+	const char *cid; /* the name of its cursor in its lane (NULL: the rule's id) */
 	const struct finding_hit *hits;
 	int nhits;
 	int64_t started_us;
