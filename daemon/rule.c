@@ -652,56 +652,6 @@ struct qf_param *rule_param(struct qf_rule *r, const char *name)
 	return NULL;
 }
 
-static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg, struct diag *d)
-{
-	for (int i = 0; cfg && i < cfg->noverrides; i++) {
-		const struct qf_override *o = &cfg->overrides[i];
-		struct qf_rule *r = (struct qf_rule *)ruleset_find(set, o->rule_id);
-		if (!r) {
-			diag_error(d, o->file, o->line, "params for unknown rule '%s'", o->rule_id);
-			continue;
-		}
-		if (o->enabled >= 0)
-			r->enabled = o->enabled;
-		if (o->level)
-			r->level = o->level;
-		for (int j = 0; j < o->nparams; j++) {
-			struct qf_param *p = rule_param(r, o->params[j].name);
-			if (!p) {
-				diag_error(d, o->file, o->params[j].line, "rule %s has no parameter '%s'", r->id,
-					   o->params[j].name);
-			} else if (p->numeric != o->params[j].numeric) {
-				diag_error(d, o->file, o->params[j].line, "rule %s parameter '%s' must be %s", r->id,
-					   p->name, p->numeric ? "a number" : "a string, boolean or list");
-			} else {
-				free(p->value);
-				p->value = xstrdup(o->params[j].value);
-			}
-		}
-		/* the deployment's exceptions add to the pack's */
-		if (o->nexceptions) {
-			r->exceptions = xrealloc(r->exceptions, sizeof *r->exceptions *
-								 (size_t)(r->nexceptions + o->nexceptions));
-			for (int j = 0; j < o->nexceptions; j++) {
-				struct qf_exception *e = &r->exceptions[r->nexceptions++];
-				const struct qf_exception *src = &o->exceptions[j];
-				memset(e, 0, sizeof *e);
-				e->until = xstrdup(src->until);
-				e->reason = xstrdup(src->reason);
-				e->file = src->file;
-				e->line = src->line;
-				e->fields = xcalloc((size_t)src->nfields, sizeof *e->fields);
-				for (int k = 0; k < src->nfields; k++) {
-					e->fields[k].name = xstrdup(src->fields[k].name);
-					e->fields[k].value = xstrdup(src->fields[k].value);
-					e->fields[k].numeric = src->fields[k].numeric;
-				}
-				e->nfields = src->nfields;
-			}
-		}
-	}
-}
-
 /* `realert`, every rule's parameter: a re-triggered finding is alerted
  * at most once in this long (a level that rises is alerted at once).
  * "1 day" unless the rule file or the deployment's params say otherwise:
@@ -749,6 +699,60 @@ static void realert_parse(struct qf_rule *r, struct diag *d)
 			   "rule %s: realert '%s' is not a duration (\"1 day\", \"6 hours\", \"30 minutes\", seconds, or 0)",
 			   r->id, p->value);
 		r->realert_s = 86400;
+	}
+}
+
+static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg, struct diag *d)
+{
+	for (int i = 0; cfg && i < cfg->noverrides; i++) {
+		const struct qf_override *o = &cfg->overrides[i];
+		struct qf_rule *r = (struct qf_rule *)ruleset_find(set, o->rule_id);
+		if (!r) {
+			diag_error(d, o->file, o->line, "params for unknown rule '%s'", o->rule_id);
+			continue;
+		}
+		if (o->enabled >= 0)
+			r->enabled = o->enabled;
+		if (o->level)
+			r->level = o->level;
+		for (int j = 0; j < o->nparams; j++) {
+			struct qf_param *p = rule_param(r, o->params[j].name);
+			if (!p) {
+				diag_error(d, o->file, o->params[j].line, "rule %s has no parameter '%s'", r->id,
+					   o->params[j].name);
+			} else if (p->numeric != o->params[j].numeric) {
+				diag_error(d, o->file, o->params[j].line, "rule %s parameter '%s' must be %s", r->id,
+					   p->name, p->numeric ? "a number" : "a string, boolean or list");
+			} else if (!strcmp(p->name, "realert") && realert_seconds(o->params[j].value) < 0) {
+				diag_error(d, o->file, o->params[j].line,
+					   "rule %s: realert '%s' is not a duration (\"1 day\", \"6 hours\", \"30 minutes\","
+					   " seconds, or 0)", r->id, o->params[j].value);
+			} else {
+				free(p->value);
+				p->value = xstrdup(o->params[j].value);
+			}
+		}
+		/* the deployment's exceptions add to the pack's */
+		if (o->nexceptions) {
+			r->exceptions = xrealloc(r->exceptions, sizeof *r->exceptions *
+								 (size_t)(r->nexceptions + o->nexceptions));
+			for (int j = 0; j < o->nexceptions; j++) {
+				struct qf_exception *e = &r->exceptions[r->nexceptions++];
+				const struct qf_exception *src = &o->exceptions[j];
+				memset(e, 0, sizeof *e);
+				e->until = xstrdup(src->until);
+				e->reason = xstrdup(src->reason);
+				e->file = src->file;
+				e->line = src->line;
+				e->fields = xcalloc((size_t)src->nfields, sizeof *e->fields);
+				for (int k = 0; k < src->nfields; k++) {
+					e->fields[k].name = xstrdup(src->fields[k].name);
+					e->fields[k].value = xstrdup(src->fields[k].value);
+					e->fields[k].numeric = src->fields[k].numeric;
+				}
+				e->nfields = src->nfields;
+			}
+		}
 	}
 }
 

@@ -79,16 +79,21 @@ conf "$T_DIR/q.conf" 'F05 = { realert = "0"; };'
 kill -HUP $dpid
 wait_for 10 "grep -q 'reloaded' '$T_DIR/daemon.log'"
 sleep 0.5
-before=$(sql "$DB" "SELECT hit_count FROM qf.finding WHERE id = ${f05:-0}")
 sql "$DB" "INSERT INTO records.payment (payment_id, vendor_id, department, invoice_no, amount, created_by, approved_by, paid_by, paid_at, posted_at)
            SELECT 'X' || g, 'VHOT', '财务处', 'XINV-' || g, 9000 + g, 'PX', 'PY', 'CHOT', now(), now() FROM generate_series(1, 5) g"
 wait_sql "EXISTS (SELECT 1 FROM qf.alert WHERE finding_id = ${f05:-0} AND event = 'finding.retriggered' AND state = 'delivered' AND receiver = 'office')"
 ok $? "realert = 0: the re-trigger is alerted"
 wait_sql "NOT EXISTS (SELECT 1 FROM qf.alert WHERE state IN ('pending', 'sending'))"
-body=$(jsonl office 'my $b = JSON::PP->new->decode($r->{body}); next unless $b->{event} eq "finding.retriggered" && $b->{finding}{rule_id} eq "F05";
-                     my $c = $b->{finding}{changes}; print join(" ", $c->{new_hits}, join(",", sort keys %{$c->{evidence}}), defined $c->{since} ? "since" : "-"), "\n"' | tail -1)
+# each re-trigger alert counts the hits since the one before: with the
+# first (finding.new, 1 hit), they add up to hit_count
+sum=$(jsonl office 'my $b = JSON::PP->new->decode($r->{body}); next unless $b->{finding}{rule_id} eq "F05";
+                    print $b->{event} eq "finding.new" ? 1 : $b->{finding}{changes}{new_hits}, "\n"' | perl -ne '$s += $_; END { print $s + 0 }')
 now=$(sql "$DB" "SELECT hit_count FROM qf.finding WHERE id = ${f05:-0}")
-like "$body" "^$((now - before)) .*mad.* since$" "the JSON webhook says what changed: $((now - before)) new hit(s), the evidence values that differ, since when ($body)"
+is "$sum" "$now" "the alerts' new hits since the last alert add up to hit_count ($now)"
+last=$(jsonl office 'my $b = JSON::PP->new->decode($r->{body}); next unless $b->{event} eq "finding.retriggered" && $b->{finding}{rule_id} eq "F05";
+                     my $c = $b->{finding}{changes}; my $m = $c->{evidence}{mad};
+                     print join(" ", $c->{new_hits}, $m ? "mad $m->{before} -> $m->{after}" : "-", defined $c->{since} ? "since" : "-"), "\n"' | tail -1)
+like "$last" "^[0-9]+ mad [0-9.]+ -> [0-9.]+ since$" "the JSON webhook says what changed: new hits, the MAD before and after, since when ($last)"
 like "$(tail -3 "$T_DIR/ding.jsonl")" "since the last alert: [0-9]+ " "the chat message says what changed since the last alert"
 
 kill -TERM $dpid; wait $dpid; is "$?" 0 "the daemon stops cleanly"
