@@ -206,7 +206,11 @@ static void *lane_main(void *arg)
 			due = false;
 			lane_pass(ln, s, &notified, timed, hk);
 			strlist_free(&notified);
-			next_at = now_mono_ms() + ln->gap_ms;
+			/* as long a rest as the pass took: a lane's passes use at
+			 * most half of a core (and of the server's), whatever their
+			 * rules cost on a hot key, and the rest is the live lane's */
+			int64_t took = now_mono_ms() - now;
+			next_at = now_mono_ms() + (took > ln->gap_ms ? took : ln->gap_ms);
 			continue; /* a notification may have come during the pass */
 		}
 		int64_t until = db_ok(s) ? (due ? next_at : timed_at) : connect_at;

@@ -11,3 +11,10 @@ ALTER TABLE qf.finding ADD COLUMN alerted_evidence jsonb;
 COMMENT ON COLUMN qf.finding.alerted_at IS '上次告警 when the last new or re-triggered alert of this finding was queued (NULL: before schema 23)';
 COMMENT ON COLUMN qf.finding.alerted_hits IS '上次告警时命中次数 hit_count at the last alert: hits since = hit_count - alerted_hits';
 COMMENT ON COLUMN qf.finding.alerted_evidence IS '上次告警的证据 the evidence the last alert carried; a re-trigger alert says what changed since';
+
+-- The escalation counts of a new finding's subject (daemon/db_record.c)
+-- read a bounded number of index entries, whatever the subject's history:
+-- up to 10 earlier findings of the rule, and one probe per rule with open
+-- findings. A hot cashier had each new finding count all of theirs.
+CREATE INDEX IF NOT EXISTS finding_rule_subject_seen ON qf.finding (rule_id, subject, first_seen);
+CREATE INDEX IF NOT EXISTS finding_open_subject_rule ON qf.finding (subject, rule_id) WHERE status = 'open';
