@@ -149,7 +149,13 @@ static const char record_hits_sql[] =
 	"  INSERT INTO qf.cursor (name, position, clock_at, updated_at)"
 	"  SELECT 'rule:' || $14, $12::bigint, CASE WHEN $13::boolean THEN now() END, now()"
 	"   WHERE $12::bigint IS NOT NULL"
-	"  ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now(),"
+	/* a full read of a match rule read every statement's changes below
+	 * the cursor, the bulk lane's share too (docs/ARCHITECTURE.md, Lanes) */
+	"  UNION ALL"
+	"  SELECT 'rule:' || $2 || '/bulk', $12::bigint, NULL, now() WHERE $12::bigint IS NOT NULL AND $16::boolean"
+	"  ON CONFLICT (name) DO UPDATE SET updated_at = now(),"
+	"     position = CASE WHEN qf.cursor.name LIKE '%/bulk' THEN greatest(qf.cursor.position, EXCLUDED.position)"
+	"                     ELSE EXCLUDED.position END,"
 	"     clock_at = CASE WHEN $13::boolean THEN now() ELSE qf.cursor.clock_at END"
 	"  RETURNING 1"
 	")"
@@ -192,10 +198,10 @@ static char *hits_json(const struct finding_hit *hits, int n)
 	return buf_steal(&out);
 }
 
-/* The 15 values of record_hits_sql for one rule run; the texts live here
+/* The 16 values of record_hits_sql for one rule run; the texts live here
  * until record_values_free(). */
 struct record_values {
-	const char *v[15];
+	const char *v[16];
 	char *hits;
 	struct buf tags;
 	char title[1024], started[32], scanned[32], realert[32];
@@ -203,7 +209,7 @@ struct record_values {
 
 static void record_values_init(struct record_values *rv, const struct qf_rule *r, const char *cid,
 			       const struct finding_hit *hits, int nhits, int64_t started_us, const char *cursor,
-			       bool clock_ran)
+			       bool clock_ran, bool bulk_too)
 {
 	rv->hits = hits_json(hits, nhits);
 	buf_init(&rv->tags);
@@ -220,9 +226,10 @@ static void record_values_init(struct record_values *rv, const struct qf_rule *r
 	dbi_us_text(started_us, rv->started);
 	snprintf(rv->scanned, sizeof rv->scanned, "%d", nhits);
 	snprintf(rv->realert, sizeof rv->realert, "%ld", r->realert_s);
-	const char *v[15] = {rv->hits,	     r->id,   r->version, rv->title,	 level_name(r->level),
+	const char *v[16] = {rv->hits,	     r->id,   r->version, rv->title,	 level_name(r->level),
 			     r->supervision, r->risk, r->duty,	  rv->tags.data, rv->started,
-			     rv->scanned,    cursor,  clock_ran ? "t" : "f", cid ? cid : r->id, rv->realert};
+			     rv->scanned,    cursor,  clock_ran ? "t" : "f", cid ? cid : r->id, rv->realert,
+			     bulk_too ? "t" : "f"};
 	memcpy(rv->v, v, sizeof v);
 }
 
@@ -241,15 +248,15 @@ static void take_counts(PGresult *res, struct record_counts *out)
 }
 
 int db_record_hits(struct db_session *s, const struct qf_rule *r, const char *cid, const struct finding_hit *hits,
-		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, struct record_counts *out,
-		   char **err)
+		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, bool bulk_too,
+		   struct record_counts *out, char **err)
 {
 	struct record_values rv;
 
 	/* one statement, so one transaction: findings, events, alerts, the
 	 * run and the cursor commit together or not at all */
-	record_values_init(&rv, r, cid, hits, nhits, started_us, cursor, clock_ran);
-	PGresult *res = dbi_prepared(s, "qf_record_hits", record_hits_sql, 15, rv.v);
+	record_values_init(&rv, r, cid, hits, nhits, started_us, cursor, clock_ran, bulk_too);
+	PGresult *res = dbi_prepared(s, "qf_record_hits", record_hits_sql, 16, rv.v);
 	record_values_free(&rv);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		*err = dbi_error(s, res);
@@ -289,12 +296,13 @@ void db_rule_unlock(struct db_session *s, const char *rule_id)
 static const char quiet_runs_sql[] =
 	"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
 	"             AS x(rule_id text, version text, started double precision, finished double precision,"
-	"                  scanned bigint, cursor bigint, clock boolean, cid text)),"
+	"                  scanned bigint, cursor bigint, clock boolean, cid text, bulk boolean)),"
 	" rr AS (INSERT INTO qf.rule_run (rule_id, rule_version, started_at, finished_at, rows_scanned, findings)"
 	"        SELECT rule_id, version, to_timestamp(started), to_timestamp(finished), scanned, 0 FROM x"
 	"        RETURNING 1)"
 	" INSERT INTO qf.cursor (name, position, clock_at, updated_at)"
 	" SELECT 'rule:' || coalesce(cid, rule_id), cursor, CASE WHEN clock THEN now() END, now() FROM x"
+	" UNION ALL SELECT 'rule:' || rule_id || '/bulk', cursor, NULL, now() FROM x WHERE bulk"
 	" ON CONFLICT (name) DO UPDATE SET position = greatest(qf.cursor.position, EXCLUDED.position),"
 	"   updated_at = now(), clock_at = coalesce(EXCLUDED.clock_at, qf.cursor.clock_at)";
 
@@ -312,14 +320,33 @@ static const char unlock_sql[] =
 /* Rule ids and versions are names ([A-Za-z0-9_-], hex) and cursors xid8
  * numbers: they are written into the JSON as they are. */
 void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us,
-		   int64_t finished_us, const char *cursor, bool clock)
+		   int64_t finished_us, const char *cursor, bool clock, bool bulk_too)
 {
 	buf_printf(&t->quiet,
 		   "%s{\"rule_id\":\"%s\",\"version\":\"%s\",\"started\":%lld.%06lld,\"finished\":%lld.%06lld,"
-		   "\"scanned\":0,\"cursor\":%s,\"clock\":%s,\"cid\":\"%s\"}",
+		   "\"scanned\":0,\"cursor\":%s,\"clock\":%s,\"cid\":\"%s\",\"bulk\":%s}",
 		   t->quiet.len ? "," : "", r->id, r->version, (long long)(started_us / 1000000),
 		   (long long)(started_us % 1000000), (long long)(finished_us / 1000000), (long long)(finished_us % 1000000),
-		   cursor, clock ? "true" : "false", cid ? cid : r->id);
+		   cursor, clock ? "true" : "false", cid ? cid : r->id, bulk_too ? "true" : "false");
+}
+
+/* The bulk lane's cursor of each match rule that has a cursor from before
+ * the lanes (schema 23): below it every statement's changes were read.
+ * Never moves one that exists. */
+void db_bulk_cursors_init(struct db_session *s, const char *const *rule_ids, int n)
+{
+	char *ids = dbi_json_names(rule_ids, n);
+	const char *p[1] = {ids};
+	PGresult *r = dbi_params(s,
+				 "INSERT INTO qf.cursor (name, position, updated_at)"
+				 " SELECT c.name || '/bulk', c.position, now() FROM qf.cursor c"
+				 "  WHERE c.name IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
+				 " ON CONFLICT (name) DO NOTHING",
+				 1, p);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("cannot give the bulk lane its cursors: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	free(ids);
 }
 
 void db_tail_advance(struct db_tail *t, const char *rule_id, const char *position)
@@ -438,8 +465,8 @@ static bool batch_send(struct db_session *s, const struct record_run *w, int n, 
 	for (int i = 0; i < n && sent; i++) {
 		struct record_values rv;
 		record_values_init(&rv, w[i].r, w[i].cid, w[i].hits, w[i].nhits, w[i].started_us, w[i].cursor,
-				   w[i].clock_ran);
-		sent = dbi_send(s, "qf_record_hits", record_hits_sql, 15, rv.v) && PQpipelineSync(s->conn);
+				   w[i].clock_ran, false);
+		sent = dbi_send(s, "qf_record_hits", record_hits_sql, 16, rv.v) && PQpipelineSync(s->conn);
 		record_values_free(&rv);
 	}
 	if (sent && claim) {
@@ -541,7 +568,7 @@ int db_record_batch(struct db_session *s, struct record_run *w, int n, const str
 		rc = -1;
 		goto out;
 	}
-	if (n && dbi_prepare_once(s, "qf_record_hits", record_hits_sql, 15, &err) < 0) {
+	if (n && dbi_prepare_once(s, "qf_record_hits", record_hits_sql, 16, &err) < 0) {
 		rc = batch_not_prepared(s, w, n, tp, tail_err, err);
 		goto out;
 	}

@@ -36,8 +36,8 @@ struct record_counts {
  * NULL: the rule's id; clock_ran: its clock-driven run happened now).
  * -1 with *err (caller frees). */
 int db_record_hits(struct db_session *s, const struct qf_rule *r, const char *cid, const struct finding_hit *hits,
-		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, struct record_counts *out,
-		   char **err) QF_MUST_CHECK;
+		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, bool bulk_too,
+		   struct record_counts *out, char **err) QF_MUST_CHECK;
 
 /* The bookkeeping of a pass, written together after its findings: rule
  * runs that found nothing new (with their cursors), the cursors of rules
@@ -50,7 +50,14 @@ struct db_tail {
 /* a run of r that found nothing new, from started_us to finished_us (µs,
  * wall clock); its cursor moves to cursor (clock: its clock-driven run) */
 void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us,
-		   int64_t finished_us, const char *cursor, bool clock);
+		   int64_t finished_us, const char *cursor, bool clock, bool bulk_too);
+/* bulk_too (db_record_hits, db_tail_quiet): a full read of a match rule
+ * outside the bulk lane also moves (or makes) the bulk lane's cursor
+ * "rule:<id>/bulk" up to cursor: it read every statement's changes. */
+/* The bulk lane's cursors of the rules (match rules) that have a cursor
+ * but none of the bulk lane yet (an upgrade to the lanes): at the live
+ * one, never moving one that exists. Before the loop's first pass. */
+void db_bulk_cursors_init(struct db_session *s, const char *const *rule_ids, int n);
 /* a skipped rule's cursor moves forward to position (never back) */
 void db_tail_advance(struct db_tail *t, const char *rule_id, const char *position);
 /* the rule's advisory lock is released */

@@ -239,6 +239,13 @@ static void plan(struct pass *p)
 				continue;
 			}
 		}
+		if (p->o->lane == LANE_BULK && !cursor) {
+			/* the bulk lane's cursor comes from a full read of the rule
+			 * by the live lane (or from before the lanes): it never
+			 * reads a rule in full itself, a second time */
+			skipped(p, r);
+			continue;
+		}
 		bool incr = p->incr && cursor && !clock_due;
 		if (incr && p->gxmin && !changed_since(p, r, cursor)) {
 			db_tail_advance(&p->tail, cid, p->gxmin);
@@ -312,6 +319,13 @@ static void planned_clear(struct planned_rule *pr)
 	pr->nfh = 0;
 }
 
+/* A full read of a match rule by the live lane (or --once) read the bulk
+ * lane's share of the changes too: its cursor moves with the rule's. */
+static bool bulk_too(const struct pass *p, const struct planned_rule *pr, const struct rule_hits *h)
+{
+	return !h->delta && p->o->lane != LANE_BULK && per_record(pr->r);
+}
+
 /* What a rule's statement gave, sorted out: RULE_SKIPPED when it was
  * skipped (nothing it reads changed: its cursor moves, in tail; or
  * busy); otherwise RULE_EVALUATED, and either a quiet run (no new hit:
@@ -335,7 +349,7 @@ static enum rule_outcome sort_hits(struct pass *p, struct planned_rule *pr, stru
 	if (h->nrows == 0) {
 		/* nothing new (known hits never leave the server): the run and
 		 * the cursor are recorded with the pass's other quiet runs */
-		db_tail_quiet(tail, pr->r, pr->cid, h->started_us, now_real_us(), h->xmin, !h->delta);
+		db_tail_quiet(tail, pr->r, pr->cid, h->started_us, now_real_us(), h->xmin, !h->delta, bulk_too(p, pr, h));
 		log_debug("rule %s: nothing new", pr->r->id);
 		return RULE_EVALUATED;
 	}
@@ -402,7 +416,7 @@ static int record_chunks(struct pass *p, const struct qf_rule *r, const char *ci
 
 	while (chunk > 0 && *n > chunk) {
 		struct record_counts c = {0};
-		if (db_record_hits(p->s, r, cid, *hits, chunk, started_us, NULL, false, &c, err) < 0)
+		if (db_record_hits(p->s, r, cid, *hits, chunk, started_us, NULL, false, false, &c, err) < 0)
 			return -1;
 		p->t->created += c.created;
 		p->t->retriggered += c.retriggered;
@@ -605,8 +619,8 @@ static enum rule_outcome full_read_record(struct pass *p, struct planned_rule *p
 	const struct finding_hit *fh = pr->fh;
 	int nfh = pr->nfh;
 	if (record_chunks(p, r, pr->cid, &fh, &nfh, pr->hits.started_us, NULL, &err) < 0 ||
-	    db_record_hits(p->s, r, pr->cid, fh, nfh, pr->hits.started_us, pr->hits.xmin, !pr->hits.delta, &c, &err) <
-		    0) {
+	    db_record_hits(p->s, r, pr->cid, fh, nfh, pr->hits.started_us, pr->hits.xmin, !pr->hits.delta,
+			   bulk_too(p, pr, &pr->hits), &c, &err) < 0) {
 		moved[0] = '\0';
 		return recorded(p, r, pr->hits.started_us, pr->nfh, &c, err ? err : xstrdup("no answer"));
 	}

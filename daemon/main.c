@@ -17,6 +17,7 @@
 #include "config.h"
 #include "db.h"
 #include "db_outbox.h"
+#include "db_record.h"
 #include "deliver.h"
 #include "eval.h"
 #include "lane.h"
@@ -513,6 +514,20 @@ static void connect_failed(struct daemon *dm, int64_t now, const struct db_failu
 		sd_notifyf(0, "STATUS=refusing the database session (%s); retrying", db_refusal_name(f->kind));
 }
 
+/* Before the live lane's first pass passes over an import: the bulk
+ * lane's cursors of the match rules that have none yet (db_record.h). */
+static void bulk_cursors(struct daemon *dm)
+{
+	const char **ids = xcalloc((size_t)dm->set->n + 1, sizeof *ids);
+	int n = 0;
+	for (int i = 0; i < dm->set->n; i++)
+		if (dm->set->rules[i].enabled && lane_wants(LANE_BULK, &dm->set->rules[i]))
+			ids[n++] = dm->set->rules[i].id;
+	if (n)
+		db_bulk_cursors_init(dm->c, ids, n);
+	free(ids);
+}
+
 /* A new session when the last one is gone (backing off while the
  * database is away or refused); what belonged to the old one (its locks,
  * cursors, deferred bookkeeping) goes with it. */
@@ -538,6 +553,8 @@ static void daemon_connect(struct daemon *dm, int64_t now)
 	} else {
 		char where[300];
 		dm->connect_backoff = 1000;
+		if (dm->lanes)
+			bulk_cursors(dm);
 		deliver_wake(dm->d);
 		dm->at[T_EVAL] = dm->at[T_TIMED] = 0; /* catch up on what changed while away */
 		dm->at[T_REFRESH] = 0;
