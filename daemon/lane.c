@@ -206,10 +206,10 @@ static void *lane_main(void *arg)
 			due = false;
 			lane_pass(ln, s, &notified, timed, hk);
 			strlist_free(&notified);
-			/* as long a rest as the pass took: a lane's passes use at
-			 * most half of a core (and of the server's), whatever their
-			 * rules cost on a hot key, and the rest is the live lane's */
-			int64_t took = now_mono_ms() - now;
+			/* a rest twice as long as the pass took: a lane's passes use
+			 * at most a third of a core (and of the server's), whatever
+			 * their rules cost on a hot key; the rest is the live lane's */
+			int64_t took = 2 * (now_mono_ms() - now);
 			next_at = now_mono_ms() + (took > ln->gap_ms ? took : ln->gap_ms);
 			continue; /* a notification may have come during the pass */
 		}
@@ -228,7 +228,7 @@ struct lanes *lanes_start(struct lane_gen *g, struct metrics *m, int wake_fd, bo
 		enum eval_lane kind;
 		const char *appname;
 		int gap_ms;
-	} kinds[LANE_NTHREADS] = {{LANE_BULK, "qingfengd-bulk", 100}, {LANE_REST, "qingfengd-rules", 20}};
+	} kinds[LANE_NTHREADS] = {{LANE_BULK, "qingfengd-bulk", 250}, {LANE_REST, "qingfengd-rules", 20}};
 	struct lanes *l = xcalloc(1, sizeof *l);
 
 	pthread_mutex_init(&l->mu, NULL);

@@ -66,4 +66,18 @@ is "$(sql "$DB" "SELECT count(*) FROM qf.alert")" "$total" "an alert for every f
 is "$(sql "$DB" "SELECT bool_and(e.hash = qf.event_hash(e.prev_hash, qf.event_canonical(e.seq, e.id, e.finding_id, e.at, e.actor, e.action, e.level, e.note)))
                  FROM qf.finding_event e")" t "the history chain verifies"
 kill -TERM $dpid; wait $dpid; is "$?" 0 "the restarted daemon stops cleanly"
+
+# an upgrade: the rule has a cursor from before the lanes, the bulk lane
+# none; the daemon gives it one at the rule's before the live lane passes
+# over anything, and the bulk lane then reads the next import
+sql "$DB" "DELETE FROM qf.cursor WHERE name = 'rule:F09/bulk'"
+live=$(sql "$DB" "SELECT position FROM qf.cursor WHERE name = 'rule:F09'")
+sql "$DB" "INSERT INTO records.payment (payment_id, vendor_id, invoice_no, amount, created_by, approved_by)
+           SELECT 'UPG' || g, 'VUPG', 'UINV-' || g, g, 'PU', 'PU' FROM generate_series(1, 1000) g"
+"$QFD" -c "$T_DIR/q.conf" 2>"$T_DIR/d3.log" & dpid=$!; T_PIDS+=($dpid)
+wait_for 120 '[ "$(sql "$DB" "SELECT count(*) FROM qf.finding WHERE dedupe_key LIKE '"'UPG%'"'")" = 1000 ]'
+ok $? "upgrade: the import committed before the start is read by the bulk lane (1,000 F09 findings)"
+ok $(sql "$DB" "SELECT position > $live FROM qf.cursor WHERE name = 'rule:F09/bulk'" | grep -q t; echo $?) \
+   "upgrade: the bulk lane's cursor started at the rule's and moved past the import"
+kill -TERM $dpid; wait $dpid
 done_testing
