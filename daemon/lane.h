@@ -21,7 +21,7 @@
 #define LANE_LIVE_KEYS 256
 /* The findings a bulk or rest lane writes per transaction: the history
  * chain's head lock is held that long (eval.h, chunk). */
-#define LANE_CHUNK 200
+#define LANE_CHUNK 50
 
 /* A configuration and its rule set, as one reload made them. */
 struct lane_gen;
