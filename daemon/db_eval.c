@@ -266,7 +266,7 @@ static const char delta_check_sql[] =
 	 * bulk load) is left to the planner, which then knows the cursor.
 	 * Small is counted in at most 64 change rows (one per statement) and
 	 * their keys. */
-	"       g.mode"
+	"       g.mode, lane.snap"
 	/* an index range from the cursor (the session prefers indexes: a
 	 * plan made while the change log was empty would scan it whole);
 	 * not max(xid) per table, which the planner may read backwards
@@ -277,7 +277,8 @@ static const char delta_check_sql[] =
 	"  FROM (SELECT r.i, r.id, r.lock,"
 	"               EXISTS (SELECT 1 FROM qf.change_log l"
 	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8"
-	"                          AND " QF_LANE_IF("l.keys", "$3::text", "$4::text::int") ") AS changed"
+	"                          AND " QF_LANE_IF("l.keys", "$3::text", "$4::text::int")
+	"                          AND " QF_SEEN_IF("l.xid", "$5::text") ") AS changed"
 	"          FROM jsonb_to_recordset($1::jsonb) AS r(i int, id text, deps text[], cursor text, lock boolean)) x,"
 	"       (SELECT set_config('plan_cache_mode',"
 	"                          CASE WHEN count(*) < 64 AND coalesce(sum(cardinality(l.keys)), 0) <= 256"
@@ -286,9 +287,11 @@ static const char delta_check_sql[] =
 	"                 WHERE xid >= (SELECT c.cursor::xid8 FROM jsonb_to_recordset($1::jsonb) AS c(cursor text)"
 	"                                ORDER BY 1 LIMIT 1)"
 	"                   AND " QF_LANE_IF("keys", "$3::text", "$4::text::int")
+	"                   AND " QF_SEEN_IF("xid", "$5::text")
 	"                 LIMIT 64) l) g,"
 	/* the lane, for the check above and the rules' statements below */
-	"       (SELECT set_config('qingfeng.lane', $3::text, true), set_config('qingfeng.lane_keys', $4::text, true)) lane"
+	"       (SELECT set_config('qingfeng.lane', $3::text, true), set_config('qingfeng.lane_keys', $4::text, true),"
+	"               set_config('qingfeng.seen', $5::text, true), pg_current_snapshot()::text AS snap) lane"
 	" ORDER BY x.i";
 
 static void rule_stmt_name(const struct qf_rule *r, char out[64])
@@ -329,12 +332,12 @@ static int delta_round(struct db_session *s, const struct delta_run *runs, const
 	char name[64], keys[16];
 	char *check = delta_check_json(runs, idx, m, lock, held);
 	snprintf(keys, sizeof keys, "%d", lane ? lane->keys : 0);
-	const char *cp[4] = {check, tbuf, lane && lane->name ? lane->name : "", keys};
+	const char *cp[5] = {check, tbuf, lane && lane->name ? lane->name : "", keys, lane && lane->seen ? lane->seen : ""};
 
 	bool sent = PQenterPipelineMode(s->conn);
 	sent = sent && PQsendQueryParams(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
 					 NULL, NULL, 0);
-	sent = sent && dbi_send(s, "qf_delta_check", delta_check_sql, 4, cp);
+	sent = sent && dbi_send(s, "qf_delta_check", delta_check_sql, 5, cp);
 	for (int k = 0; k < m && sent; k++) {
 		const struct delta_run *dr = &runs[idx[k]];
 		const char **values = rule_bind_values(dr->r, now, "-infinity", dr->cursor, true);
@@ -389,6 +392,8 @@ static void delta_sort(struct db_session *s, struct delta_run *runs, const int *
 		if (lk && lk[0] == 't')
 			held[i] = true;
 		snprintf(h->xmin, sizeof h->xmin, "%s", PQgetvalue(chk, k, 2));
+		free(runs[i].snapshot);
+		runs[i].snapshot = xstrdup(PQgetvalue(chk, k, 7));
 		h->started_us = strtoll(PQgetvalue(chk, k, 4), NULL, 10);
 		h->locked = held[i];
 		if (lk && lk[0] == 'f') { /* another daemon has it */
@@ -425,7 +430,7 @@ static int delta_prepare(struct db_session *s, struct delta_run *runs, int n, bo
 			runs[i].hits.started_us = now_real_us();
 		}
 	}
-	if (dbi_prepare_once(s, "qf_delta_check", delta_check_sql, 4, &err) < 0) {
+	if (dbi_prepare_once(s, "qf_delta_check", delta_check_sql, 5, &err) < 0) {
 		for (int i = 0; i < n; i++)
 			if (!done[i]) {
 				runs[i].failed = done[i] = true;
@@ -455,6 +460,7 @@ int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int time
 		memset(&runs[i].hits, 0, sizeof runs[i].hits);
 		runs[i].failed = false;
 		runs[i].err = NULL;
+		runs[i].snapshot = NULL;
 	}
 	rc = delta_prepare(s, runs, n, done);
 	/* Rounds: all rules in one READ ONLY, REPEATABLE READ transaction and
@@ -505,22 +511,53 @@ const char *db_cursor_cached(const struct db_session *s, const char *id)
 	return NULL;
 }
 
-void db_cursor_cache(struct db_session *s, const char *id, const char *pos)
+static struct cached_cursor *cursor_find(const struct db_session *s, const char *id)
 {
 	for (int i = 0; i < s->ncc; i++)
-		if (!strcmp(s->cc[i].id, id)) {
-			snprintf(s->cc[i].pos, sizeof s->cc[i].pos, "%s", pos);
-			return;
-		}
-	s->cc = xrealloc(s->cc, sizeof *s->cc * (size_t)(s->ncc + 1));
-	s->cc[s->ncc].id = xstrdup(id);
-	snprintf(s->cc[s->ncc++].pos, sizeof s->cc->pos, "%s", pos);
+		if (!strcmp(s->cc[i].id, id))
+			return &s->cc[i];
+	return NULL;
+}
+
+void db_cursor_seen(struct db_session *s, const char *id, const char *pos, const char *snapshot)
+{
+	struct cached_cursor *c = cursor_find(s, id);
+	if (!c) {
+		s->cc = xrealloc(s->cc, sizeof *s->cc * (size_t)(s->ncc + 1));
+		c = &s->cc[s->ncc++];
+		c->id = xstrdup(id);
+		c->seen = NULL;
+		c->pos[0] = '\0';
+	}
+	/* a position from elsewhere (the database, a skipped rule's) keeps
+	 * what was seen only if it is the same */
+	if (snapshot || strcmp(c->pos, pos)) {
+		free(c->seen);
+		c->seen = snapshot ? xstrdup(snapshot) : NULL;
+	}
+	snprintf(c->pos, sizeof c->pos, "%s", pos);
+}
+
+void db_cursor_cache(struct db_session *s, const char *id, const char *pos)
+{
+	db_cursor_seen(s, id, pos, NULL);
+	struct cached_cursor *c = cursor_find(s, id);
+	free(c->seen); /* moved without a read: what it showed is unknown */
+	c->seen = NULL;
+}
+
+const char *db_cursor_seen_get(const struct db_session *s, const char *id)
+{
+	const struct cached_cursor *c = cursor_find(s, id);
+	return c ? c->seen : NULL;
 }
 
 void db_cursors_forget(struct db_session *s)
 {
-	for (int i = 0; i < s->ncc; i++)
+	for (int i = 0; i < s->ncc; i++) {
 		free(s->cc[i].id);
+		free(s->cc[i].seen);
+	}
 	free(s->cc);
 	s->cc = NULL;
 	s->ncc = 0;
@@ -529,8 +566,23 @@ void db_cursors_forget(struct db_session *s)
 
 void db_cursors_load(struct db_session *s, const struct pass_start *ps)
 {
-	db_cursors_forget(s);
-	for (int k = 0; k < ps->ncursors; k++)
-		db_cursor_cache(s, ps->cursors[k].rule_id, ps->cursors[k].position);
+	/* a cursor the database has where this session left it keeps what
+	 * its read saw; the others are read again from their position */
+	struct cached_cursor *old = s->cc;
+	int nold = s->ncc;
+	s->cc = NULL;
+	s->ncc = 0;
+	for (int k = 0; k < ps->ncursors; k++) {
+		const char *seen = NULL;
+		for (int i = 0; i < nold; i++)
+			if (!strcmp(old[i].id, ps->cursors[k].rule_id) && !strcmp(old[i].pos, ps->cursors[k].position))
+				seen = old[i].seen;
+		db_cursor_seen(s, ps->cursors[k].rule_id, ps->cursors[k].position, seen);
+	}
+	for (int i = 0; i < nold; i++) {
+		free(old[i].id);
+		free(old[i].seen);
+	}
+	free(old);
 	s->cc_valid = true;
 }

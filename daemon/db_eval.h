@@ -56,6 +56,9 @@ int db_rule_hits_as(struct db_session *s, const struct qf_rule *r, const char *c
 struct db_lane {
 	const char *name;
 	int keys;
+	/* the snapshot every rule's previous read saw (db_cursor_seen_get),
+	 * when they share it: its changes are not read again. NULL: none */
+	const char *seen;
 };
 
 /* One rule of a batched incremental read (db_delta_batch). */
@@ -66,6 +69,7 @@ struct delta_run {
 	struct rule_hits hits;	 /* out: as db_rule_hits gives it (caller clears) */
 	bool failed;		 /* out: its statement failed, err says why (caller frees) */
 	char *err;
+	char *snapshot; /* out: the snapshot it was read (or skipped) in, as text (caller frees) */
 };
 
 /* Reads the incremental statements of n rules in one round trip, in one
@@ -124,6 +128,12 @@ const char *db_cursor_cached(const struct db_session *s, const char *rule_id);
 void db_cursor_cache(struct db_session *s, const char *rule_id, const char *position);
 /* replaces the cache with the cursors ps read (ps->have_cursors) */
 void db_cursors_load(struct db_session *s, const struct pass_start *ps);
+/* as db_cursor_cache, for a read in snapshot (pg_snapshot text; NULL:
+ * unknown) that read every change it showed: the next read of the rule
+ * skips them (QF_SEEN_COND) */
+void db_cursor_seen(struct db_session *s, const char *rule_id, const char *position, const char *snapshot);
+/* the snapshot of the read that moved rule_id's cached cursor, or NULL */
+const char *db_cursor_seen_get(const struct db_session *s, const char *rule_id);
 /* drops the cache: the next pass reads the cursors again */
 void db_cursors_forget(struct db_session *s);
 

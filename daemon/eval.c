@@ -43,6 +43,7 @@ struct planned_rule {
 	enum plan_step step;
 	/* a copy: the cache it may come from moves during the pass; "" none */
 	char cursor[32];
+	char *snapshot; /* a batch rule's: the snapshot it was read in */
 	bool clock_due; /* a full run that is also its clock-driven run */
 	struct rule_hits hits;
 	bool failed; /* its statement failed (a batch rule) */
@@ -308,6 +309,8 @@ static void render_hits(struct pass *p, struct planned_rule *pr)
 static void planned_clear(struct planned_rule *pr)
 {
 	rule_hits_clear(&pr->hits);
+	free(pr->snapshot);
+	pr->snapshot = NULL;
 	for (int i = 0; i < pr->nfh; i++)
 		free(pr->msg[i]);
 	free(pr->msg);
@@ -461,6 +464,20 @@ static int batch_chunks(struct pass *p, struct record_run *w, int *nw)
 
 /* ---- run: the batch ---- */
 
+/* The snapshot the previous reads of all the batch's rules saw, if it is
+ * the same one (the live lane's rules run together): the changes it
+ * showed are not read again (QF_SEEN_COND). NULL otherwise. */
+static const char *common_seen(const struct db_session *s, const struct delta_run *runs, int n)
+{
+	const char *seen = n ? db_cursor_seen_get(s, runs[0].cid) : NULL;
+	for (int k = 1; k < n && seen; k++) {
+		const char *o = db_cursor_seen_get(s, runs[k].cid);
+		if (!o || strcmp(o, seen))
+			return NULL;
+	}
+	return seen;
+}
+
 /* The batch's reads in one round trip; each rule's hits sorted out into
  * runs to record (*w, *nw) and the batch's tail. -1 when the connection
  * is gone. */
@@ -475,7 +492,7 @@ static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_t
 			runs[k].cid = p->rules[i].cid;
 			runs[k++].cursor = p->rules[i].cursor;
 		}
-	struct db_lane lane = {lane_name(p->o->lane), p->o->lane_keys};
+	struct db_lane lane = {lane_name(p->o->lane), p->o->lane_keys, common_seen(p->s, runs, k)};
 	if (db_delta_batch(p->s, runs, k, p->cfg->statement_timeout_ms, p->now, p->o->lock, &lane) < 0)
 		rc = -1;
 	/* the cursors the pass skipped so far ride along with the batch's */
@@ -486,6 +503,8 @@ static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_t
 			continue;
 		struct delta_run *dr = &runs[j++];
 		pr->hits = dr->hits; /* the rows are the rule's now */
+		free(pr->snapshot);
+		pr->snapshot = dr->snapshot;
 		pr->failed = dr->failed;
 		if (rc < 0) {
 			free(dr->err);
@@ -522,7 +541,7 @@ static int batch_recorded(struct pass *p, struct record_run *w, int nw)
 			if (w[k].r == pr->r)
 				moved = !w[k].err;
 		if (moved)
-			db_cursor_cache(p->s, pr->cid, pr->hits.xmin);
+			db_cursor_seen(p->s, pr->cid, pr->hits.xmin, pr->snapshot);
 	}
 	for (int k = 0; k < nw; k++)
 		if (recorded(p, w[k].r, w[k].started_us, w[k].nhits, &w[k].counts, w[k].err) == RULE_LOST)

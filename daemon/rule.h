@@ -95,6 +95,12 @@ struct qf_rule {
 #define QF_LANE_COND(keys)                                                                                     \
 	QF_LANE_IF(keys, "coalesce(current_setting('qingfeng.lane', true), '')",                             \
 		   "nullif(current_setting('qingfeng.lane_keys', true), '')::int")
+/* A change the previous read of the rule saw (qingfeng.seen, its snapshot:
+ * db_cursor_seen) is not read again: a transaction left open (an import
+ * being written) holds the cursor back, and every pass would otherwise
+ * re-read every change committed since it began. xid is the change's. */
+#define QF_SEEN_IF(xid, seen) "coalesce(NOT pg_visible_in_snapshot(" xid ", nullif(" seen ", '')::pg_snapshot), true)"
+#define QF_SEEN_COND(xid) QF_SEEN_IF(xid, "current_setting('qingfeng.seen', true)")
 
 struct qf_ruleset {
 	struct qf_rule *rules;
