@@ -95,13 +95,14 @@ CONF
       scalar @lat, scalar keys %c, $p->(\@rtt, .5), $p->(\@after, .5), $p->(\@rtt, .99), $p->(\@after, .99), $mb;
   ' "$work/commits" "$work/hooks.jsonl" "$work/rss" "$RATE" "$name" 2>>"$work/rounds"
   [ -n "${KEEPLOG:-}" ] && cp "$work/daemon.log" "$KEEPLOG.$name"
+  [ -n "${KEEPDATA:-}" ] && cp "$work/commits" "$KEEPDATA.$name.commits" && cp "$work/hooks.jsonl" "$KEEPDATA.$name.hooks"
   kill -TERM $rpid 2>/dev/null || true; wait $rpid 2>/dev/null || true
   rm -f "$work/port" "$work/hooks.jsonl"
   dropdb "$DB"
 }
 
 round fresh ""
-round hot "VHOT CHOT"
+[ -n "${FRESH_ONLY:-}" ] || round hot "VHOT CHOT"
 
 # RESULT lines for bench/run.sh (what, target, value, met): the worse round
 perl -e '

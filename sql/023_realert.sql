@@ -16,5 +16,10 @@ COMMENT ON COLUMN qf.finding.alerted_evidence IS '上次告警的证据 the evid
 -- read a bounded number of index entries, whatever the subject's history:
 -- up to 10 earlier findings of the rule, and one probe per rule with open
 -- findings. A hot cashier had each new finding count all of theirs.
-CREATE INDEX IF NOT EXISTS finding_rule_subject_seen ON qf.finding (rule_id, subject, first_seen);
+-- Both are partial, with predicates the known-hit probes by (rule_id,
+-- dedupe_key) do not imply: a generic plan made while qf.finding was empty
+-- took a plain index (rule_id, subject, first_seen) for those probes, with
+-- rule_id as the only condition, and read every finding of the rule at
+-- each probe (the live lane grew slower with every finding).
+CREATE INDEX IF NOT EXISTS finding_subject_rule_seen ON qf.finding (subject, rule_id, first_seen) WHERE subject IS NOT NULL;
 CREATE INDEX IF NOT EXISTS finding_open_subject_rule ON qf.finding (subject, rule_id) WHERE status = 'open';
