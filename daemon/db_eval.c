@@ -243,6 +243,7 @@ int db_pass_start(struct db_session *s, int clock_interval_s, bool want_changed,
  * xmin; the statement timeout for the rest of the transaction. As in
  * db_rule_hits, every transaction below xmin has ended, so xmin is the
  * next cursor. */
+/* clang-format off */
 static const char delta_check_sql[] =
 	"SELECT x.changed,"
 	"       CASE WHEN x.lock AND x.changed"
@@ -293,6 +294,7 @@ static const char delta_check_sql[] =
 	"       (SELECT set_config('qingfeng.lane', $3::text, true), set_config('qingfeng.lane_keys', $4::text, true),"
 	"               set_config('qingfeng.seen', $5::text, true), pg_current_snapshot()::text AS snap) lane"
 	" ORDER BY x.i";
+/* clang-format on */
 
 static void rule_stmt_name(const struct qf_rule *r, char out[64])
 {
@@ -332,7 +334,8 @@ static int delta_round(struct db_session *s, const struct delta_run *runs, const
 	char name[64], keys[16];
 	char *check = delta_check_json(runs, idx, m, lock, held);
 	snprintf(keys, sizeof keys, "%d", lane ? lane->keys : 0);
-	const char *cp[5] = {check, tbuf, lane && lane->name ? lane->name : "", keys, lane && lane->seen ? lane->seen : ""};
+	const char *cp[5] = {check, tbuf, lane && lane->name ? lane->name : "", keys,
+			     lane && lane->seen ? lane->seen : ""};
 
 	bool sent = PQenterPipelineMode(s->conn);
 	sent = sent && PQsendQueryParams(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,

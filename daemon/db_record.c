@@ -18,6 +18,7 @@
  * findings within 365 days, counting earlier new hits of this batch) or
  * already has open findings from >= 2 different rules (RULES-423.md,
  * "Escalation"). */
+/* clang-format off */
 /* a re-trigger is alerted: its level rises, or the last alert is at least
  * the rule's realert ($15, seconds) old */
 #define REALERT_DUE                                                                                          \
@@ -161,6 +162,7 @@ static const char record_hits_sql[] =
 	")"
 	"SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),"
 	"       (SELECT count(*) FROM al)";
+/* clang-format on */
 
 /* record_hits_sql's $1: [{evidence, key, subject, department, level,
  * message, receivers}]. The evidence text from PostgreSQL is spliced in
@@ -226,9 +228,21 @@ static void record_values_init(struct record_values *rv, const struct qf_rule *r
 	dbi_us_text(started_us, rv->started);
 	snprintf(rv->scanned, sizeof rv->scanned, "%d", nhits);
 	snprintf(rv->realert, sizeof rv->realert, "%ld", r->realert_s);
-	const char *v[16] = {rv->hits,	     r->id,   r->version, rv->title,	 level_name(r->level),
-			     r->supervision, r->risk, r->duty,	  rv->tags.data, rv->started,
-			     rv->scanned,    cursor,  clock_ran ? "t" : "f", cid ? cid : r->id, rv->realert,
+	const char *v[16] = {rv->hits,
+			     r->id,
+			     r->version,
+			     rv->title,
+			     level_name(r->level),
+			     r->supervision,
+			     r->risk,
+			     r->duty,
+			     rv->tags.data,
+			     rv->started,
+			     rv->scanned,
+			     cursor,
+			     clock_ran ? "t" : "f",
+			     cid ? cid : r->id,
+			     rv->realert,
 			     bulk_too ? "t" : "f"};
 	memcpy(rv->v, v, sizeof v);
 }
@@ -319,15 +333,16 @@ static const char unlock_sql[] =
 
 /* Rule ids and versions are names ([A-Za-z0-9_-], hex) and cursors xid8
  * numbers: they are written into the JSON as they are. */
-void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us,
-		   int64_t finished_us, const char *cursor, bool clock, bool bulk_too)
+void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us, int64_t finished_us,
+		   const char *cursor, bool clock, bool bulk_too)
 {
 	buf_printf(&t->quiet,
 		   "%s{\"rule_id\":\"%s\",\"version\":\"%s\",\"started\":%lld.%06lld,\"finished\":%lld.%06lld,"
 		   "\"scanned\":0,\"cursor\":%s,\"clock\":%s,\"cid\":\"%s\",\"bulk\":%s}",
 		   t->quiet.len ? "," : "", r->id, r->version, (long long)(started_us / 1000000),
-		   (long long)(started_us % 1000000), (long long)(finished_us / 1000000), (long long)(finished_us % 1000000),
-		   cursor, clock ? "true" : "false", cid ? cid : r->id, bulk_too ? "true" : "false");
+		   (long long)(started_us % 1000000), (long long)(finished_us / 1000000),
+		   (long long)(finished_us % 1000000), cursor, clock ? "true" : "false", cid ? cid : r->id,
+		   bulk_too ? "true" : "false");
 }
 
 /* The bulk lane's cursor of each match rule that has a cursor from before
@@ -612,14 +627,15 @@ void db_prune_changes(struct db_session *s, const char *const *rule_ids, int n)
 	 * what may still be needed */
 	/* a lane's cursor of a rule ("rule:F09/bulk", eval.h) bounds it too,
 	 * once it exists (before, that lane reads its rule in full) */
-	PGresult *r = dbi_params(s,
-				 "DELETE FROM qf.change_log WHERE xid < ("
-				 "  SELECT least(min(position) FILTER (WHERE name NOT LIKE '%/%'),"
-				 "               min(position) FILTER (WHERE name LIKE '%/%'))::text::xid8"
-				 "    FROM qf.cursor"
-				 "   WHERE split_part(name, '/', 1) IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
-				 "  HAVING count(*) FILTER (WHERE name NOT LIKE '%/%') = $2::int)",
-				 2, p);
+	PGresult *r =
+		dbi_params(s,
+			   "DELETE FROM qf.change_log WHERE xid < ("
+			   "  SELECT least(min(position) FILTER (WHERE name NOT LIKE '%/%'),"
+			   "               min(position) FILTER (WHERE name LIKE '%/%'))::text::xid8"
+			   "    FROM qf.cursor"
+			   "   WHERE split_part(name, '/', 1) IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
+			   "  HAVING count(*) FILTER (WHERE name NOT LIKE '%/%') = $2::int)",
+			   2, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_warn("cannot prune the change log: %s", PQresultErrorMessage(r));
 	PQclear(r);

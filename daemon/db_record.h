@@ -49,8 +49,8 @@ struct db_tail {
 };
 /* a run of r that found nothing new, from started_us to finished_us (µs,
  * wall clock); its cursor moves to cursor (clock: its clock-driven run) */
-void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us,
-		   int64_t finished_us, const char *cursor, bool clock, bool bulk_too);
+void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us, int64_t finished_us,
+		   const char *cursor, bool clock, bool bulk_too);
 /* bulk_too (db_record_hits, db_tail_quiet): a full read of a match rule
  * outside the bulk lane also moves (or makes) the bulk lane's cursor
  * "rule:<id>/bulk" up to cursor: it read every statement's changes. */

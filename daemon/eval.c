@@ -519,8 +519,12 @@ static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_t
 		}
 		if (sort_hits(p, pr, bt) == RULE_SKIPPED || !pr->nfh)
 			continue;
-		w[*nw] = (struct record_run){.r = pr->r, .cid = pr->cid, .hits = pr->fh, .nhits = pr->nfh,
-					     .started_us = pr->hits.started_us, .cursor = pr->hits.xmin};
+		w[*nw] = (struct record_run){.r = pr->r,
+					     .cid = pr->cid,
+					     .hits = pr->fh,
+					     .nhits = pr->nfh,
+					     .started_us = pr->hits.started_us,
+					     .cursor = pr->hits.xmin};
 		(*nw)++;
 	}
 	free(runs);

@@ -134,10 +134,16 @@ static void lane_pass(struct lane *ln, struct db_session *s, struct strlist *not
 
 	if (l->clock_set)
 		eval_now_text(nowbuf, l->clock_offset_us);
-	struct eval_opts eo = {.lane = ln->kind, .lane_keys = LANE_LIVE_KEYS, .chunk = LANE_CHUNK,
-			       .now = l->clock_set ? nowbuf : NULL, .incremental = true, .lock = true,
-			       .no_housekeeping = !hk, .notified = timed ? NULL : notified,
-			       .on_rule = lane_on_rule, .arg = ln};
+	struct eval_opts eo = {.lane = ln->kind,
+			       .lane_keys = LANE_LIVE_KEYS,
+			       .chunk = LANE_CHUNK,
+			       .now = l->clock_set ? nowbuf : NULL,
+			       .incremental = true,
+			       .lock = true,
+			       .no_housekeeping = !hk,
+			       .notified = timed ? NULL : notified,
+			       .on_rule = lane_on_rule,
+			       .arg = ln};
 	int rc = eval_all(s, lane_gen_cfg(ln->g), lane_gen_set(ln->g), &eo, &t);
 	metrics_pass(l->m, t.created, t.alerts);
 	if (t.alerts || hk) {
@@ -153,7 +159,8 @@ static void lane_wait(struct lane *ln, struct db_session *s, int64_t until, stru
 {
 	int64_t wait = until - now_mono_ms();
 	char drain[64];
-	struct pollfd pf[2] = {{.fd = ln->wake[0], .events = POLLIN}, {.fd = db_ok(s) ? db_socket(s) : -1, .events = POLLIN}};
+	struct pollfd pf[2] = {{.fd = ln->wake[0], .events = POLLIN},
+			       {.fd = db_ok(s) ? db_socket(s) : -1, .events = POLLIN}};
 
 	if (wait > 1000)
 		wait = 1000;

@@ -590,10 +590,15 @@ static void daemon_pass(struct daemon *dm)
 
 	if (clock_set)
 		eval_now_text(nowbuf, clock_offset_us);
-	struct eval_opts eo = {.lane = dm->lanes ? LANE_LIVE : LANE_ALL, .lane_keys = LANE_LIVE_KEYS,
+	struct eval_opts eo = {.lane = dm->lanes ? LANE_LIVE : LANE_ALL,
+			       .lane_keys = LANE_LIVE_KEYS,
 			       .now = clock_set ? nowbuf : NULL,
-			       .incremental = true, .lock = true, .on_rule = on_rule, .arg = dm,
-			       .no_housekeeping = !hk, .defer_tail = true,
+			       .incremental = true,
+			       .lock = true,
+			       .on_rule = on_rule,
+			       .arg = dm,
+			       .no_housekeeping = !hk,
+			       .defer_tail = true,
 			       .notified = timed ? NULL : &dm->notified,
 			       .claim = deliver_claim_req(dm->d, &cq) ? &cq : NULL};
 	if (hk)

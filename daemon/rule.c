@@ -664,17 +664,20 @@ static void realert_declare(struct qf_rule *r)
 	if (rule_param(r, "realert"))
 		return;
 	r->params = xrealloc(r->params, sizeof *r->params * (size_t)(r->nparams + 1));
-	r->params[r->nparams] = (struct qf_param){.name = xstrdup("realert"), .value = xstrdup(REALERT_DEFAULT),
-						  .line = r->line};
+	r->params[r->nparams] =
+		(struct qf_param){.name = xstrdup("realert"), .value = xstrdup(REALERT_DEFAULT), .line = r->line};
 	r->nparams++;
 }
 
 /* seconds, or -1 */
 static long realert_seconds(const char *v)
 {
-	static const struct { const char *unit; long s; } units[] = {
-		{"s", 1}, {"sec", 1}, {"second", 1}, {"seconds", 1}, {"min", 60}, {"minute", 60}, {"minutes", 60},
-		{"h", 3600}, {"hour", 3600}, {"hours", 3600}, {"d", 86400}, {"day", 86400}, {"days", 86400}};
+	static const struct {
+		const char *unit;
+		long s;
+	} units[] = {{"s", 1},	     {"sec", 1},      {"second", 1},  {"seconds", 1}, {"min", 60},
+		     {"minute", 60}, {"minutes", 60}, {"h", 3600},    {"hour", 3600}, {"hours", 3600},
+		     {"d", 86400},   {"day", 86400},  {"days", 86400}};
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
@@ -726,7 +729,8 @@ static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg,
 			} else if (!strcmp(p->name, "realert") && realert_seconds(o->params[j].value) < 0) {
 				diag_error(d, o->file, o->params[j].line,
 					   "rule %s: realert '%s' is not a duration (\"1 day\", \"6 hours\", \"30 minutes\","
-					   " seconds, or 0)", r->id, o->params[j].value);
+					   " seconds, or 0)",
+					   r->id, o->params[j].value);
 			} else {
 				free(p->value);
 				p->value = xstrdup(o->params[j].value);

@@ -90,10 +90,10 @@ struct qf_rule {
  * changes of its lane only. The live lane ('live') reads statements that
  * changed at most lane_keys rows, the bulk lane ('bulk') the larger ones,
  * '' (or unset: qfctl, --once) all. keys is a change_log row's key array. */
-#define QF_LANE_IF(keys, lane, lane_keys)                                                                     \
+#define QF_LANE_IF(keys, lane, lane_keys) \
 	"(" lane " = '' OR (cardinality(" keys ") > " lane_keys ") = (" lane " = 'bulk'))"
-#define QF_LANE_COND(keys)                                                                                     \
-	QF_LANE_IF(keys, "coalesce(current_setting('qingfeng.lane', true), '')",                             \
+#define QF_LANE_COND(keys)                                                       \
+	QF_LANE_IF(keys, "coalesce(current_setting('qingfeng.lane', true), '')", \
 		   "nullif(current_setting('qingfeng.lane_keys', true), '')::int")
 /* A change the previous read of the rule saw (qingfeng.seen, its snapshot:
  * db_cursor_seen) is not read again: a transaction left open (an import
