@@ -42,6 +42,13 @@ void rule_hits_clear(struct rule_hits *h)
 int db_rule_hits(struct db_session *s, const struct qf_rule *r, int timeout_ms, const char *now, const char *since,
 		 const char *cursor, bool clock_due, bool skip_known, bool lock, struct rule_hits *out, char **err)
 {
+	return db_rule_hits_as(s, r, r->id, timeout_ms, now, since, cursor, clock_due, skip_known, lock, out, err);
+}
+
+int db_rule_hits_as(struct db_session *s, const struct qf_rule *r, const char *cid, int timeout_ms, const char *now,
+		    const char *since, const char *cursor, bool clock_due, bool skip_known, bool lock,
+		    struct rule_hits *out, char **err)
+{
 	char tbuf[16];
 	PGresult *res;
 
@@ -67,7 +74,7 @@ int db_rule_hits(struct db_session *s, const struct qf_rule *r, int timeout_ms, 
 	for (int i = 0; i < r->deps.n; i++)
 		buf_printf(&deps, "%s%s", i ? "," : "", r->deps.v[i]); /* identifiers: no quoting needed */
 	buf_puts(&deps, "}");
-	const char *cp[6] = {deps.data, cursor, tbuf, r->id, lock ? "t" : "f", clock_due ? "t" : "f"};
+	const char *cp[6] = {deps.data, cursor, tbuf, cid, lock ? "t" : "f", clock_due ? "t" : "f"};
 	/* a rule's own statement is planned as the planner sees fit (a full
 	 * pass scans): the daemon's session prefers indexes (db_engine_session) */
 	res = dbi_params(s,
@@ -236,6 +243,7 @@ int db_pass_start(struct db_session *s, int clock_interval_s, bool want_changed,
  * xmin; the statement timeout for the rest of the transaction. As in
  * db_rule_hits, every transaction below xmin has ended, so xmin is the
  * next cursor. */
+/* clang-format off */
 static const char delta_check_sql[] =
 	"SELECT x.changed,"
 	"       CASE WHEN x.lock AND x.changed"
@@ -259,14 +267,19 @@ static const char delta_check_sql[] =
 	 * bulk load) is left to the planner, which then knows the cursor.
 	 * Small is counted in at most 64 change rows (one per statement) and
 	 * their keys. */
-	"       g.mode"
+	"       g.mode, lane.snap"
 	/* an index range from the cursor (the session prefers indexes: a
 	 * plan made while the change log was empty would scan it whole);
 	 * not max(xid) per table, which the planner may read backwards
-	 * through the xid index, all of it for a table that did not change */
+	 * through the xid index, all of it for a table that did not change.
+	 * A lane reads only its own statements' changes (QF_LANE_IF, rule.h): the
+	 * live lane's pass is not planned for an import it does not read,
+	 * and the bulk lane does not wake for a single payment. */
 	"  FROM (SELECT r.i, r.id, r.lock,"
 	"               EXISTS (SELECT 1 FROM qf.change_log l"
-	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8) AS changed"
+	"                        WHERE l.tbl = ANY(r.deps) AND l.xid >= r.cursor::xid8"
+	"                          AND " QF_LANE_IF("l.keys", "$3::text", "$4::text::int")
+	"                          AND " QF_SEEN_IF("l.xid", "$5::text") ") AS changed"
 	"          FROM jsonb_to_recordset($1::jsonb) AS r(i int, id text, deps text[], cursor text, lock boolean)) x,"
 	"       (SELECT set_config('plan_cache_mode',"
 	"                          CASE WHEN count(*) < 64 AND coalesce(sum(cardinality(l.keys)), 0) <= 256"
@@ -274,8 +287,14 @@ static const char delta_check_sql[] =
 	"          FROM (SELECT keys FROM qf.change_log"
 	"                 WHERE xid >= (SELECT c.cursor::xid8 FROM jsonb_to_recordset($1::jsonb) AS c(cursor text)"
 	"                                ORDER BY 1 LIMIT 1)"
-	"                 LIMIT 64) l) g"
+	"                   AND " QF_LANE_IF("keys", "$3::text", "$4::text::int")
+	"                   AND " QF_SEEN_IF("xid", "$5::text")
+	"                 LIMIT 64) l) g,"
+	/* the lane, for the check above and the rules' statements below */
+	"       (SELECT set_config('qingfeng.lane', $3::text, true), set_config('qingfeng.lane_keys', $4::text, true),"
+	"               set_config('qingfeng.seen', $5::text, true), pg_current_snapshot()::text AS snap) lane"
 	" ORDER BY x.i";
+/* clang-format on */
 
 static void rule_stmt_name(const struct qf_rule *r, char out[64])
 {
@@ -292,7 +311,7 @@ static char *delta_check_json(const struct delta_run *runs, const int *idx, int 
 	for (int k = 0; k < m; k++) {
 		const struct delta_run *dr = &runs[idx[k]];
 		buf_printf(&cj, "%s{\"i\":%d,\"id\":", k ? "," : "", k);
-		json_t *id = json_string(dr->r->id);
+		json_t *id = json_string(dr->cid ? dr->cid : dr->r->id);
 		char *t = json_dumps(id, JSON_ENCODE_ANY);
 		buf_puts(&cj, t);
 		free(t);
@@ -310,16 +329,18 @@ static char *delta_check_json(const struct delta_run *runs, const int *idx, int 
  * COMMIT, in one pipeline. Its m + 4 results go to res; -1 when the
  * connection was lost. */
 static int delta_round(struct db_session *s, const struct delta_run *runs, const int *idx, int m, const char *tbuf,
-		       const char *now, bool lock, const bool *held, PGresult **res)
+		       const char *now, bool lock, const struct db_lane *lane, const bool *held, PGresult **res)
 {
-	char name[64];
+	char name[64], keys[16];
 	char *check = delta_check_json(runs, idx, m, lock, held);
-	const char *cp[2] = {check, tbuf};
+	snprintf(keys, sizeof keys, "%d", lane ? lane->keys : 0);
+	const char *cp[5] = {check, tbuf, lane && lane->name ? lane->name : "", keys,
+			     lane && lane->seen ? lane->seen : ""};
 
 	bool sent = PQenterPipelineMode(s->conn);
 	sent = sent && PQsendQueryParams(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
 					 NULL, NULL, 0);
-	sent = sent && dbi_send(s, "qf_delta_check", delta_check_sql, 2, cp);
+	sent = sent && dbi_send(s, "qf_delta_check", delta_check_sql, 5, cp);
 	for (int k = 0; k < m && sent; k++) {
 		const struct delta_run *dr = &runs[idx[k]];
 		const char **values = rule_bind_values(dr->r, now, "-infinity", dr->cursor, true);
@@ -374,6 +395,8 @@ static void delta_sort(struct db_session *s, struct delta_run *runs, const int *
 		if (lk && lk[0] == 't')
 			held[i] = true;
 		snprintf(h->xmin, sizeof h->xmin, "%s", PQgetvalue(chk, k, 2));
+		free(runs[i].snapshot);
+		runs[i].snapshot = xstrdup(PQgetvalue(chk, k, 7));
 		h->started_us = strtoll(PQgetvalue(chk, k, 4), NULL, 10);
 		h->locked = held[i];
 		if (lk && lk[0] == 'f') { /* another daemon has it */
@@ -410,7 +433,7 @@ static int delta_prepare(struct db_session *s, struct delta_run *runs, int n, bo
 			runs[i].hits.started_us = now_real_us();
 		}
 	}
-	if (dbi_prepare_once(s, "qf_delta_check", delta_check_sql, 2, &err) < 0) {
+	if (dbi_prepare_once(s, "qf_delta_check", delta_check_sql, 5, &err) < 0) {
 		for (int i = 0; i < n; i++)
 			if (!done[i]) {
 				runs[i].failed = done[i] = true;
@@ -423,7 +446,8 @@ static int delta_prepare(struct db_session *s, struct delta_run *runs, int n, bo
 	return 0;
 }
 
-int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int timeout_ms, const char *now, bool lock)
+int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int timeout_ms, const char *now, bool lock,
+		   const struct db_lane *lane)
 {
 	char tbuf[16];
 
@@ -439,6 +463,7 @@ int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int time
 		memset(&runs[i].hits, 0, sizeof runs[i].hits);
 		runs[i].failed = false;
 		runs[i].err = NULL;
+		runs[i].snapshot = NULL;
 	}
 	rc = delta_prepare(s, runs, n, done);
 	/* Rounds: all rules in one READ ONLY, REPEATABLE READ transaction and
@@ -452,7 +477,7 @@ int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int time
 				idx[m++] = i;
 		if (!m)
 			break;
-		rc = delta_round(s, runs, idx, m, tbuf, now, lock, held, res);
+		rc = delta_round(s, runs, idx, m, tbuf, now, lock, lane, held, res);
 		if (rc == 0)
 			delta_sort(s, runs, idx, m, held, done, res);
 		for (int k = 0; k < m + 4; k++) {
@@ -489,22 +514,53 @@ const char *db_cursor_cached(const struct db_session *s, const char *id)
 	return NULL;
 }
 
-void db_cursor_cache(struct db_session *s, const char *id, const char *pos)
+static struct cached_cursor *cursor_find(const struct db_session *s, const char *id)
 {
 	for (int i = 0; i < s->ncc; i++)
-		if (!strcmp(s->cc[i].id, id)) {
-			snprintf(s->cc[i].pos, sizeof s->cc[i].pos, "%s", pos);
-			return;
-		}
-	s->cc = xrealloc(s->cc, sizeof *s->cc * (size_t)(s->ncc + 1));
-	s->cc[s->ncc].id = xstrdup(id);
-	snprintf(s->cc[s->ncc++].pos, sizeof s->cc->pos, "%s", pos);
+		if (!strcmp(s->cc[i].id, id))
+			return &s->cc[i];
+	return NULL;
+}
+
+void db_cursor_seen(struct db_session *s, const char *id, const char *pos, const char *snapshot)
+{
+	struct cached_cursor *c = cursor_find(s, id);
+	if (!c) {
+		s->cc = xrealloc(s->cc, sizeof *s->cc * (size_t)(s->ncc + 1));
+		c = &s->cc[s->ncc++];
+		c->id = xstrdup(id);
+		c->seen = NULL;
+		c->pos[0] = '\0';
+	}
+	/* a position from elsewhere (the database, a skipped rule's) keeps
+	 * what was seen only if it is the same */
+	if (snapshot || strcmp(c->pos, pos)) {
+		free(c->seen);
+		c->seen = snapshot ? xstrdup(snapshot) : NULL;
+	}
+	snprintf(c->pos, sizeof c->pos, "%s", pos);
+}
+
+void db_cursor_cache(struct db_session *s, const char *id, const char *pos)
+{
+	db_cursor_seen(s, id, pos, NULL);
+	struct cached_cursor *c = cursor_find(s, id);
+	free(c->seen); /* moved without a read: what it showed is unknown */
+	c->seen = NULL;
+}
+
+const char *db_cursor_seen_get(const struct db_session *s, const char *id)
+{
+	const struct cached_cursor *c = cursor_find(s, id);
+	return c ? c->seen : NULL;
 }
 
 void db_cursors_forget(struct db_session *s)
 {
-	for (int i = 0; i < s->ncc; i++)
+	for (int i = 0; i < s->ncc; i++) {
 		free(s->cc[i].id);
+		free(s->cc[i].seen);
+	}
 	free(s->cc);
 	s->cc = NULL;
 	s->ncc = 0;
@@ -513,8 +569,23 @@ void db_cursors_forget(struct db_session *s)
 
 void db_cursors_load(struct db_session *s, const struct pass_start *ps)
 {
-	db_cursors_forget(s);
-	for (int k = 0; k < ps->ncursors; k++)
-		db_cursor_cache(s, ps->cursors[k].rule_id, ps->cursors[k].position);
+	/* a cursor the database has where this session left it keeps what
+	 * its read saw; the others are read again from their position */
+	struct cached_cursor *old = s->cc;
+	int nold = s->ncc;
+	s->cc = NULL;
+	s->ncc = 0;
+	for (int k = 0; k < ps->ncursors; k++) {
+		const char *seen = NULL;
+		for (int i = 0; i < nold; i++)
+			if (!strcmp(old[i].id, ps->cursors[k].rule_id) && !strcmp(old[i].pos, ps->cursors[k].position))
+				seen = old[i].seen;
+		db_cursor_seen(s, ps->cursors[k].rule_id, ps->cursors[k].position, seen);
+	}
+	for (int i = 0; i < nold; i++) {
+		free(old[i].id);
+		free(old[i].seen);
+	}
+	free(old);
 	s->cc_valid = true;
 }

@@ -44,13 +44,32 @@ int db_rule_hits(struct db_session *s, const struct qf_rule *r, int timeout_ms, 
 		 const char *cursor, bool clock_due, bool skip_known, bool lock, struct rule_hits *out,
 		 char **err) QF_MUST_CHECK;
 
+/* As db_rule_hits, under cid: the name of the rule's cursor and lock in
+ * its lane ("F09", or "F09/bulk" for the bulk lane). */
+int db_rule_hits_as(struct db_session *s, const struct qf_rule *r, const char *cid, int timeout_ms, const char *now,
+		    const char *since, const char *cursor, bool clock_due, bool skip_known, bool lock,
+		    struct rule_hits *out, char **err) QF_MUST_CHECK;
+
+/* The share of the change log a lane's match rules read (rule.h,
+ * QF_LANE_IF): name "" (or NULL) every change, "live" the statements
+ * that changed at most keys rows, "bulk" the larger ones. */
+struct db_lane {
+	const char *name;
+	int keys;
+	/* the snapshot every rule's previous read saw (db_cursor_seen_get),
+	 * when they share it: its changes are not read again. NULL: none */
+	const char *seen;
+};
+
 /* One rule of a batched incremental read (db_delta_batch). */
 struct delta_run {
 	const struct qf_rule *r; /* with compiled_delta */
+	const char *cid;	 /* its cursor's and lock's name (NULL: the rule's id) */
 	const char *cursor;	 /* its cursor, an xid8 as text */
 	struct rule_hits hits;	 /* out: as db_rule_hits gives it (caller clears) */
 	bool failed;		 /* out: its statement failed, err says why (caller frees) */
 	char *err;
+	char *snapshot; /* out: the snapshot it was read (or skipped) in, as text (caller frees) */
 };
 
 /* Reads the incremental statements of n rules in one round trip, in one
@@ -60,8 +79,8 @@ struct delta_run {
  * advisory lock (hits.locked, also when it failed: release it). A failing
  * statement fails only its rule. Returns 0, or -1 when the connection was
  * lost. */
-int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int timeout_ms, const char *now,
-		   bool lock) QF_MUST_CHECK;
+int db_delta_batch(struct db_session *s, struct delta_run *runs, int n, int timeout_ms, const char *now, bool lock,
+		   const struct db_lane *lane) QF_MUST_CHECK;
 
 /* A rule's cursor as the start of a pass read it. */
 struct rule_cursor {
@@ -109,6 +128,12 @@ const char *db_cursor_cached(const struct db_session *s, const char *rule_id);
 void db_cursor_cache(struct db_session *s, const char *rule_id, const char *position);
 /* replaces the cache with the cursors ps read (ps->have_cursors) */
 void db_cursors_load(struct db_session *s, const struct pass_start *ps);
+/* as db_cursor_cache, for a read in snapshot (pg_snapshot text; NULL:
+ * unknown) that read every change it showed: the next read of the rule
+ * skips them (QF_SEEN_COND) */
+void db_cursor_seen(struct db_session *s, const char *rule_id, const char *position, const char *snapshot);
+/* the snapshot of the read that moved rule_id's cached cursor, or NULL */
+const char *db_cursor_seen_get(const struct db_session *s, const char *rule_id);
 /* drops the cache: the next pass reads the cursors again */
 void db_cursors_forget(struct db_session *s);
 

@@ -14,6 +14,9 @@
 struct cached_cursor {
 	char *id;
 	char pos[32];
+	/* the snapshot (pg_snapshot text) of the read that moved it there, or
+	 * NULL: every change it showed was read (db_cursor_seen) */
+	char *seen;
 };
 
 struct db_session {

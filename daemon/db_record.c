@@ -18,6 +18,13 @@
  * findings within 365 days, counting earlier new hits of this batch) or
  * already has open findings from >= 2 different rules (RULES-423.md,
  * "Escalation"). */
+/* clang-format off */
+/* a re-trigger is alerted: its level rises, or the last alert is at least
+ * the rule's realert ($15, seconds) old */
+#define REALERT_DUE                                                                                          \
+	"(qf.level_rank(EXCLUDED.base_level) > qf.level_rank(f.level) OR f.alerted_at IS NULL"              \
+	" OR f.alerted_at <= now() - make_interval(secs => $15::double precision))"
+
 static const char record_hits_sql[] =
 	"WITH hits AS ("
 	"  SELECT DISTINCT ON (h.key) h.key, h.subject, h.department, h.evidence, h.message, h.receivers,"
@@ -30,20 +37,35 @@ static const char record_hits_sql[] =
 	 * prepared statement's generic plan, a hash of every finding of the
 	 * rule, a cost that grows with the rule's history */
 	"), fresh AS MATERIALIZED ("
-	"  SELECT h.*, o.id IS NULL AS is_new"
+	"  SELECT h.*, o.id IS NULL AS is_new, o.level AS was_level, o.hit_count AS was_hits,"
+	"         o.alerted_hits AS was_alerted_hits, o.alerted_at AS was_alerted_at,"
+	"         coalesce(o.alerted_evidence, o.evidence) AS was_evidence"
 	"    FROM hits h"
-	"    LEFT JOIN LATERAL (SELECT o.id, o.evidence_hash FROM qf.finding o"
+	"    LEFT JOIN LATERAL (SELECT o.id, o.evidence_hash, o.level, o.hit_count, o.alerted_hits, o.alerted_at,"
+	"                              o.alerted_evidence, o.evidence FROM qf.finding o"
 	"                        WHERE o.rule_id = $2 AND o.dedupe_key = h.key LIMIT 1) o ON true"
 	"   WHERE o.id IS NULL OR o.evidence_hash IS DISTINCT FROM md5(h.evidence::text)"
 	/* a subject's history counted once per subject, not once per new
 	 * hit: a bulk load that gave one person 2,500 new findings read that
 	 * person's findings 2,500 times (3.6 s, then 8.6 s at the next load) */
+	/* and bounded, through indexes (sql/023): a hot cashier with 28,000
+	 * findings of a rule had each new one count them all (30 ms a write,
+	 * in the live lane). Escalation needs to know only whether there
+	 * are 2; the history says the number up to 10 ("at least the 11th"
+	 * beyond), and the rules with open findings are at most the pack's,
+	 * read one index probe each (a loose index scan) */
 	"), subj AS MATERIALIZED ("
 	"  SELECT s.subject,"
-	"         (SELECT count(*) FROM qf.finding o WHERE o.rule_id = $2 AND o.subject = s.subject"
-	"             AND o.first_seen > now() - interval '365 days') AS same,"
-	"         (SELECT count(DISTINCT o.rule_id) FROM qf.finding o WHERE o.subject = s.subject AND o.status = 'open')"
-	"           AS open_rules"
+	"         (SELECT count(*) FROM (SELECT 1 FROM qf.finding o WHERE o.rule_id = $2 AND o.subject = s.subject"
+	"             AND o.first_seen > now() - interval '365 days' LIMIT 10) x) AS same,"
+	"         (WITH RECURSIVE d(rule_id) AS ("
+	"            (SELECT o.rule_id FROM qf.finding o WHERE o.subject = s.subject AND o.status = 'open'"
+	"              ORDER BY o.rule_id LIMIT 1)"
+	"            UNION ALL"
+	"            SELECT (SELECT o.rule_id FROM qf.finding o WHERE o.subject = s.subject AND o.status = 'open'"
+	"                       AND o.rule_id > d.rule_id ORDER BY o.rule_id LIMIT 1)"
+	"              FROM d WHERE d.rule_id IS NOT NULL)"
+	"          SELECT count(d.rule_id) FROM d) AS open_rules"
 	"    FROM (SELECT DISTINCT f.subject FROM fresh f WHERE f.is_new AND f.subject IS NOT NULL) s"
 	"), ranked AS ("
 	"  SELECT f.*,"
@@ -56,7 +78,9 @@ static const char record_hits_sql[] =
 	"), leveled AS ("
 	"  SELECT r.*, CASE WHEN r.prior_same >= 2 OR r.open_rules >= 2 THEN qf.level_up(r.level) ELSE r.level END"
 	"              AS final_level,"
-	"         CASE WHEN r.prior_same >= 2 THEN 'opened one level higher: finding ' || (r.prior_same + 1)"
+	"         CASE WHEN r.prior_same >= 10 THEN 'opened one level higher: at least the 11th finding'"
+	"                   || ' of this rule on this subject within 365 days'"
+	"              WHEN r.prior_same >= 2 THEN 'opened one level higher: finding ' || (r.prior_same + 1)"
 	"                   || ' of this rule on this subject within 365 days'"
 	"              WHEN r.open_rules >= 2 THEN 'opened one level higher: the subject has open findings from '"
 	"                   || r.open_rules || ' rules'"
@@ -64,9 +88,11 @@ static const char record_hits_sql[] =
 	"    FROM ranked r"
 	"), up AS ("
 	"  INSERT INTO qf.finding AS f (rule_id, dedupe_key, rule_version, title, level, base_level, supervision, risk,"
-	"                               duty, subject, department, evidence, evidence_hash, message, tags)"
+	"                               duty, subject, department, evidence, evidence_hash, message, tags,"
+	"                               alerted_at, alerted_hits, alerted_evidence)"
 	"  SELECT $2, h.key, $3, $4, h.final_level, h.level, $6, $7, $8, h.subject, h.department, h.evidence,"
-	"         md5(h.evidence::text), h.message, ARRAY(SELECT jsonb_array_elements_text($9::jsonb))"
+	"         md5(h.evidence::text), h.message, ARRAY(SELECT jsonb_array_elements_text($9::jsonb)),"
+	"         now(), 1, h.evidence"
 	"    FROM leveled h"
 	"  ON CONFLICT (rule_id, dedupe_key) DO UPDATE"
 	"     SET hit_count = f.hit_count + 1, last_seen = now(), evidence = EXCLUDED.evidence,"
@@ -75,9 +101,17 @@ static const char record_hits_sql[] =
 	"                      THEN EXCLUDED.base_level ELSE f.level END,"
 	"         evidence_hash = EXCLUDED.evidence_hash, message = EXCLUDED.message,"
 	"         rule_version = EXCLUDED.rule_version, subject = EXCLUDED.subject,"
-	"         department = EXCLUDED.department"
+	"         department = EXCLUDED.department,"
+	/* Every hit counts, but a re-trigger is alerted at most once per
+	 * realert window ($15 s), and whenever the hit raises the level: a
+	 * Benford finding whose MAD moves with every payment of a hot
+	 * vendor is one alert, not one a payment. alerted_* say what the
+	 * last alert carried, so the next one can say what changed since. */
+	"         alerted_at = CASE WHEN " REALERT_DUE " THEN now() ELSE f.alerted_at END,"
+	"         alerted_hits = CASE WHEN " REALERT_DUE " THEN f.hit_count + 1 ELSE f.alerted_hits END,"
+	"         alerted_evidence = CASE WHEN " REALERT_DUE " THEN EXCLUDED.evidence ELSE f.alerted_evidence END"
 	"   WHERE f.evidence_hash <> EXCLUDED.evidence_hash"
-	"  RETURNING f.*, f AS frow, (xmax = 0) AS inserted"
+	"  RETURNING f.*, f AS frow, (xmax = 0) AS inserted, f.alerted_at = now() AS alert"
 	"), ev AS ("
 	"  INSERT INTO qf.finding_event (finding_id, action, level, note)"
 	"  SELECT up.id, CASE WHEN up.inserted THEN 'created' ELSE 'retriggered' END, up.level,"
@@ -88,13 +122,23 @@ static const char record_hits_sql[] =
 	"  INSERT INTO qf.alert (event_id, finding_id, receiver, event, payload, state, silence_id, last_error)"
 	"  SELECT ev.id, up.id, rcv.name,"
 	"         CASE WHEN up.inserted THEN 'finding.new' ELSE 'finding.retriggered' END,"
-	"         qf.finding_payload(up.frow),"
+	"         qf.finding_payload(up.frow) || CASE WHEN up.inserted THEN '{}'::jsonb ELSE jsonb_build_object("
+	/* what changed since the last alert: the hits, the evidence values
+	 * that differ (before and after), the level it had */
+	"           'changes', jsonb_build_object('since', fr.was_alerted_at,"
+	"             'new_hits', up.hit_count - coalesce(fr.was_alerted_hits, fr.was_hits),"
+	"             'level_before', fr.was_level,"
+	"             'evidence', (SELECT coalesce(jsonb_object_agg(n.key, jsonb_build_object("
+	"                                   'before', fr.was_evidence -> n.key, 'after', n.value)), '{}'::jsonb)"
+	"                            FROM jsonb_each(up.evidence) n"
+	"                           WHERE (fr.was_evidence -> n.key) IS DISTINCT FROM n.value))) END,"
 	/* a silenced alert is kept for the record, never sent */
 	"         CASE WHEN s.id IS NULL THEN 'pending' ELSE 'silenced' END, s.id,"
 	"         CASE WHEN s.id IS NOT NULL THEN 'silenced by silence ' || s.id END"
-	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN hits h ON h.key = up.dedupe_key"
-	"         CROSS JOIN LATERAL unnest(h.receivers) AS rcv(name)"
+	"    FROM up JOIN ev ON ev.finding_id = up.id JOIN fresh fr ON fr.key = up.dedupe_key"
+	"         CROSS JOIN LATERAL unnest(fr.receivers) AS rcv(name)"
 	"         LEFT JOIN LATERAL (" SILENCE_FOR("up.rule_id", "up.subject", "up.department", "up.level", "up.supervision") ") s ON true"
+	"   WHERE up.alert"
 	"  RETURNING 1"
 	")"
 	", rr AS ("
@@ -104,14 +148,21 @@ static const char record_hits_sql[] =
 	/* the cursor moves in the same transaction as the findings it covers */
 	"), cur AS ("
 	"  INSERT INTO qf.cursor (name, position, clock_at, updated_at)"
-	"  SELECT 'rule:' || $2, $12::bigint, CASE WHEN $13::boolean THEN now() END, now()"
+	"  SELECT 'rule:' || $14, $12::bigint, CASE WHEN $13::boolean THEN now() END, now()"
 	"   WHERE $12::bigint IS NOT NULL"
-	"  ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = now(),"
+	/* a full read of a match rule read every statement's changes below
+	 * the cursor, the bulk lane's share too (docs/ARCHITECTURE.md, Lanes) */
+	"  UNION ALL"
+	"  SELECT 'rule:' || $2 || '/bulk', $12::bigint, NULL, now() WHERE $12::bigint IS NOT NULL AND $16::boolean"
+	"  ON CONFLICT (name) DO UPDATE SET updated_at = now(),"
+	"     position = CASE WHEN qf.cursor.name LIKE '%/bulk' THEN greatest(qf.cursor.position, EXCLUDED.position)"
+	"                     ELSE EXCLUDED.position END,"
 	"     clock_at = CASE WHEN $13::boolean THEN now() ELSE qf.cursor.clock_at END"
 	"  RETURNING 1"
 	")"
 	"SELECT (SELECT count(*) FROM up WHERE inserted), (SELECT count(*) FROM up WHERE NOT inserted),"
 	"       (SELECT count(*) FROM al)";
+/* clang-format on */
 
 /* record_hits_sql's $1: [{evidence, key, subject, department, level,
  * message, receivers}]. The evidence text from PostgreSQL is spliced in
@@ -149,17 +200,18 @@ static char *hits_json(const struct finding_hit *hits, int n)
 	return buf_steal(&out);
 }
 
-/* The 13 values of record_hits_sql for one rule run; the texts live here
+/* The 16 values of record_hits_sql for one rule run; the texts live here
  * until record_values_free(). */
 struct record_values {
-	const char *v[13];
+	const char *v[16];
 	char *hits;
 	struct buf tags;
-	char title[1024], started[32], scanned[32];
+	char title[1024], started[32], scanned[32], realert[32];
 };
 
-static void record_values_init(struct record_values *rv, const struct qf_rule *r, const struct finding_hit *hits,
-			       int nhits, int64_t started_us, const char *cursor, bool clock_ran)
+static void record_values_init(struct record_values *rv, const struct qf_rule *r, const char *cid,
+			       const struct finding_hit *hits, int nhits, int64_t started_us, const char *cursor,
+			       bool clock_ran, bool bulk_too)
 {
 	rv->hits = hits_json(hits, nhits);
 	buf_init(&rv->tags);
@@ -175,9 +227,23 @@ static void record_values_init(struct record_values *rv, const struct qf_rule *r
 	snprintf(rv->title, sizeof rv->title, "%s %s", r->title_zh, r->title_en);
 	dbi_us_text(started_us, rv->started);
 	snprintf(rv->scanned, sizeof rv->scanned, "%d", nhits);
-	const char *v[13] = {rv->hits,	     r->id,   r->version, rv->title,	 level_name(r->level),
-			     r->supervision, r->risk, r->duty,	  rv->tags.data, rv->started,
-			     rv->scanned,    cursor,  clock_ran ? "t" : "f"};
+	snprintf(rv->realert, sizeof rv->realert, "%ld", r->realert_s);
+	const char *v[16] = {rv->hits,
+			     r->id,
+			     r->version,
+			     rv->title,
+			     level_name(r->level),
+			     r->supervision,
+			     r->risk,
+			     r->duty,
+			     rv->tags.data,
+			     rv->started,
+			     rv->scanned,
+			     cursor,
+			     clock_ran ? "t" : "f",
+			     cid ? cid : r->id,
+			     rv->realert,
+			     bulk_too ? "t" : "f"};
 	memcpy(rv->v, v, sizeof v);
 }
 
@@ -195,15 +261,16 @@ static void take_counts(PGresult *res, struct record_counts *out)
 	out->alerts = atol(PQgetvalue(res, 0, 2));
 }
 
-int db_record_hits(struct db_session *s, const struct qf_rule *r, const struct finding_hit *hits, int nhits,
-		   int64_t started_us, const char *cursor, bool clock_ran, struct record_counts *out, char **err)
+int db_record_hits(struct db_session *s, const struct qf_rule *r, const char *cid, const struct finding_hit *hits,
+		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, bool bulk_too,
+		   struct record_counts *out, char **err)
 {
 	struct record_values rv;
 
 	/* one statement, so one transaction: findings, events, alerts, the
 	 * run and the cursor commit together or not at all */
-	record_values_init(&rv, r, hits, nhits, started_us, cursor, clock_ran);
-	PGresult *res = dbi_prepared(s, "qf_record_hits", record_hits_sql, 13, rv.v);
+	record_values_init(&rv, r, cid, hits, nhits, started_us, cursor, clock_ran, bulk_too);
+	PGresult *res = dbi_prepared(s, "qf_record_hits", record_hits_sql, 16, rv.v);
 	record_values_free(&rv);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		*err = dbi_error(s, res);
@@ -243,12 +310,13 @@ void db_rule_unlock(struct db_session *s, const char *rule_id)
 static const char quiet_runs_sql[] =
 	"WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
 	"             AS x(rule_id text, version text, started double precision, finished double precision,"
-	"                  scanned bigint, cursor bigint, clock boolean)),"
+	"                  scanned bigint, cursor bigint, clock boolean, cid text, bulk boolean)),"
 	" rr AS (INSERT INTO qf.rule_run (rule_id, rule_version, started_at, finished_at, rows_scanned, findings)"
 	"        SELECT rule_id, version, to_timestamp(started), to_timestamp(finished), scanned, 0 FROM x"
 	"        RETURNING 1)"
 	" INSERT INTO qf.cursor (name, position, clock_at, updated_at)"
-	" SELECT 'rule:' || rule_id, cursor, CASE WHEN clock THEN now() END, now() FROM x"
+	" SELECT 'rule:' || coalesce(cid, rule_id), cursor, CASE WHEN clock THEN now() END, now() FROM x"
+	" UNION ALL SELECT 'rule:' || rule_id || '/bulk', cursor, NULL, now() FROM x WHERE bulk"
 	" ON CONFLICT (name) DO UPDATE SET position = greatest(qf.cursor.position, EXCLUDED.position),"
 	"   updated_at = now(), clock_at = coalesce(EXCLUDED.clock_at, qf.cursor.clock_at)";
 
@@ -265,15 +333,35 @@ static const char unlock_sql[] =
 
 /* Rule ids and versions are names ([A-Za-z0-9_-], hex) and cursors xid8
  * numbers: they are written into the JSON as they are. */
-void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, int64_t started_us, int64_t finished_us,
-		   const char *cursor, bool clock)
+void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us, int64_t finished_us,
+		   const char *cursor, bool clock, bool bulk_too)
 {
 	buf_printf(&t->quiet,
 		   "%s{\"rule_id\":\"%s\",\"version\":\"%s\",\"started\":%lld.%06lld,\"finished\":%lld.%06lld,"
-		   "\"scanned\":0,\"cursor\":%s,\"clock\":%s}",
+		   "\"scanned\":0,\"cursor\":%s,\"clock\":%s,\"cid\":\"%s\",\"bulk\":%s}",
 		   t->quiet.len ? "," : "", r->id, r->version, (long long)(started_us / 1000000),
-		   (long long)(started_us % 1000000), (long long)(finished_us / 1000000), (long long)(finished_us % 1000000),
-		   cursor, clock ? "true" : "false");
+		   (long long)(started_us % 1000000), (long long)(finished_us / 1000000),
+		   (long long)(finished_us % 1000000), cursor, clock ? "true" : "false", cid ? cid : r->id,
+		   bulk_too ? "true" : "false");
+}
+
+/* The bulk lane's cursor of each match rule that has a cursor from before
+ * the lanes (schema 23): below it every statement's changes were read.
+ * Never moves one that exists. */
+void db_bulk_cursors_init(struct db_session *s, const char *const *rule_ids, int n)
+{
+	char *ids = dbi_json_names(rule_ids, n);
+	const char *p[1] = {ids};
+	PGresult *r = dbi_params(s,
+				 "INSERT INTO qf.cursor (name, position, updated_at)"
+				 " SELECT c.name || '/bulk', c.position, now() FROM qf.cursor c"
+				 "  WHERE c.name IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
+				 " ON CONFLICT (name) DO NOTHING",
+				 1, p);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("cannot give the bulk lane its cursors: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	free(ids);
 }
 
 void db_tail_advance(struct db_tail *t, const char *rule_id, const char *position)
@@ -391,8 +479,9 @@ static bool batch_send(struct db_session *s, const struct record_run *w, int n, 
 
 	for (int i = 0; i < n && sent; i++) {
 		struct record_values rv;
-		record_values_init(&rv, w[i].r, w[i].hits, w[i].nhits, w[i].started_us, w[i].cursor, w[i].clock_ran);
-		sent = dbi_send(s, "qf_record_hits", record_hits_sql, 13, rv.v) && PQpipelineSync(s->conn);
+		record_values_init(&rv, w[i].r, w[i].cid, w[i].hits, w[i].nhits, w[i].started_us, w[i].cursor,
+				   w[i].clock_ran, false);
+		sent = dbi_send(s, "qf_record_hits", record_hits_sql, 16, rv.v) && PQpipelineSync(s->conn);
 		record_values_free(&rv);
 	}
 	if (sent && claim) {
@@ -494,7 +583,7 @@ int db_record_batch(struct db_session *s, struct record_run *w, int n, const str
 		rc = -1;
 		goto out;
 	}
-	if (n && dbi_prepare_once(s, "qf_record_hits", record_hits_sql, 13, &err) < 0) {
+	if (n && dbi_prepare_once(s, "qf_record_hits", record_hits_sql, 16, &err) < 0) {
 		rc = batch_not_prepared(s, w, n, tp, tail_err, err);
 		goto out;
 	}
@@ -536,12 +625,17 @@ void db_prune_changes(struct db_session *s, const char *const *rule_ids, int n)
 	const char *p[2] = {ids, ns};
 	/* only once every enabled rule has a cursor: the oldest one bounds
 	 * what may still be needed */
-	PGresult *r = dbi_params(s,
-				 "DELETE FROM qf.change_log WHERE xid < ("
-				 "  SELECT min(position)::text::xid8 FROM qf.cursor"
-				 "   WHERE name IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
-				 "  HAVING count(*) = $2::int)",
-				 2, p);
+	/* a lane's cursor of a rule ("rule:F09/bulk", eval.h) bounds it too,
+	 * once it exists (before, that lane reads its rule in full) */
+	PGresult *r =
+		dbi_params(s,
+			   "DELETE FROM qf.change_log WHERE xid < ("
+			   "  SELECT least(min(position) FILTER (WHERE name NOT LIKE '%/%'),"
+			   "               min(position) FILTER (WHERE name LIKE '%/%'))::text::xid8"
+			   "    FROM qf.cursor"
+			   "   WHERE split_part(name, '/', 1) IN (SELECT 'rule:' || jsonb_array_elements_text($1::jsonb))"
+			   "  HAVING count(*) FILTER (WHERE name NOT LIKE '%/%') = $2::int)",
+			   2, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		log_warn("cannot prune the change log: %s", PQresultErrorMessage(r));
 	PQclear(r);

@@ -30,12 +30,14 @@ struct record_counts {
 };
 
 /* Records a rule run in ONE transaction: upserts the hits, their history
- * events and outbox rows (silences applied), the qf.rule_run row, and
- * moves the rule's cursor to cursor (clock_ran: its clock-driven run
- * happened now). -1 with *err (caller frees). */
-int db_record_hits(struct db_session *s, const struct qf_rule *r, const struct finding_hit *hits, int nhits,
-		   int64_t started_us, const char *cursor, bool clock_ran, struct record_counts *out,
-		   char **err) QF_MUST_CHECK;
+ * events and outbox rows (silences applied; a re-trigger only once per
+ * realert window, or when its level rises), the qf.rule_run row, and
+ * moves the rule's cursor "rule:<cid>" to cursor (NULL: it stays; cid
+ * NULL: the rule's id; clock_ran: its clock-driven run happened now).
+ * -1 with *err (caller frees). */
+int db_record_hits(struct db_session *s, const struct qf_rule *r, const char *cid, const struct finding_hit *hits,
+		   int nhits, int64_t started_us, const char *cursor, bool clock_ran, bool bulk_too,
+		   struct record_counts *out, char **err) QF_MUST_CHECK;
 
 /* The bookkeeping of a pass, written together after its findings: rule
  * runs that found nothing new (with their cursors), the cursors of rules
@@ -47,8 +49,15 @@ struct db_tail {
 };
 /* a run of r that found nothing new, from started_us to finished_us (µs,
  * wall clock); its cursor moves to cursor (clock: its clock-driven run) */
-void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, int64_t started_us, int64_t finished_us,
-		   const char *cursor, bool clock);
+void db_tail_quiet(struct db_tail *t, const struct qf_rule *r, const char *cid, int64_t started_us, int64_t finished_us,
+		   const char *cursor, bool clock, bool bulk_too);
+/* bulk_too (db_record_hits, db_tail_quiet): a full read of a match rule
+ * outside the bulk lane also moves (or makes) the bulk lane's cursor
+ * "rule:<id>/bulk" up to cursor: it read every statement's changes. */
+/* The bulk lane's cursors of the rules (match rules) that have a cursor
+ * but none of the bulk lane yet (an upgrade to the lanes): at the live
+ * one, never moving one that exists. Before the loop's first pass. */
+void db_bulk_cursors_init(struct db_session *s, const char *const *rule_ids, int n);
 /* a skipped rule's cursor moves forward to position (never back) */
 void db_tail_advance(struct db_tail *t, const char *rule_id, const char *position);
 /* the rule's advisory lock is released */
@@ -64,6 +73,7 @@ struct db_tail *db_deferred(struct db_session *s);
 /* One rule run to record in db_record_batch (as db_record_hits takes it). */
 struct record_run {
 	const struct qf_rule *r;
+	const char *cid; /* the name of its cursor in its lane (NULL: the rule's id) */
 	const struct finding_hit *hits;
 	int nhits;
 	int64_t started_us;

@@ -25,11 +25,11 @@
  * (db_set_waiter) is called while the answer is awaited, so the watchdog
  * says whether the loop is alive, whatever the length of the statement,
  * and a stop request cancels the statement. The waiter and the time the
- * stop was first seen are the process's: there is one loop and one stop,
- * however many sessions. */
-static struct db_waiter waiter;
-static bool have_waiter;
-static int64_t stop_seen_ms; /* when a wait first saw *waiter.stop, or 0 */
+ * stop was first seen are the thread's: the daemon's loop and each of
+ * its lanes (lane.c) wait for their own session with their own waiter. */
+static _Thread_local struct db_waiter waiter;
+static _Thread_local bool have_waiter;
+static _Thread_local int64_t stop_seen_ms; /* when a wait first saw *waiter.stop, or 0 */
 
 /* a statement still running this long after a stop request is cancelled:
  * one that ends sooner (a delivery being recorded) keeps its work */

@@ -419,6 +419,45 @@ static void launch(struct deliverer *d, struct transfer *t, const struct qf_rece
 	add_transfer(d, t);
 }
 
+/* A re-trigger alert's payload carries what changed since the finding's
+ * last alert (sql/023, "changes"): in a chat message it heads the
+ * message, e.g. "自上次告警以来 since the last alert: 11 次新命中 new
+ * hits; mad 0.0121 → 0.0187". Replaces p's message; nothing without
+ * changes. */
+static void chat_changes(json_t *p)
+{
+	json_t *ch = json_object_get(p, "changes");
+	if (!json_is_object(ch))
+		return;
+	struct buf b;
+	const char *k;
+	json_t *v;
+	buf_init(&b);
+	buf_printf(&b, "自上次告警以来 since the last alert: %lld 次新命中 new hit(s)",
+		   (long long)json_integer_value(json_object_get(ch, "new_hits")));
+	const char *was = json_string_value(json_object_get(ch, "level_before"));
+	const char *now = json_string_value(json_object_get(p, "level"));
+	if (was && now && strcmp(was, now))
+		buf_printf(&b, "; 等级 level %s → %s", was, now);
+	int shown = 0;
+	json_object_foreach(json_object_get(ch, "evidence"), k, v)
+	{
+		if (shown++ == 8) {
+			buf_puts(&b, "; …");
+			break;
+		}
+		char *before = json_dumps(json_object_get(v, "before"), JSON_ENCODE_ANY | JSON_COMPACT);
+		char *after = json_dumps(json_object_get(v, "after"), JSON_ENCODE_ANY | JSON_COMPACT);
+		buf_printf(&b, "; %s %.64s → %.64s", k, before ? before : "-", after ? after : "-");
+		free(before);
+		free(after);
+	}
+	const char *msg = json_string_value(json_object_get(p, "message"));
+	buf_printf(&b, "\n%s", msg ? msg : "");
+	json_object_set_new(p, "message", json_string_or_fixed(b.data));
+	buf_free(&b);
+}
+
 /* One request to a chat receiver for the alerts claimed for it in rows
  * (indices into cl): a single message, or a digest of several. Alerts
  * that do not fit the platform's byte limit are given back untried. */
@@ -437,6 +476,7 @@ static int start_chat(struct deliverer *d, struct db_session *s, const struct cl
 		const struct claimed_alert *a = &cl->v[rows[k]];
 		json_t *p = json_loads(a->payload, 0, NULL);
 		parsed[k] = p;
+		chat_changes(p);
 		al[k].event = a->event;
 		al[k].alert_id = a->id;
 		al[k].finding_id = json_integer_value(json_object_get(p, "id"));

@@ -39,9 +39,11 @@ enum rule_outcome {
 /* A rule the plan keeps, and what the pass made of it. */
 struct planned_rule {
 	const struct qf_rule *r;
+	char cid[80]; /* its cursor's and lock's name in the pass's lane (lane_cid) */
 	enum plan_step step;
 	/* a copy: the cache it may come from moves during the pass; "" none */
 	char cursor[32];
+	char *snapshot; /* a batch rule's: the snapshot it was read in */
 	bool clock_due; /* a full run that is also its clock-driven run */
 	struct rule_hits hits;
 	bool failed; /* its statement failed (a batch rule) */
@@ -110,6 +112,40 @@ void hit_text_free(struct hit_text *x)
 	free(x->en);
 }
 
+/* ---- lanes ---- */
+
+/* The rules a lane reads: match rules on a captured table (their
+ * incremental statement reads changed rows, QF_LANE_IF) in the live and
+ * the bulk lane, every other rule in the rest lane. */
+static bool per_record(const struct qf_rule *r)
+{
+	return r->kind == QF_RULE_MATCH && r->compiled_delta;
+}
+
+bool lane_wants(enum eval_lane lane, const struct qf_rule *r)
+{
+	switch (lane) {
+	case LANE_LIVE:
+	case LANE_BULK:
+		return per_record(r);
+	case LANE_REST:
+		return !per_record(r);
+	default:
+		return true;
+	}
+}
+
+const char *lane_cid(enum eval_lane lane, const struct qf_rule *r, char out[80])
+{
+	snprintf(out, 80, "%s%s", r->id, lane == LANE_BULK ? "/bulk" : "");
+	return out;
+}
+
+const char *lane_name(enum eval_lane lane)
+{
+	return lane == LANE_LIVE ? "live" : lane == LANE_BULK ? "bulk" : "";
+}
+
 /* ---- plan ---- */
 
 /* Whether a table the rule reads is among those notified. */
@@ -137,7 +173,9 @@ static int pass_begin(struct pass *p)
 	p->fast = p->incr && o->notified && db_cursors_cached(p->s);
 	for (int i = 0; p->fast && i < p->set->n; i++) { /* a rule it would run has no cursor yet: ask */
 		const struct qf_rule *r = &p->set->rules[i];
-		if (r->enabled && notified_rule(o, r) && !db_cursor_cached(p->s, r->id))
+		char cid[80];
+		if (r->enabled && lane_wants(o->lane, r) && notified_rule(o, r) &&
+		    !db_cursor_cached(p->s, lane_cid(o->lane, r, cid)))
 			p->fast = false;
 	}
 	if (!p->fast && db_pass_start(p->s, p->cfg->clock_interval_s, p->incr, &p->ps) < 0)
@@ -177,15 +215,17 @@ static void plan(struct pass *p)
 {
 	for (int i = 0; i < p->set->n; i++) {
 		const struct qf_rule *r = &p->set->rules[i];
-		if (!r->enabled)
+		char cid[80];
+		if (!r->enabled || !lane_wants(p->o->lane, r))
 			continue;
+		lane_cid(p->o->lane, r, cid);
 		p->t->rules++;
 		/* this rule's cursor; a full pass (--once) reads everything but
 		 * still leaves the cursor where it got to */
 		const char *cursor = NULL;
 		bool clock_due = true;
 		for (int k = 0; k < p->ps.ncursors; k++)
-			if (!strcmp(p->ps.cursors[k].rule_id, r->id)) {
+			if (!strcmp(p->ps.cursors[k].rule_id, cid)) {
 				cursor = p->ps.cursors[k].position;
 				/* clock rules, and rules that read only touched keys (a full
 				 * reconciliation now and then), run in full on the clock */
@@ -193,22 +233,30 @@ static void plan(struct pass *p)
 			}
 		if (p->fast) {
 			/* the clock work waits for the next timed pass */
-			cursor = db_cursor_cached(p->s, r->id);
+			cursor = db_cursor_cached(p->s, cid);
 			clock_due = false;
 			if (!notified_rule(p->o, r)) {
 				skipped(p, r);
 				continue;
 			}
 		}
+		if (p->o->lane == LANE_BULK && !cursor) {
+			/* the bulk lane's cursor comes from a full read of the rule
+			 * by the live lane (or from before the lanes): it never
+			 * reads a rule in full itself, a second time */
+			skipped(p, r);
+			continue;
+		}
 		bool incr = p->incr && cursor && !clock_due;
 		if (incr && p->gxmin && !changed_since(p, r, cursor)) {
-			db_tail_advance(&p->tail, r->id, p->gxmin);
-			db_cursor_cache(p->s, r->id, p->gxmin);
+			db_tail_advance(&p->tail, cid, p->gxmin);
+			db_cursor_cache(p->s, cid, p->gxmin);
 			skipped(p, r);
 			continue;
 		}
 		struct planned_rule *pr = &p->rules[p->n++];
 		pr->r = r;
+		snprintf(pr->cid, sizeof pr->cid, "%s", cid);
 		pr->step = incr && r->compiled_delta ? STEP_BATCH : STEP_FULL;
 		if (p->incr && cursor)
 			snprintf(pr->cursor, sizeof pr->cursor, "%s", cursor);
@@ -261,6 +309,8 @@ static void render_hits(struct pass *p, struct planned_rule *pr)
 static void planned_clear(struct planned_rule *pr)
 {
 	rule_hits_clear(&pr->hits);
+	free(pr->snapshot);
+	pr->snapshot = NULL;
 	for (int i = 0; i < pr->nfh; i++)
 		free(pr->msg[i]);
 	free(pr->msg);
@@ -270,6 +320,13 @@ static void planned_clear(struct planned_rule *pr)
 	pr->fh = NULL;
 	pr->rcv = NULL;
 	pr->nfh = 0;
+}
+
+/* A full read of a match rule by the live lane (or --once) read the bulk
+ * lane's share of the changes too: its cursor moves with the rule's. */
+static bool bulk_too(const struct pass *p, const struct planned_rule *pr, const struct rule_hits *h)
+{
+	return !h->delta && p->o->lane != LANE_BULK && per_record(pr->r);
 }
 
 /* What a rule's statement gave, sorted out: RULE_SKIPPED when it was
@@ -288,14 +345,14 @@ static enum rule_outcome sort_hits(struct pass *p, struct planned_rule *pr, stru
 	if (h->skipped) {
 		/* nothing it reads changed: only the cursor moves (batched) */
 		p->t->skipped++;
-		db_tail_advance(tail, pr->r->id, h->xmin);
+		db_tail_advance(tail, pr->cid, h->xmin);
 		return RULE_SKIPPED;
 	}
 	p->t->delta += h->delta;
 	if (h->nrows == 0) {
 		/* nothing new (known hits never leave the server): the run and
 		 * the cursor are recorded with the pass's other quiet runs */
-		db_tail_quiet(tail, pr->r, h->started_us, now_real_us(), h->xmin, !h->delta);
+		db_tail_quiet(tail, pr->r, pr->cid, h->started_us, now_real_us(), h->xmin, !h->delta, bulk_too(p, pr, h));
 		log_debug("rule %s: nothing new", pr->r->id);
 		return RULE_EVALUATED;
 	}
@@ -346,7 +403,80 @@ static enum rule_outcome rule_failed(struct pass *p, const struct qf_rule *r, in
 	return RULE_FAILED;
 }
 
+/* Writes all but the last o->chunk hits of *hits in transactions of
+ * o->chunk hits each, without moving the cursor, and leaves the last
+ * ones in *hits, *n for the write that moves it. Every such write takes
+ * the history chain's head lock (docs/ARCHITECTURE.md) until it commits:
+ * a bulk of 5,000 findings in one would hold a live alert's write for
+ * seconds. A rule interrupted here (kill -9, a failure) keeps its cursor:
+ * it reads the same rows again and the hits already written drop out in
+ * the server (same evidence), so nothing is lost or made twice. Their
+ * counts go to the pass's totals. 0, or -1 with *err (caller frees). */
+static int record_chunks(struct pass *p, const struct qf_rule *r, const char *cid, const struct finding_hit **hits,
+			 int *n, int64_t started_us, struct record_counts *total, char **err)
+{
+	int chunk = p->o->chunk;
+
+	while (chunk > 0 && *n > chunk) {
+		struct record_counts c = {0};
+		if (db_record_hits(p->s, r, cid, *hits, chunk, started_us, NULL, false, false, &c, err) < 0)
+			return -1;
+		p->t->created += c.created;
+		p->t->retriggered += c.retriggered;
+		p->t->alerts += c.alerts;
+		if (total) {
+			total->created += c.created;
+			total->retriggered += c.retriggered;
+			total->alerts += c.alerts;
+		}
+		*hits += chunk;
+		*n -= chunk;
+	}
+	return 0;
+}
+
+/* The batch's large runs written in chunks before the batch writes their
+ * last chunk with the cursor; a run whose chunk failed is taken out of w
+ * (its rule failed: its cursor stays). -1 when the connection is gone. */
+static int batch_chunks(struct pass *p, struct record_run *w, int *nw)
+{
+	for (int k = 0; k < *nw; k++) {
+		char *err = NULL;
+		if (p->o->chunk <= 0 || w[k].nhits <= p->o->chunk)
+			continue;
+		struct record_counts c = {0};
+		if (record_chunks(p, w[k].r, w[k].cid, &w[k].hits, &w[k].nhits, w[k].started_us, &c, &err) == 0) {
+			log_info("rule %s: %ld new, %ld re-triggered finding(s) written in chunks of %d before the last",
+				 w[k].r->id, c.created, c.retriggered, p->o->chunk);
+			continue;
+		}
+		for (int i = 0; i < p->n; i++)
+			if (p->rules[i].r == w[k].r)
+				p->rules[i].failed = true;
+		if (recorded(p, w[k].r, w[k].started_us, w[k].nhits, &c, err) == RULE_LOST)
+			return -1;
+		memmove(&w[k], &w[k + 1], sizeof *w * (size_t)(*nw - k - 1));
+		(*nw)--;
+		k--;
+	}
+	return 0;
+}
+
 /* ---- run: the batch ---- */
+
+/* The snapshot the previous reads of all the batch's rules saw, if it is
+ * the same one (the live lane's rules run together): the changes it
+ * showed are not read again (QF_SEEN_COND). NULL otherwise. */
+static const char *common_seen(const struct db_session *s, const struct delta_run *runs, int n)
+{
+	const char *seen = n ? db_cursor_seen_get(s, runs[0].cid) : NULL;
+	for (int k = 1; k < n && seen; k++) {
+		const char *o = db_cursor_seen_get(s, runs[k].cid);
+		if (!o || strcmp(o, seen))
+			return NULL;
+	}
+	return seen;
+}
 
 /* The batch's reads in one round trip; each rule's hits sorted out into
  * runs to record (*w, *nw) and the batch's tail. -1 when the connection
@@ -359,9 +489,11 @@ static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_t
 	for (int i = 0; i < p->n; i++)
 		if (p->rules[i].step == STEP_BATCH) {
 			runs[k].r = p->rules[i].r;
+			runs[k].cid = p->rules[i].cid;
 			runs[k++].cursor = p->rules[i].cursor;
 		}
-	if (db_delta_batch(p->s, runs, k, p->cfg->statement_timeout_ms, p->now, p->o->lock) < 0)
+	struct db_lane lane = {lane_name(p->o->lane), p->o->lane_keys, common_seen(p->s, runs, k)};
+	if (db_delta_batch(p->s, runs, k, p->cfg->statement_timeout_ms, p->now, p->o->lock, &lane) < 0)
 		rc = -1;
 	/* the cursors the pass skipped so far ride along with the batch's */
 	db_tail_move(bt, &p->tail);
@@ -371,13 +503,15 @@ static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_t
 			continue;
 		struct delta_run *dr = &runs[j++];
 		pr->hits = dr->hits; /* the rows are the rule's now */
+		free(pr->snapshot);
+		pr->snapshot = dr->snapshot;
 		pr->failed = dr->failed;
 		if (rc < 0) {
 			free(dr->err);
 			continue;
 		}
 		if (pr->hits.locked)
-			db_tail_unlock(bt, pr->r->id);
+			db_tail_unlock(bt, pr->cid);
 		if (pr->failed) {
 			if (rule_failed(p, pr->r, pr->hits.started_us, dr->err) == RULE_LOST)
 				rc = -1;
@@ -385,8 +519,12 @@ static int batch_read(struct pass *p, struct record_run *w, int *nw, struct db_t
 		}
 		if (sort_hits(p, pr, bt) == RULE_SKIPPED || !pr->nfh)
 			continue;
-		w[*nw] = (struct record_run){.r = pr->r, .hits = pr->fh, .nhits = pr->nfh,
-					     .started_us = pr->hits.started_us, .cursor = pr->hits.xmin};
+		w[*nw] = (struct record_run){.r = pr->r,
+					     .cid = pr->cid,
+					     .hits = pr->fh,
+					     .nhits = pr->nfh,
+					     .started_us = pr->hits.started_us,
+					     .cursor = pr->hits.xmin};
 		(*nw)++;
 	}
 	free(runs);
@@ -407,7 +545,7 @@ static int batch_recorded(struct pass *p, struct record_run *w, int nw)
 			if (w[k].r == pr->r)
 				moved = !w[k].err;
 		if (moved)
-			db_cursor_cache(p->s, pr->r->id, pr->hits.xmin);
+			db_cursor_seen(p->s, pr->cid, pr->hits.xmin, pr->snapshot);
 	}
 	for (int k = 0; k < nw; k++)
 		if (recorded(p, w[k].r, w[k].started_us, w[k].nhits, &w[k].counts, w[k].err) == RULE_LOST)
@@ -429,6 +567,8 @@ static int run_batch(struct pass *p)
 	int64_t t0 = now_real_us();
 
 	rc = batch_read(p, w, &nw, &bt);
+	if (rc == 0)
+		rc = batch_chunks(p, w, &nw);
 	if (rc < 0)
 		goto out;
 	bool defer = p->o->defer_tail;
@@ -486,8 +626,8 @@ static enum rule_outcome full_read_record(struct pass *p, struct planned_rule *p
 	struct record_counts c = {0};
 	char *err = NULL;
 
-	if (db_rule_hits(p->s, r, p->cfg->statement_timeout_ms, p->now, "-infinity", pr->cursor[0] ? pr->cursor : NULL,
-			 pr->clock_due, true, p->o->lock, &pr->hits, &err) < 0) {
+	if (db_rule_hits_as(p->s, r, pr->cid, p->cfg->statement_timeout_ms, p->now, "-infinity",
+			    pr->cursor[0] ? pr->cursor : NULL, pr->clock_due, true, p->o->lock, &pr->hits, &err) < 0) {
 		/* a read that failed after taking the rule's session lock still
 		 * holds it (hits.locked): run_full releases it, or the other
 		 * daemons would see the rule busy for as long as we stay
@@ -499,8 +639,11 @@ static enum rule_outcome full_read_record(struct pass *p, struct planned_rule *p
 	enum rule_outcome oc = sort_hits(p, pr, &p->tail);
 	if (oc == RULE_SKIPPED || !pr->nfh)
 		return oc;
-	if (db_record_hits(p->s, r, pr->fh, pr->nfh, pr->hits.started_us, pr->hits.xmin, !pr->hits.delta, &c, &err) <
-	    0) {
+	const struct finding_hit *fh = pr->fh;
+	int nfh = pr->nfh;
+	if (record_chunks(p, r, pr->cid, &fh, &nfh, pr->hits.started_us, NULL, &err) < 0 ||
+	    db_record_hits(p->s, r, pr->cid, fh, nfh, pr->hits.started_us, pr->hits.xmin, !pr->hits.delta,
+			   bulk_too(p, pr, &pr->hits), &c, &err) < 0) {
 		moved[0] = '\0';
 		return recorded(p, r, pr->hits.started_us, pr->nfh, &c, err ? err : xstrdup("no answer"));
 	}
@@ -517,11 +660,11 @@ static int run_full(struct pass *p, struct planned_rule *pr)
 
 	enum rule_outcome oc = full_read_record(p, pr, moved);
 	if (p->incr && *moved && db_cursors_cached(p->s))
-		db_cursor_cache(p->s, pr->r->id, moved);
+		db_cursor_cache(p->s, pr->cid, moved);
 	if (p->t->alerts != alerts_before)
 		p->t->claimed = false; /* queued after the batch's claim */
 	if (pr->hits.locked && db_ok(p->s))
-		db_rule_unlock(p->s, pr->r->id);
+		db_rule_unlock(p->s, pr->cid);
 	planned_clear(pr);
 	if (p->o->on_rule)
 		p->o->on_rule(p->o->arg, pr->r->id, (double)(now_real_us() - t0) / 1e6, oc == RULE_FAILED,

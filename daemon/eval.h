@@ -21,7 +21,28 @@ struct eval_totals {
 	bool claimed;
 };
 
+/* Lanes (docs/ARCHITECTURE.md, "Lanes"): the daemon reads the rules in
+ * three sessions, so that a per-record alert never waits for another
+ * rule's cost. */
+enum eval_lane {
+	LANE_ALL,  /* every rule, every change (--once, qfctl) */
+	LANE_LIVE, /* match rules, on statements that changed at most lane_keys rows */
+	LANE_BULK, /* match rules, on the larger statements; cursors and locks "<id>/bulk" */
+	LANE_REST  /* every other rule (windows, statistics, SQL), and the clock */
+};
+/* whether the lane reads r */
+bool lane_wants(enum eval_lane lane, const struct qf_rule *r);
+/* the name of r's cursor and lock in the lane: its id, or "<id>/bulk" */
+const char *lane_cid(enum eval_lane lane, const struct qf_rule *r, char out[80]);
+/* the lane as its statements set qingfeng.lane (rule.h QF_LANE_IF) */
+const char *lane_name(enum eval_lane lane);
+
 struct eval_opts {
+	enum eval_lane lane;
+	int lane_keys; /* LANE_LIVE, LANE_BULK: the bound between them (rows of one statement) */
+	/* > 0: a rule run's hits beyond this many are written in transactions
+	 * of this many before the last, which moves the cursor */
+	int chunk;
 	const char *now;  /* the clock rules see (:now); NULL = the real time */
 	bool incremental; /* skip rules whose tables did not change since their cursor */
 	bool lock;	  /* take each rule's advisory lock; skip a rule another daemon holds */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,10 @@
 #include "db.h"
 #include "db_disposal.h"
 #include "db_outbox.h"
+#include "db_record.h"
 #include "deliver.h"
 #include "eval.h"
+#include "lane.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -298,6 +301,10 @@ struct daemon {
 	bool verbose;	  /* -v outlives a reload */
 	struct qf_config *cfg;
 	struct qf_ruleset *set;
+	/* cfg and set, shared with the lanes until the last lets go */
+	struct lane_gen *gen;
+	/* the bulk and rest lanes (lane.h); this loop is the live lane */
+	struct lanes *lanes;
 	struct deliverer *d;
 	struct db_session *c; /* NULL, or a session that may have been lost */
 	struct metrics *m;    /* NULL without metrics_listen */
@@ -475,10 +482,11 @@ static void daemon_reload(struct daemon *dm)
 		return;
 	}
 	diag_free(&dg);
-	ruleset_free(dm->set);
-	*dm->set = nset;
-	config_free(dm->cfg);
-	dm->cfg = ncfg;
+	/* the lanes keep the old generation until their pass ends */
+	struct lane_gen *old = dm->gen;
+	dm->gen = lane_gen_new(ncfg, &nset);
+	dm->cfg = lane_gen_cfg(dm->gen);
+	dm->set = lane_gen_set(dm->gen);
 	if (!dm->verbose) /* -v outlives a reload */
 		log_set_level(dm->cfg->log_level);
 	setenv("TZ", dm->cfg->timezone, 1);
@@ -495,6 +503,8 @@ static void daemon_reload(struct daemon *dm)
 	set_waiter(dm);
 	dm->at[T_EVAL] = dm->at[T_TIMED] = 0;
 	trust_reloaded(dm->trust, dm->c, dm->cfg, dm->set);
+	lanes_publish(dm->lanes, dm->gen);
+	lane_gen_put(old);
 	log_notice("reloaded: %d rule(s), %d receiver(s)", dm->set->n, dm->cfg->nreceivers);
 	sd_notify(0, "READY=1");
 }
@@ -529,6 +539,20 @@ static void connect_failed(struct daemon *dm, int64_t now, const struct db_failu
 		sd_notifyf(0, "STATUS=refusing the database session (%s); retrying", db_refusal_name(f->kind));
 }
 
+/* Before the live lane's first pass passes over an import: the bulk
+ * lane's cursors of the match rules that have none yet (db_record.h). */
+static void bulk_cursors(struct daemon *dm)
+{
+	const char **ids = xcalloc((size_t)dm->set->n + 1, sizeof *ids);
+	int n = 0;
+	for (int i = 0; i < dm->set->n; i++)
+		if (dm->set->rules[i].enabled && lane_wants(LANE_BULK, &dm->set->rules[i]))
+			ids[n++] = dm->set->rules[i].id;
+	if (n)
+		db_bulk_cursors_init(dm->c, ids, n);
+	free(ids);
+}
+
 /* A new session when the last one is gone (backing off while the
  * database is away or refused); what belonged to the old one (its locks,
  * cursors, deferred bookkeeping) goes with it. */
@@ -554,6 +578,8 @@ static void daemon_connect(struct daemon *dm, int64_t now)
 	} else {
 		char where[300];
 		dm->connect_backoff = 1000;
+		if (dm->lanes)
+			bulk_cursors(dm);
 		deliver_wake(dm->d);
 		dm->at[T_EVAL] = dm->at[T_TIMED] = 0; /* catch up on what changed while away */
 		dm->at[T_REFRESH] = 0;
@@ -582,16 +608,23 @@ static void daemon_pass(struct daemon *dm)
 	const struct qf_config *cfg = dm->cfg;
 	int64_t interval = (int64_t)cfg->eval_interval_s * 1000;
 	struct eval_totals t;
-	bool hk = timer_due(dm, T_HOUSEKEEPING, now_mono_ms());
+	/* the clock work is the rest lane's */
+	bool hk = !dm->lanes && timer_due(dm, T_HOUSEKEEPING, now_mono_ms());
 	bool timed = timer_due(dm, T_TIMED, now_mono_ms()) || !dm->notified.n;
 	struct claim_req cq;
 	char nowbuf[40];
 
 	if (clock_set)
 		eval_now_text(nowbuf, clock_offset_us);
-	struct eval_opts eo = {.now = clock_set ? nowbuf : NULL,
-			       .incremental = true, .lock = true, .on_rule = on_rule, .arg = dm,
-			       .no_housekeeping = !hk, .defer_tail = true,
+	struct eval_opts eo = {.lane = dm->lanes ? LANE_LIVE : LANE_ALL,
+			       .lane_keys = LANE_LIVE_KEYS,
+			       .now = clock_set ? nowbuf : NULL,
+			       .incremental = true,
+			       .lock = true,
+			       .on_rule = on_rule,
+			       .arg = dm,
+			       .no_housekeeping = !hk,
+			       .defer_tail = true,
 			       .notified = timed ? NULL : &dm->notified,
 			       .claim = deliver_claim_req(dm->d, &cq) ? &cq : NULL};
 	if (hk)
@@ -683,6 +716,8 @@ static void daemon_wait(struct daemon *dm)
 	deliver_wait(dm->d, wfd, up ? 2 : 1, (int)wait, up);
 	while (read(wake_pipe[0], drain, sizeof drain) > 0)
 		;
+	if (lanes_alerts_queued(dm->lanes))
+		deliver_wake(dm->d); /* a lane queued alerts: claim them now */
 	if (db_ok(dm->c) && db_notified(dm->c, &dm->notified))
 		dm->at[T_EVAL] = 0; /* a record committed: evaluate now */
 }
@@ -727,6 +762,8 @@ static int daemon_start(struct daemon *dm)
 static void daemon_stop(struct daemon *dm)
 {
 	sd_notify(0, "STOPPING=1");
+	lanes_stop(dm->lanes);
+	dm->lanes = NULL;
 	/* what is left is short (the last bookkeeping, recording answers in
 	 * flight) and runs to its end, but a server that does not answer
 	 * must not hold the stop up beyond systemd's TimeoutStopSec */
@@ -747,9 +784,12 @@ static void daemon_stop(struct daemon *dm)
 
 static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset *set, bool verbose)
 {
-	struct daemon dm = {.path = path, .verbose = verbose, .cfg = cfg, .set = set, .connect_backoff = 1000,
-			    .check_orphans = true};
+	struct daemon dm = {.path = path, .verbose = verbose, .connect_backoff = 1000, .check_orphans = true};
 	int rc;
+
+	dm.gen = lane_gen_new(cfg, set);
+	dm.cfg = lane_gen_cfg(dm.gen);
+	dm.set = lane_gen_set(dm.gen);
 
 	/* every timer starts due (0): the connection, the first pass, the
 	 * gauges and the first WATCHDOG=1 come at once */
@@ -757,6 +797,14 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	dm.rcv_names = route_receiver_names(cfg);
 	dm.trust = trust_new(cfg, set);
 	rc = daemon_start(&dm);
+	if (rc < 0) {
+		/* the lanes' threads render JSON too: jansson's hash seed is set
+		 * once, before them */
+		json_object_seed(0);
+		dm.lanes = lanes_start(dm.gen, dm.m, wake_pipe[1], clock_set, clock_offset_us);
+		if (!dm.lanes)
+			rc = EX_SOFTWARE_;
+	}
 	while (rc < 0 && !stop_requested) {
 		int64_t now = now_mono_ms();
 
@@ -774,11 +822,11 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 		rc = EX_OK_;
 	}
 	strlist_free(&dm.notified);
+	lanes_stop(dm.lanes);
 	deliver_free(dm.d);
 	metrics_stop(dm.m);
 	db_close(&dm.c);
-	ruleset_free(dm.set);
-	config_free(dm.cfg);
+	lane_gen_put(dm.gen);
 	free(dm.rcv_names);
 	trust_free(dm.trust);
 	db_set_waiter(NULL);

@@ -652,6 +652,59 @@ struct qf_param *rule_param(struct qf_rule *r, const char *name)
 	return NULL;
 }
 
+/* `realert`, every rule's parameter: a re-triggered finding is alerted
+ * at most once in this long (a level that rises is alerted at once).
+ * "1 day" unless the rule file or the deployment's params say otherwise:
+ * "N seconds|minutes|hours|days" (singular too, or s, min, h, d), or a
+ * number of seconds; 0 alerts every re-trigger, as before schema 23. */
+#define REALERT_DEFAULT "1 day"
+
+static void realert_declare(struct qf_rule *r)
+{
+	if (rule_param(r, "realert"))
+		return;
+	r->params = xrealloc(r->params, sizeof *r->params * (size_t)(r->nparams + 1));
+	r->params[r->nparams] =
+		(struct qf_param){.name = xstrdup("realert"), .value = xstrdup(REALERT_DEFAULT), .line = r->line};
+	r->nparams++;
+}
+
+/* seconds, or -1 */
+static long realert_seconds(const char *v)
+{
+	static const struct {
+		const char *unit;
+		long s;
+	} units[] = {{"s", 1},	     {"sec", 1},      {"second", 1},  {"seconds", 1}, {"min", 60},
+		     {"minute", 60}, {"minutes", 60}, {"h", 3600},    {"hour", 3600}, {"hours", 3600},
+		     {"d", 86400},   {"day", 86400},  {"days", 86400}};
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (end == v || n < 0 || errno || n > 3650L * 86400)
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (!*end)
+		return n;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (!strcmp(end, units[i].unit))
+			return n > 3650L * 86400 / units[i].s ? -1 : n * units[i].s;
+	return -1;
+}
+
+static void realert_parse(struct qf_rule *r, struct diag *d)
+{
+	const struct qf_param *p = rule_param(r, "realert");
+	r->realert_s = p ? realert_seconds(p->value) : 86400;
+	if (r->realert_s < 0) {
+		diag_error(d, r->file, p->line,
+			   "rule %s: realert '%s' is not a duration (\"1 day\", \"6 hours\", \"30 minutes\", seconds, or 0)",
+			   r->id, p->value);
+		r->realert_s = 86400;
+	}
+}
+
 static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg, struct diag *d)
 {
 	for (int i = 0; cfg && i < cfg->noverrides; i++) {
@@ -673,6 +726,11 @@ static void apply_overrides(struct qf_ruleset *set, const struct qf_config *cfg,
 			} else if (p->numeric != o->params[j].numeric) {
 				diag_error(d, o->file, o->params[j].line, "rule %s parameter '%s' must be %s", r->id,
 					   p->name, p->numeric ? "a number" : "a string, boolean or list");
+			} else if (!strcmp(p->name, "realert") && realert_seconds(o->params[j].value) < 0) {
+				diag_error(d, o->file, o->params[j].line,
+					   "rule %s: realert '%s' is not a duration (\"1 day\", \"6 hours\", \"30 minutes\","
+					   " seconds, or 0)",
+					   r->id, o->params[j].value);
 			} else {
 				free(p->value);
 				p->value = xstrdup(o->params[j].value);
@@ -714,9 +772,12 @@ int ruleset_finish(struct qf_ruleset *set, const struct qf_config *cfg, struct d
 					   set->rules[j].file, set->rules[j].line);
 	if (d->errors != errs)
 		return -1;
+	for (int i = 0; i < set->n; i++)
+		realert_declare(&set->rules[i]);
 	apply_overrides(set, cfg, d);
 	for (int i = 0; i < set->n; i++) {
 		struct qf_rule *r = &set->rules[i];
+		realert_parse(r, d);
 		if (!r->kind || !r->message_zh || !r->message_en)
 			continue; /* already reported */
 		if (!rule_template_ok(r, r->message_zh, d) || !rule_template_ok(r, r->message_en, d))

@@ -83,7 +83,24 @@ struct qf_rule {
 	bool clock;	      /* reads :now, so the passing of time alone can change its result */
 	bool changed_aware;   /* uses ${changed(...)}: reads only touched keys when given a cursor */
 	char version[17]; /* first 16 hex digits of SHA-256 of the effective rule */
+	long realert_s;	  /* params.realert: a re-trigger is alerted at most this often (s) */
 };
+
+/* Lanes (eval.h): a match rule's incremental statement reads the
+ * changes of its lane only. The live lane ('live') reads statements that
+ * changed at most lane_keys rows, the bulk lane ('bulk') the larger ones,
+ * '' (or unset: qfctl, --once) all. keys is a change_log row's key array. */
+#define QF_LANE_IF(keys, lane, lane_keys) \
+	"(" lane " = '' OR (cardinality(" keys ") > " lane_keys ") = (" lane " = 'bulk'))"
+#define QF_LANE_COND(keys)                                                       \
+	QF_LANE_IF(keys, "coalesce(current_setting('qingfeng.lane', true), '')", \
+		   "nullif(current_setting('qingfeng.lane_keys', true), '')::int")
+/* A change the previous read of the rule saw (qingfeng.seen, its snapshot:
+ * db_cursor_seen) is not read again: a transaction left open (an import
+ * being written) holds the cursor back, and every pass would otherwise
+ * re-read every change committed since it began. xid is the change's. */
+#define QF_SEEN_IF(xid, seen) "coalesce(NOT pg_visible_in_snapshot(" xid ", nullif(" seen ", '')::pg_snapshot), true)"
+#define QF_SEEN_COND(xid) QF_SEEN_IF(xid, "current_setting('qingfeng.seen', true)")
 
 struct qf_ruleset {
 	struct qf_rule *rules;

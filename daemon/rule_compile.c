@@ -443,7 +443,7 @@ static void compile_delta(struct qf_rule *r, const char *ck)
 {
 	struct bound db = {0};
 	struct diag scratch;
-	char cond[512];
+	char cond[1280];
 
 	diag_init(&scratch);
 	bool ok = bind_all(r, &db, BIND_DELTA, &scratch);
@@ -451,7 +451,8 @@ static void compile_delta(struct qf_rule *r, const char *ck)
 		int cur = rule_add_value(r, NULL, BUILTIN_CURSOR);
 		snprintf(cond, sizeof cond,
 			 "t.\"%s\"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c"
-			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8))",
+			 " WHERE c.tbl = '%s' AND c.xid >= $%d::xid8 AND " QF_LANE_COND("c.keys") " AND " QF_SEEN_COND(
+				 "c.xid") "))",
 			 ck, table_name(r->table), cur);
 		db.delta = cond;
 	}

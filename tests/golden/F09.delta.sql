@@ -9,7 +9,7 @@ FROM records."payment" AS t
 WHERE (
 created_by = approved_by OR approved_by = paid_by
 )
-  AND t."payment_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $3::xid8))
+  AND t."payment_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $3::xid8 AND (coalesce(current_setting('qingfeng.lane', true), '') = '' OR (cardinality(c.keys) > nullif(current_setting('qingfeng.lane_keys', true), '')::int) = (coalesce(current_setting('qingfeng.lane', true), '') = 'bulk')) AND coalesce(NOT pg_visible_in_snapshot(c.xid, nullif(current_setting('qingfeng.seen', true), '')::pg_snapshot), true)))
 ) AS r
 LEFT JOIN LATERAL (SELECT o.evidence_hash FROM qf.finding o WHERE $1::boolean AND o.rule_id = $2 AND o.dedupe_key = r.key::text LIMIT 1) AS known ON true
 WHERE r.key IS NOT NULL

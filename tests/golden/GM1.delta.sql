@@ -10,7 +10,7 @@ WHERE (
 (t.value >= $2::numeric) AND t.handed_in IS NOT TRUE AND t.received_at < $3::timestamptz AND ((t.gift_id)::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'gift' AND c.xid >= $1::xid8)))
 )
   AND ($5::timestamptz = '-infinity' OR t."received_at" >= $5::timestamptz)
-  AND t."gift_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'gift' AND c.xid >= $1::xid8))
+  AND t."gift_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'gift' AND c.xid >= $1::xid8 AND (coalesce(current_setting('qingfeng.lane', true), '') = '' OR (cardinality(c.keys) > nullif(current_setting('qingfeng.lane_keys', true), '')::int) = (coalesce(current_setting('qingfeng.lane', true), '') = 'bulk')) AND coalesce(NOT pg_visible_in_snapshot(c.xid, nullif(current_setting('qingfeng.seen', true), '')::pg_snapshot), true)))
 ) AS r
 LEFT JOIN LATERAL (SELECT o.evidence_hash FROM qf.finding o WHERE $6::boolean AND o.rule_id = $7 AND o.dedupe_key = r.key::text LIMIT 1) AS known ON true
 WHERE r.key IS NOT NULL

@@ -10,7 +10,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 now() { perl -MTime::HiRes=time -e 'printf "%.3f", time'; }
-cursors() { sql "$DB" "SELECT string_agg(name || '=' || position, ',' ORDER BY name) FROM qf.cursor WHERE name LIKE 'rule:%'"; }
+# the live lane's cursors (the loop's session, the one cancelled here); the
+# bulk lane's ("rule:F09/bulk") move on their own, with no bulk to read
+cursors() { sql "$DB" "SELECT string_agg(name || '=' || position, ',' ORDER BY name) FROM qf.cursor WHERE name LIKE 'rule:%' AND name NOT LIKE '%/%'"; }
 sleeping() { sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'qingfengd' AND state = 'active' AND query LIKE '%pg_sleep%'"; }
 # gaps WINDOW-START WINDOW-END: the longest wait for a WATCHDOG=1 in the
 # window, its ends included, and how many came (notify.log: "TIME MESSAGE")

@@ -13,8 +13,8 @@ locks="SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.pid <> pg_backend_pid()"
 ok "$(wait_sql "(SELECT count(*) FROM qf.rule_run WHERE rule_id = 'X-FAIL' AND error LIKE '%division by zero%') >= 3"; echo $?)" \
    "the rule fails at every timed pass (three recorded)"
-is "$(sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")" 1 \
-   "(the daemon is connected)"
+is "$(sql "$DB" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")" 3 \
+   "(the daemon is connected: its loop's session and its two lanes')"
 ok "$(wait_sql "($locks) = 0"; echo $?)" "and holds no advisory lock after its failed runs"
 sql "$DB" "DELETE FROM records.payment WHERE payment_id = 'BOOM'; INSERT INTO records.payment (payment_id, department, amount) VALUES ('OK', '财务处', 1)"
 ok "$(wait_sql "EXISTS (SELECT 1 FROM qf.finding WHERE rule_id = 'X-FAIL' AND dedupe_key = 'OK')"; echo $?)" \

@@ -180,8 +180,11 @@ int main(void)
 	free(golden);
 	ok(f09 && f09->nvalues_full == 2 && f09->nvalues == 3 && f09->builtin[0] == 4 && !strcmp(f09->values[1], "F09"),
 	   "F09 binds only the known-hit switch and its id; its delta statement adds the cursor");
-	ok(f09 && f09->compiled_delta && strstr(f09->compiled_delta, "t.\"payment_id\"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $3::xid8))"),
-	   "F09 delta reads only payments changed since the cursor");
+	ok(f09 && f09->compiled_delta &&
+		   strstr(f09->compiled_delta,
+			  "t.\"payment_id\"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'payment' AND c.xid >= $3::xid8 AND " QF_LANE_COND(
+				  "c.keys") " AND " QF_SEEN_COND("c.xid") "))"),
+	   "F09 delta reads only payments changed since the cursor, in its lane's statements");
 	ok(f09 && f09->deps.n == 2 && strlist_has(&f09->deps, "payment") && strlist_has(&f09->deps, "person"),
 	   "F09 depends on payment (and person, for the subject's department)");
 	/* ${changed()} rules get an incremental statement too: the same
