@@ -795,7 +795,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 	 * gauges and the first WATCHDOG=1 come at once */
 	dm.d = deliver_new(cfg);
 	dm.rcv_names = route_receiver_names(cfg);
-	dm.trust = trust_new(cfg, set);
+	dm.trust = trust_new(dm.cfg, dm.set); /* the generation owns the set now */
 	rc = daemon_start(&dm);
 	if (rc < 0) {
 		/* the lanes' threads render JSON too: jansson's hash seed is set
