@@ -28,10 +28,10 @@ LOCK TABLE records.payment, records.test_task IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE INDEX IF NOT EXISTS payment_vendor_invoice ON records.payment (vendor_id, invoice_no, paid_at);
 CREATE INDEX IF NOT EXISTS payment_vendor_amount ON records.payment (vendor_id, amount, paid_at);
-CREATE INDEX IF NOT EXISTS payment_vendor_paid ON records.payment (vendor_id, paid_at);
+CREATE INDEX IF NOT EXISTS payment_vendor_paid ON records.payment (vendor_id, paid_at) INCLUDE (amount);
 DROP INDEX IF EXISTS records.payment_vendor_id_invoice_no_idx;
 DROP INDEX IF EXISTS records.payment_vendor_id_amount_idx;
-CREATE INDEX IF NOT EXISTS test_task_client_received ON records.test_task (client_id, received_at);
+CREATE INDEX IF NOT EXISTS test_task_client_received ON records.test_task (client_id, received_at) INCLUDE (tested_by);
 DROP INDEX IF EXISTS records.test_task_client_id_idx;
 
 -- Days are UTC days since the epoch: a summary row means the same day
@@ -44,19 +44,40 @@ RETURN pg_catalog.floor(EXTRACT(epoch FROM t) OPERATOR(pg_catalog./) 86400)::pg_
 COMMENT ON FUNCTION qf.epoch_day(timestamptz) IS
   '自 1970-01-01 起的 UTC 日序号 the UTC day number since 1970-01-01 (the day of the hot-key summaries)';
 
+-- Benford over a year of a vendor with tens of thousands of payments: one
+-- row per day and first digit would be 3,300 rows to sum per vendor. A row
+-- holds the nine digits' counts, of one day (span 1) or of 30 days (span
+-- 30, from a multiple of 30): a year is 12 rows of 30 days and at most 58
+-- of single days, and the two edge days are counted from the rows.
 CREATE TABLE qf.sum_payment_digit (
     vendor_id text     NOT NULL,
+    span      smallint NOT NULL CHECK (span IN (1, 30)),
     day       integer  NOT NULL,
-    digit     smallint NOT NULL,
-    n         bigint   NOT NULL,
-    PRIMARY KEY (vendor_id, day, digit)
+    n1        bigint   NOT NULL DEFAULT 0,
+    n2        bigint   NOT NULL DEFAULT 0,
+    n3        bigint   NOT NULL DEFAULT 0,
+    n4        bigint   NOT NULL DEFAULT 0,
+    n5        bigint   NOT NULL DEFAULT 0,
+    n6        bigint   NOT NULL DEFAULT 0,
+    n7        bigint   NOT NULL DEFAULT 0,
+    n8        bigint   NOT NULL DEFAULT 0,
+    n9        bigint   NOT NULL DEFAULT 0,
+    PRIMARY KEY (vendor_id, span, day)
 );
 COMMENT ON TABLE qf.sum_payment_digit IS
-  '付款首位数日汇总（F05 增量评估用，由触发器维护） payments of at least 10 yuan per vendor, UTC day of paid_at and first digit of the amount, kept by the triggers of records.payment in the writer''s transaction; F05 reads it in an incremental pass';
+  '付款首位数汇总（F05 增量评估用，由触发器维护） payments of at least 10 yuan per vendor, per UTC day (span 1) and per 30 days (span 30) of paid_at, counted by the first digit of the amount; kept by the triggers of records.payment in the writer''s transaction; F05 reads it in an incremental pass';
 COMMENT ON COLUMN qf.sum_payment_digit.vendor_id IS '供应商 vendor';
-COMMENT ON COLUMN qf.sum_payment_digit.day IS '付款日（UTC 日序号，qf.epoch_day） day of paid_at (qf.epoch_day)';
-COMMENT ON COLUMN qf.sum_payment_digit.digit IS '金额首位数 first digit of the amount (1-9)';
-COMMENT ON COLUMN qf.sum_payment_digit.n IS '笔数 number of payments';
+COMMENT ON COLUMN qf.sum_payment_digit.span IS '天数（1 或 30） days the row covers (1 or 30)';
+COMMENT ON COLUMN qf.sum_payment_digit.day IS '首日（UTC 日序号，qf.epoch_day；30 天行为 30 的倍数） first day (qf.epoch_day; a multiple of 30 for span 30)';
+COMMENT ON COLUMN qf.sum_payment_digit.n1 IS '首位数为 1 的笔数 payments whose amount begins with 1';
+COMMENT ON COLUMN qf.sum_payment_digit.n2 IS '首位数为 2 的笔数 payments whose amount begins with 2';
+COMMENT ON COLUMN qf.sum_payment_digit.n3 IS '首位数为 3 的笔数 payments whose amount begins with 3';
+COMMENT ON COLUMN qf.sum_payment_digit.n4 IS '首位数为 4 的笔数 payments whose amount begins with 4';
+COMMENT ON COLUMN qf.sum_payment_digit.n5 IS '首位数为 5 的笔数 payments whose amount begins with 5';
+COMMENT ON COLUMN qf.sum_payment_digit.n6 IS '首位数为 6 的笔数 payments whose amount begins with 6';
+COMMENT ON COLUMN qf.sum_payment_digit.n7 IS '首位数为 7 的笔数 payments whose amount begins with 7';
+COMMENT ON COLUMN qf.sum_payment_digit.n8 IS '首位数为 8 的笔数 payments whose amount begins with 8';
+COMMENT ON COLUMN qf.sum_payment_digit.n9 IS '首位数为 9 的笔数 payments whose amount begins with 9';
 
 CREATE TABLE qf.sum_task_tester (
     client_id text    NOT NULL,
@@ -90,28 +111,77 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM qf.sum_payment_digit;
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO qf.sum_payment_digit AS s (vendor_id, day, digit, n)
-        SELECT c.vendor_id, c.day, c.digit, pg_catalog.sum(c.k)::pg_catalog.int8
-          FROM (SELECT r.vendor_id AS vendor_id, qf.epoch_day(r.paid_at) AS day, pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1)::pg_catalog.int2 AS digit, 1 AS k
-                  FROM new_rows r WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10) c
-         GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
-        ON CONFLICT (vendor_id, day, digit) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
+        WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
+                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, 1 AS k
+                  FROM new_rows r
+                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
+                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10)
+        INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
+        SELECT g.vendor_id, g.span, g.day,
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
+          FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM c
+                UNION ALL
+                SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k FROM c) g
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO qf.sum_payment_digit AS s (vendor_id, day, digit, n)
-        SELECT c.vendor_id, c.day, c.digit, pg_catalog.sum(c.k)::pg_catalog.int8
-          FROM (SELECT r.vendor_id AS vendor_id, qf.epoch_day(r.paid_at) AS day, pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1)::pg_catalog.int2 AS digit, -1 AS k
-                  FROM old_rows r WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10) c
-         GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
-        ON CONFLICT (vendor_id, day, digit) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
+        WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
+                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, -1 AS k
+                  FROM old_rows r
+                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
+                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10)
+        INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
+        SELECT g.vendor_id, g.span, g.day,
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
+          FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM c
+                UNION ALL
+                SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k FROM c) g
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
     ELSE
-        INSERT INTO qf.sum_payment_digit AS s (vendor_id, day, digit, n)
-        SELECT c.vendor_id, c.day, c.digit, pg_catalog.sum(c.k)::pg_catalog.int8
-          FROM (SELECT r.vendor_id AS vendor_id, qf.epoch_day(r.paid_at) AS day, pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1)::pg_catalog.int2 AS digit, -1 AS k
-                  FROM old_rows r WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10
-                UNION ALL SELECT r.vendor_id AS vendor_id, qf.epoch_day(r.paid_at) AS day, pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1)::pg_catalog.int2 AS digit, 1 AS k
-                  FROM new_rows r WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10) c
-         GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
-        ON CONFLICT (vendor_id, day, digit) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
+        WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
+                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, -1 AS k
+                  FROM old_rows r
+                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
+                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10
+                UNION ALL
+                SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
+                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, 1 AS k
+                  FROM new_rows r
+                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
+                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10)
+        INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
+        SELECT g.vendor_id, g.span, g.day,
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
+               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
+          FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM c
+                UNION ALL
+                SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k FROM c) g
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
     END IF;
     RETURN NULL;
 END
@@ -178,10 +248,14 @@ CREATE TRIGGER qf_sum_trunc AFTER TRUNCATE ON records.test_task
     FOR EACH STATEMENT EXECUTE FUNCTION qf.sum_test_task_apply();
 
 -- The rows already there (the lock above holds writers off).
-INSERT INTO qf.sum_payment_digit (vendor_id, day, digit, n)
-SELECT r.vendor_id, qf.epoch_day(r.paid_at), substr(trunc(abs(r.amount))::text, 1, 1)::int2, count(*)
-  FROM records.payment r
- WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND abs(r.amount) >= 10
+WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day, substr(trunc(abs(r.amount))::text, 1, 1) AS d
+             FROM records.payment r
+            WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND abs(r.amount) >= 10)
+INSERT INTO qf.sum_payment_digit (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
+SELECT g.vendor_id, g.span, g.day, count(*) FILTER (WHERE g.d = '1'), count(*) FILTER (WHERE g.d = '2'), count(*) FILTER (WHERE g.d = '3'), count(*) FILTER (WHERE g.d = '4'), count(*) FILTER (WHERE g.d = '5'), count(*) FILTER (WHERE g.d = '6'), count(*) FILTER (WHERE g.d = '7'), count(*) FILTER (WHERE g.d = '8'), count(*) FILTER (WHERE g.d = '9')
+  FROM (SELECT c.vendor_id, 1::int2 AS span, c.day, c.d FROM c
+        UNION ALL
+        SELECT c.vendor_id, 30::int2, c.day - (c.day % 30 + 30) % 30, c.d FROM c) g
  GROUP BY 1, 2, 3;
 INSERT INTO qf.sum_task_tester (client_id, day, tested_by, n)
 SELECT r.client_id, qf.epoch_day(r.received_at), r.tested_by, count(*)

@@ -36,12 +36,16 @@ findings() {
 }
 # the summaries of A against a recount of its rows (zero rows are kept)
 sums_off() {
-  local pay="SELECT vendor_id, qf.epoch_day(paid_at), substr(trunc(abs(amount))::text, 1, 1)::int2, count(*)
-               FROM records.payment WHERE vendor_id IS NOT NULL AND paid_at IS NOT NULL AND abs(amount) >= 10 GROUP BY 1, 2, 3"
+  local pay="SELECT vendor_id, s.span, qf.epoch_day(paid_at) - (qf.epoch_day(paid_at) % s.span + s.span) % s.span,
+                    count(*) FILTER (WHERE d = '1'), count(*) FILTER (WHERE d = '2'), count(*) FILTER (WHERE d = '3'),
+                    count(*) FILTER (WHERE d = '4'), count(*) FILTER (WHERE d = '5'), count(*) FILTER (WHERE d = '6'),
+                    count(*) FILTER (WHERE d = '7'), count(*) FILTER (WHERE d = '8'), count(*) FILTER (WHERE d = '9')
+               FROM (SELECT *, substr(trunc(abs(amount))::text, 1, 1) AS d FROM records.payment) p, (VALUES (1), (30)) s(span)
+              WHERE vendor_id IS NOT NULL AND paid_at IS NOT NULL AND abs(amount) >= 10 GROUP BY 1, 2, 3"
   local task="SELECT client_id, qf.epoch_day(received_at), tested_by, count(*)
                 FROM records.test_task WHERE client_id IS NOT NULL AND received_at IS NOT NULL GROUP BY 1, 2, 3"
-  sql "$DB_A" "SELECT (SELECT count(*) FROM (SELECT vendor_id, day, digit, n FROM qf.sum_payment_digit WHERE n <> 0 EXCEPT $pay) x)
-                    + (SELECT count(*) FROM ($pay EXCEPT SELECT vendor_id, day, digit, n FROM qf.sum_payment_digit WHERE n <> 0) x)
+  sql "$DB_A" "SELECT (SELECT count(*) FROM (SELECT vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9 FROM qf.sum_payment_digit WHERE (n1, n2, n3, n4, n5, n6, n7, n8, n9) <> (0, 0, 0, 0, 0, 0, 0, 0, 0) EXCEPT $pay) x)
+                    + (SELECT count(*) FROM ($pay EXCEPT SELECT vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9 FROM qf.sum_payment_digit WHERE (n1, n2, n3, n4, n5, n6, n7, n8, n9) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)) x)
                     + (SELECT count(*) FROM (SELECT client_id, day, tested_by, n FROM qf.sum_task_tester WHERE n <> 0 EXCEPT $task) x)
                     + (SELECT count(*) FROM ($task EXCEPT SELECT client_id, day, tested_by, n FROM qf.sum_task_tester WHERE n <> 0) x)"
 }
