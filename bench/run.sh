@@ -7,7 +7,7 @@
 #
 #   bench/run.sh                         every benchmark, at the targets' scales
 #                                        (eval at 10M rows alone takes ~15 min)
-#   BENCH=capture,deliver bench/run.sh   a subset (capture, deliver, latency, gauges,
+#   BENCH=capture,deliver bench/run.sh   a subset (capture, deliver, latency, hotkey, hotsql, gauges,
 #                                        eval, bulk, web; soak only when named); the
 #                                        other benchmarks' rows are kept
 #   QUICK=1 bench/run.sh                 small scales, a few minutes in all;
@@ -15,7 +15,8 @@
 #   bench/run.sh --render                rewrite the block from its stored data
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
-# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey); ALERTS, FINDINGS (gauges);
+# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey);
+# HOTSQL_SCALES, HOTSQL_KEYS, HOTSQL_HISTORY, HOTSQL_NEW, HOTSQL_ROUNDS (hotsql); ALERTS, FINDINGS (gauges);
 # WEB_FINDINGS, WEB_ROUNDS (web); SCALES,
 # ROUNDS_INCR, INCREMENTAL_ONLY (eval); BULK_SCALE, BULK_N (bulk); SOAK_*
 # (soak). Any that differs from its default is written beside the figures.
@@ -30,8 +31,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export QF_BUILD=${QF_BUILD:-$ROOT/build}
 RESULTS_MD=${RESULTS_MD:-$ROOT/bench/RESULTS.md}
-ALL="capture deliver latency hotkey gauges eval bulk web"   # soak is not a default benchmark (make soak)
-KNOWN="capture deliver latency hotkey gauges eval bulk web soak"
+ALL="capture deliver latency hotkey hotsql gauges eval bulk web"   # soak is not a default benchmark (make soak)
+KNOWN="capture deliver latency hotkey hotsql gauges eval bulk web soak"
 
 render_only=0
 case "${1:-}" in
@@ -44,6 +45,7 @@ if [ "${QUICK:-}" = 1 ]; then
   export ROWS=${ROWS:-20000} ROUNDS=${ROUNDS:-3} SIZES=${SIZES:-2000 6000}
   export RATE=${RATE:-200} COUNT=${COUNT:-1000} SCALES=${SCALES:-100000} ROUNDS_INCR=${ROUNDS_INCR:-3}
   export HISTORY=${HISTORY:-0 20000} IMPORT=${IMPORT:-5000}
+  export HOTSQL_SCALES=${HOTSQL_SCALES:-1000000} HOTSQL_ROUNDS=${HOTSQL_ROUNDS:-3}
   export ALERTS=${ALERTS:-100000} FINDINGS=${FINDINGS:-100000} BULK_SCALE=${BULK_SCALE:-100000} BULK_N=${BULK_N:-5000}
   export SOAK_MINUTES=${SOAK_MINUTES:-3} WEB_FINDINGS=${WEB_FINDINGS:-100000}
 fi
@@ -70,6 +72,7 @@ settings() {
     deliver) spec="SIZES=20000_60000" ;;
     latency) spec="RATE=200 COUNT=4000 SEED=20000" ;;
     hotkey)  spec="RATE=200 HOT_COUNT=400 HISTORY=0_20000_100000 IMPORT=50000" ;;
+    hotsql)  spec="HOTSQL_SCALES=1000000_10000000 HOTSQL_KEYS=50 HOTSQL_HISTORY=20000 HOTSQL_NEW=1000 HOTSQL_ROUNDS=5" ;;
     gauges)  spec="ALERTS=1000000 FINDINGS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
     bulk)    spec="BULK_SCALE=1000000 BULK_N=50000" ;;
@@ -133,7 +136,7 @@ done
 perl -CSD -e '
   use strict; use warnings;
   my ($md, $new) = @ARGV;
-  my @order = qw(capture eval bulk deliver latency hotkey gauges web soak);
+  my @order = qw(capture eval bulk deliver latency hotkey hotsql gauges web soak);
   local $/;
   open(my $f, "<:encoding(UTF-8)", $md) or die "bench/run.sh: $md: $!\n";
   my $text = <$f>; close $f;

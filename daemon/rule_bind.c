@@ -139,12 +139,15 @@ static const char *expand_changed(struct qf_rule *r, const char *p, const char *
 	char full[32] = "";
 	if (mode == BIND_FULL)
 		snprintf(full, sizeof full, "$%d::xid8 IS NULL OR ", cur);
-	if (na == 3) /* the rows still there, and the deleted ones as the capture kept them */
+	/* the rows still there, and the deleted and replaced ones as the
+	 * capture kept them (an update that moved a row to another key
+	 * changes the old key's findings too) */
+	if (na == 3)
 		buf_printf(ex,
 			   "(%s(%s)::text = ANY(ARRAY(SELECT x.\"%s\"::text FROM records.\"%s\" x"
 			   " WHERE x.\"%s\"::text = ANY(ARRAY(%s))"
 			   " UNION ALL SELECT o->>'%s' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o"
-			   " WHERE c.tbl = '%s' AND c.op = 'd' AND c.xid >= $%d::xid8)))",
+			   " WHERE c.tbl = '%s' AND c.old_rows IS NOT NULL AND c.xid >= $%d::xid8)))",
 			   full, args[1], args[2], args[0], ck, keys, args[2], args[0], cur);
 	else
 		buf_printf(ex, "(%s(%s)::text = ANY(ARRAY(%s)))", full, args[1], keys);

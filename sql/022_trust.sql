@@ -539,11 +539,20 @@ BEGIN
             ' SELECT %L, ''d'', pg_catalog.array_agg(%I::pg_catalog.text), pg_catalog.jsonb_agg(pg_catalog.to_jsonb(o))'
             ' FROM old_rows o HAVING pg_catalog.count(*) > 0',
             TG_TABLE_NAME, TG_ARGV[0]);
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- the rows an update replaced are kept, as sql/020 does: a row
+        -- moved to another key makes the rules re-read the old key too
+        EXECUTE pg_catalog.format(
+            'INSERT INTO qf.change_log (tbl, op, keys, old_rows)'
+            ' SELECT %L, ''u'', (SELECT pg_catalog.array_agg(%I::pg_catalog.text) FROM new_rows),'
+            '        pg_catalog.jsonb_agg(pg_catalog.to_jsonb(o))'
+            ' FROM old_rows o HAVING pg_catalog.count(*) > 0',
+            TG_TABLE_NAME, TG_ARGV[0]);
     ELSE
         EXECUTE pg_catalog.format(
             'INSERT INTO qf.change_log (tbl, op, keys)'
-            ' SELECT %L, %L, pg_catalog.array_agg(%I::pg_catalog.text) FROM new_rows HAVING pg_catalog.count(*) > 0',
-            TG_TABLE_NAME, CASE TG_OP WHEN 'INSERT' THEN 'i' ELSE 'u' END, TG_ARGV[0]);
+            ' SELECT %L, ''i'', pg_catalog.array_agg(%I::pg_catalog.text) FROM new_rows HAVING pg_catalog.count(*) > 0',
+            TG_TABLE_NAME, TG_ARGV[0]);
     END IF;
     IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM qf.evidence_ref r WHERE r.tbl OPERATOR(pg_catalog.=) TG_TABLE_NAME) THEN
         EXECUTE pg_catalog.format(

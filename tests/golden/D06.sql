@@ -7,7 +7,7 @@ SELECT t."person_id"::text AS key, (t.person_id) AS subject, (NULL) AS departmen
        jsonb_build_object('table', 'records.complaint', 'person_id', t."person_id", 'count', count(*), 'first', min(t."received_at"), 'last', max(t."received_at"), 'window_days', $2::numeric, 'complaint_ids', (jsonb_agg(t.complaint_id ORDER BY t.complaint_id)), 'stages', (jsonb_agg(t.stage ORDER BY t.complaint_id))) AS evidence
 FROM records."complaint" AS t
 WHERE (
-($1::xid8 IS NULL OR (t.person_id)::text = ANY(ARRAY(SELECT x."person_id"::text FROM records."complaint" x WHERE x."complaint_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'complaint' AND c.xid >= $1::xid8)) UNION ALL SELECT o->>'person_id' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o WHERE c.tbl = 'complaint' AND c.op = 'd' AND c.xid >= $1::xid8)))
+($1::xid8 IS NULL OR (t.person_id)::text = ANY(ARRAY(SELECT x."person_id"::text FROM records."complaint" x WHERE x."complaint_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'complaint' AND c.xid >= $1::xid8)) UNION ALL SELECT o->>'person_id' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o WHERE c.tbl = 'complaint' AND c.old_rows IS NOT NULL AND c.xid >= $1::xid8)))
 )
   AND t."received_at" > $3::timestamptz - ($2::numeric) * interval '1 day' AND t."received_at" <= $3::timestamptz
   AND t."person_id" IS NOT NULL

@@ -7,7 +7,7 @@ SELECT jsonb_build_array(t."vendor_id", t."department")::text AS key, (min(t.req
        jsonb_build_object('table', 'records.purchase_order', 'vendor_id', t."vendor_id", 'department', t."department", 'count', count(*), 'total', (sum(t.amount)), 'orders', (jsonb_agg(t.po_id ORDER BY t.po_id))) AS evidence
 FROM records."purchase_order" AS t
 WHERE (
-t.amount > 0 AND ($1::xid8 IS NULL OR (t.vendor_id)::text = ANY(ARRAY(SELECT x."vendor_id"::text FROM records."purchase_order" x WHERE x."po_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'purchase_order' AND c.xid >= $1::xid8)) UNION ALL SELECT o->>'vendor_id' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o WHERE c.tbl = 'purchase_order' AND c.op = 'd' AND c.xid >= $1::xid8)))
+t.amount > 0 AND ($1::xid8 IS NULL OR (t.vendor_id)::text = ANY(ARRAY(SELECT x."vendor_id"::text FROM records."purchase_order" x WHERE x."po_id"::text = ANY(ARRAY(SELECT unnest(c.keys) FROM qf.change_log c WHERE c.tbl = 'purchase_order' AND c.xid >= $1::xid8)) UNION ALL SELECT o->>'vendor_id' FROM qf.change_log c, jsonb_array_elements(c.old_rows) o WHERE c.tbl = 'purchase_order' AND c.old_rows IS NOT NULL AND c.xid >= $1::xid8)))
 )
   AND ($3::timestamptz = '-infinity' OR t."ordered_at" >= $3::timestamptz)
   AND t."vendor_id" IS NOT NULL
