@@ -88,6 +88,9 @@ void db_set_waiter(const struct db_waiter *w);
 /* Whether the session's hot statements are prepared once (the daemon,
  * the default) or sent unnamed each time (a one-off pass). */
 void db_use_prepared(struct db_session *s, bool on);
+/* A lane's session: a pooler's refusal found later is logged at debug
+ * (the loop's own session logs it once for the daemon). */
+void db_quiet_refusal(struct db_session *s);
 /* Session settings of the daemon's connection (not qfctl's): its hot
  * statements prefer indexes. 0, or -1 (logged). */
 int db_engine_session(struct db_session *s) QF_MUST_CHECK;

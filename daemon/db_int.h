@@ -34,6 +34,9 @@ struct db_session {
 	/* an enum db_refusal when the session was given up because it cannot
 	 * work where it is (db_refused), else -1 */
 	int refused;
+	/* a lane's session (lane.c): its refusal is logged at debug, the
+	 * loop's own session says what is wrong with the database, once */
+	bool quiet_refusal;
 	/* the rules' cursors as this session last read or moved them, so a
 	 * pass on a notification needs no round trip to learn them; valid
 	 * once loaded by a pass that read them (db_eval.c) */

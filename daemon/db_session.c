@@ -157,7 +157,7 @@ static void check_lost_state(struct db_session *s, const PGresult *r)
 
 	if (!code || strcmp(code, "26000") || !s->prepared || s->broken)
 		return;
-	give_up(s, QF_LOG_ERR,
+	give_up(s, s->quiet_refusal ? QF_LOG_DEBUG : QF_LOG_ERR,
 		"refused: a prepared statement of this session is gone (%s): a pooler hands the server to other clients"
 		" between transactions; connect directly or through a pool in session mode (PgBouncer pool_mode ="
 		" session)",
@@ -607,6 +607,11 @@ int db_engine_session(struct db_session *s)
  * session's, and goes with it (db_close). A one-off process (--once)
  * would prepare every statement to run it once: it sends them unnamed
  * instead (db_use_prepared). */
+
+void db_quiet_refusal(struct db_session *s)
+{
+	s->quiet_refusal = true;
+}
 
 void db_use_prepared(struct db_session *s, bool on)
 {

@@ -78,6 +78,11 @@ struct lanes {
 	struct lane_gen *cur;
 	volatile sig_atomic_t stop;
 	atomic_bool alerts;
+	/* the loop's own session is connected and accepted: a lane connects
+	 * only then, and lets its session go when the loop's goes (a pooler
+	 * that the loop's session refused, a failover), so that it never
+	 * evaluates where the loop would not and the loop alone says why */
+	atomic_bool db_accepted;
 	int main_wake;
 	struct metrics *m;
 	bool clock_set;
@@ -116,6 +121,7 @@ static struct db_session *lane_connect(struct lane *ln, const struct qf_config *
 		return NULL;
 	}
 	db_use_prepared(s, true);
+	db_quiet_refusal(s);
 	if (db_check_schema(s) < 0 || db_engine_session(s) < 0 || db_listen(s) < 0) {
 		db_close(&s);
 		return NULL;
@@ -191,7 +197,11 @@ static void *lane_main(void *arg)
 		struct db_waiter w = {.stop = &l->stop, .silent_ms = 2 * cfg->statement_timeout_ms + 5000};
 		db_set_waiter(&w);
 		int64_t now = now_mono_ms(), interval = (int64_t)cfg->eval_interval_s * 1000;
-		if (!db_ok(s) && now >= connect_at) {
+		if (!atomic_load(&l->db_accepted)) {
+			if (s)
+				log_info("lane %s: the loop's database session is gone: this lane's goes too", ln->appname);
+			db_close(&s);
+		} else if (!db_ok(s) && now >= connect_at) {
 			db_close(&s);
 			s = lane_connect(ln, cfg);
 			if (!s) {
@@ -220,7 +230,7 @@ static void *lane_main(void *arg)
 			next_at = now_mono_ms() + (took > ln->gap_ms ? took : ln->gap_ms);
 			continue; /* a notification may have come during the pass */
 		}
-		int64_t until = db_ok(s) ? (due ? next_at : timed_at) : connect_at;
+		int64_t until = db_ok(s) ? (due ? next_at : timed_at) : atomic_load(&l->db_accepted) ? connect_at : now + 1000;
 		lane_wait(ln, s, until, &notified, &due);
 	}
 	db_set_waiter(NULL);
@@ -245,6 +255,7 @@ struct lanes *lanes_start(struct lane_gen *g, struct metrics *m, int wake_fd, bo
 	l->clock_set = clock_set;
 	l->clock_offset_us = clock_offset_us;
 	atomic_init(&l->alerts, false);
+	atomic_init(&l->db_accepted, false);
 	for (int i = 0; i < LANE_NTHREADS; i++)
 		l->lane[i].wake[0] = l->lane[i].wake[1] = -1;
 	for (int i = 0; i < LANE_NTHREADS; i++) {
@@ -280,6 +291,15 @@ void lanes_publish(struct lanes *l, struct lane_gen *g)
 	for (int i = 0; i < LANE_NTHREADS; i++)
 		if (l->lane[i].wake[1] >= 0)
 			(void)!write(l->lane[i].wake[1], "r", 1);
+}
+
+void lanes_database(struct lanes *l, bool accepted)
+{
+	if (!l || atomic_exchange(&l->db_accepted, accepted) == accepted)
+		return;
+	for (int i = 0; i < LANE_NTHREADS; i++)
+		if (l->lane[i].wake[1] >= 0)
+			(void)!write(l->lane[i].wake[1], "d", 1);
 }
 
 bool lanes_alerts_queued(struct lanes *l)

@@ -39,6 +39,9 @@ struct lanes;
 struct lanes *lanes_start(struct lane_gen *g, struct metrics *m, int wake_fd, bool clock_set, int64_t clock_offset_us);
 /* A reload: the lanes read their next pass with g. */
 void lanes_publish(struct lanes *l, struct lane_gen *g);
+/* Whether the loop's own session is connected and accepted (called every
+ * turn of the loop): the lanes connect only while it is. */
+void lanes_database(struct lanes *l, bool accepted);
 /* Whether a lane queued alerts since the last call. */
 bool lanes_alerts_queued(struct lanes *l);
 /* Stops the lanes (a statement still running a second later is

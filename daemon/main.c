@@ -812,6 +812,7 @@ static int run_daemon(const char *path, struct qf_config *cfg, struct qf_ruleset
 			daemon_reload(&dm);
 		if (!db_ok(dm.c) && timer_due(&dm, T_CONNECT, now))
 			daemon_connect(&dm, now);
+		lanes_database(dm.lanes, db_ok(dm.c));
 		if (db_ok(dm.c) && timer_due(&dm, T_EVAL, now))
 			daemon_pass(&dm);
 		daemon_work(&dm);
