@@ -303,43 +303,6 @@ int db_web_history(struct db_session *s, long long id, struct db_table *out, cha
 		    out);
 }
 
-int db_web_step(struct db_session *s, enum db_web_step step, long long id, const char *note, const char *outcome,
-		const char *disposition, const char *to, char sqlstate[6], char **err)
-{
-	static const char *const sql[] = {
-		[DBW_ACK] = "SELECT (qf.finding_ack($1::bigint, $2)).seq",
-		[DBW_FEEDBACK] = "SELECT (qf.finding_feedback($1::bigint, $2, $3, $4)).seq",
-		[DBW_CLOSE] = "SELECT (qf.finding_close($1::bigint, $2)).seq",
-		[DBW_REOPEN] = "SELECT (qf.finding_reopen($1::bigint, $2)).seq",
-		[DBW_ASSIGN] = "SELECT (qf.finding_assign($1::bigint, $2, $3)).seq",
-	};
-	char ids[32];
-	snprintf(ids, sizeof ids, "%lld", id);
-	const char *p[4] = {ids, note, NULL, NULL};
-	int np = 2;
-	if (step == DBW_FEEDBACK) {
-		p[1] = outcome;
-		p[2] = disposition;
-		p[3] = note;
-		np = 4;
-	} else if (step == DBW_ASSIGN) {
-		p[1] = to;
-		p[2] = note;
-		np = 3;
-	}
-	memcpy(sqlstate, "00000", 6);
-	PGresult *r = dbi_params(s, sql[step], np, p);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-		PQclear(r);
-		return 0;
-	}
-	const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	snprintf(sqlstate, 6, "%s", code ? code : "08006");
-	*err = dbi_error(s, r);
-	PQclear(r);
-	return -1;
-}
-
 /* ---- the dashboard ---- */
 
 int db_web_measures(struct db_session *s, const char *from, const char *to, struct db_table *out, char **err)

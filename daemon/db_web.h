@@ -73,13 +73,7 @@ int db_web_evidence(struct db_session *s, long long id, struct db_table *out, ch
  * is none and prev_hash is the chain's start). */
 int db_web_history(struct db_session *s, long long id, struct db_table *out, char **err) QF_MUST_CHECK;
 
-/* A disposal step, by the database function of the same name
- * (qf.finding_ack, _feedback, _close, _reopen, _assign); NULL fields go
- * as NULL. 0, or -1 with sqlstate (6 bytes) and the server's message
- * (*err, caller frees). */
-enum db_web_step { DBW_ACK, DBW_FEEDBACK, DBW_CLOSE, DBW_REOPEN, DBW_ASSIGN };
-int db_web_step(struct db_session *s, enum db_web_step step, long long id, const char *note, const char *outcome,
-		const char *disposition, const char *to, char sqlstate[6], char **err) QF_MUST_CHECK;
+/* The steps go through db_disposal_step() (db_disposal.h), as qfctl's. */
 
 /* qf.disposal_measures(from, to): grouping, group, closed, substantiated,
  * rate, closed on time, signed, signed on time, overdue now, median days */

@@ -8,6 +8,7 @@
 
 #include "csv.h"
 #include "db.h"
+#include "db_disposal.h"
 #include "db_web.h"
 #include "log.h"
 #include "qfweb.h"
@@ -470,25 +471,28 @@ void page_step(struct web_session *s, long long id, const char *step, const stru
 		bad_field(r, s, "note");
 		return;
 	}
-	if (k == DBW_FEEDBACK && (!outcome || !one_of(outcome, outcomes))) {
+	if (k == STEP_FEEDBACK && (!outcome || !one_of(outcome, outcomes))) {
 		bad_field(r, s, "outcome");
 		return;
 	}
-	if (k == DBW_FEEDBACK && (!disposition || !one_of(disposition, dispositions))) {
+	if (k == STEP_FEEDBACK && (!disposition || !one_of(disposition, dispositions))) {
 		bad_field(r, s, "disposition");
 		return;
 	}
-	if (k == DBW_ASSIGN && (!to || !field_word_ok(to, 63))) {
+	if (k == STEP_ASSIGN && (!to || !field_word_ok(to, 63))) {
 		bad_field(r, s, "to");
 		return;
 	}
-	char code[6], *err = NULL;
-	if (db_web_step(s->db, (enum db_web_step)k, id, note && *note ? note : NULL, outcome, disposition, to, code,
-			&err) < 0) {
+	char code[6], *err = NULL, *action = NULL;
+	/* the same call as qfctl's: names[] is in the order of enum disposal_step */
+	const struct step_args a = {.id = id, .note = note && *note ? note : NULL, .outcome = outcome,
+				    .disposition = disposition, .to = to};
+	if (db_disposal_step(s->db, (enum disposal_step)k, &a, &action, &err, code) < 0) {
 		log_info("console: %s: %s of finding %lld refused (%s)", s->user, step, id, code);
 		step_refused(r, s, id, code, err);
 		return;
 	}
+	free(action);
 	log_info("console: %s: %s of finding %lld", s->user, step, id);
 	r->status = 303;
 	char loc[64];
