@@ -86,44 +86,29 @@ int db_disposal_step(struct db_session *s, enum disposal_step step, const struct
 	return 0;
 }
 
-/* r's rows as a table (db_ops.h); NULL r: -1 */
-static int table_of(PGresult *r, struct db_table *t)
-{
-	memset(t, 0, sizeof *t);
-	if (!r)
-		return -1;
-	t->res_ = r;
-	t->nrows = PQntuples(r);
-	t->ncols = PQnfields(r);
-	t->cells = xcalloc((size_t)t->nrows * (size_t)t->ncols + 1, sizeof *t->cells);
-	for (int i = 0; i < t->nrows; i++)
-		for (int j = 0; j < t->ncols; j++)
-			t->cells[i * t->ncols + j] = PQgetvalue(r, i, j);
-	return 0;
-}
-
 int db_disposal_measures(struct db_session *s, const char *from, const char *to, struct db_table *out, char **err)
 {
 	const char *p[2] = {from, to};
 	/* the report's period is [from, to) in local dates, as its other
 	 * sections; the rate and the median may be NULL (nothing closed) */
-	return table_of(dbi_query(s,
-				  "SELECT m.\"grouping\", m.grp, m.closed, m.substantiated,"
-				  "       coalesce(m.substantiation_rate::text, '-'), m.closed_on_time, m.signed, m.signed_on_time,"
-				  "       m.overdue_now, coalesce(m.median_days_to_close::text, '-')"
-				  "  FROM qf.disposal_measures($1::date, $2::date) m",
-				  2, p, err),
-			out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT m.\"grouping\", m.grp, m.closed, m.substantiated,"
+			  "       coalesce(m.substantiation_rate::text, '-'), m.closed_on_time, m.signed, m.signed_on_time,"
+			  "       m.overdue_now, coalesce(m.median_days_to_close::text, '-')"
+			  "  FROM qf.disposal_measures($1::date, $2::date) m",
+			  2, p, err),
+		out);
 }
 
 int db_disposal_overdue(struct db_session *s, struct db_table *out, char **err)
 {
-	return table_of(dbi_query(s,
-				  "SELECT o.id, o.rule_id, coalesce(o.owner, '-'), o.level, coalesce(o.department, '-'),"
-				  "       o.deadline, to_char(o.due, 'YYYY-MM-DD HH24:MI'), o.days_late"
-				  "  FROM qf.v_findings_overdue o ORDER BY o.due, o.id",
-				  0, NULL, err),
-			out);
+	return dbi_table(dbi_query(s,
+				   "SELECT o.id, o.rule_id, coalesce(o.owner, '-'), o.level, coalesce(o.department, '-'),"
+				   "       o.deadline, to_char(o.due, 'YYYY-MM-DD HH24:MI'), o.days_late"
+				   "  FROM qf.v_findings_overdue o ORDER BY o.due, o.id",
+				   0, NULL, err),
+			 out);
 }
 
 int db_disposal_detail(struct db_session *s, long long id, struct db_table *out, char **err)
@@ -131,15 +116,16 @@ int db_disposal_detail(struct db_session *s, long long id, struct db_table *out,
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", id);
 	const char *p[1] = {ids};
-	return table_of(dbi_query(s,
-				  "SELECT coalesce(v.owner, '-'), coalesce(v.light, '-'),"
-				  "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), '-'),"
-				  "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), '-'),"
-				  "       coalesce(to_char(v.acknowledged_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.acknowledged_by, '-'),"
-				  "       coalesce(v.outcome || ' / ' || v.disposition, '-'),"
-				  "       coalesce(to_char(v.feedback_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.feedback_by, '-'),"
-				  "       coalesce(to_char(v.disposal_closed_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.closed_by, '-')"
-				  "  FROM qf.v_findings v WHERE v.id = $1::bigint",
-				  1, p, err),
-			out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT coalesce(v.owner, '-'), coalesce(v.light, '-'),"
+			  "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), '-'),"
+			  "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), '-'),"
+			  "       coalesce(to_char(v.acknowledged_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.acknowledged_by, '-'),"
+			  "       coalesce(v.outcome || ' / ' || v.disposition, '-'),"
+			  "       coalesce(to_char(v.feedback_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.feedback_by, '-'),"
+			  "       coalesce(to_char(v.disposal_closed_at, 'YYYY-MM-DD HH24:MI') || ' ' || v.closed_by, '-')"
+			  "  FROM qf.v_findings v WHERE v.id = $1::bigint",
+			  1, p, err),
+		out);
 }

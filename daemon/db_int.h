@@ -108,4 +108,8 @@ extern const char dbi_claim_sql[];
 char *dbi_claim_values(const struct claim_req *q, char lim[16], char lease[16], char age[16], const char *p[5]);
 struct claimed_alerts *dbi_take_claimed(PGresult *r);
 
+struct db_table;
+/* r's rows as a table of text t then owns (db_ops.h); NULL r: none (-1) */
+int dbi_table(PGresult *r, struct db_table *t);
+
 #endif

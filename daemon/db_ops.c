@@ -11,8 +11,7 @@
 
 /* ---- tables of text ---- */
 
-/* r's rows as a table t then owns; NULL r: none (-1) */
-static int take_table(PGresult *r, struct db_table *t)
+int dbi_table(PGresult *r, struct db_table *t)
 {
 	memset(t, 0, sizeof *t);
 	if (!r)
@@ -62,7 +61,7 @@ int db_alerts_list(struct db_session *s, const char *state, int limit, const cha
 				" ORDER BY a.id DESC LIMIT $2::int",
 				3, p, err);
 	free(names);
-	return take_table(r, out);
+	return dbi_table(r, out);
 }
 
 long db_alerts_retry(struct db_session *s, long long id, char **err)
@@ -99,23 +98,24 @@ long long db_silence_add(struct db_session *s, const char *rule, const char *sub
 int db_silence_list(struct db_session *s, bool all, struct db_table *out, char **err)
 {
 	const char *p[1] = {all ? "t" : "f"};
-	return take_table(dbi_query(s,
-				    "SELECT id, coalesce(rule_id, '*'), coalesce(subject, '*'), coalesce(department, '*'),"
-				    "       to_char(starts_at, 'YYYY-MM-DD HH24:MI'), to_char(until, 'YYYY-MM-DD HH24:MI'),"
-				    "       created_by, reason,"
-				    "       CASE WHEN expired_at IS NOT NULL THEN 'expired' WHEN until <= now() THEN 'ended'"
-				    "            WHEN starts_at > now() THEN 'future' ELSE 'active' END"
-				    /* four eyes (sql/022) */
-				    "       || CASE WHEN expired_at IS NOT NULL OR until <= now() THEN ''"
-				    "               WHEN approved_at IS NOT NULL THEN ', approved by ' || approved_by"
-				    "               WHEN qf.four_eyes() THEN ', waiting for approval: holds no red or"
-				    " disciplinary finding until another admin approves'"
-				    "               ELSE '' END"
-				    "  FROM qf.silence"
-				    " WHERE $1::boolean OR (expired_at IS NULL AND until > now())"
-				    " ORDER BY id",
-				    1, p, err),
-			  out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT id, coalesce(rule_id, '*'), coalesce(subject, '*'), coalesce(department, '*'),"
+			  "       to_char(starts_at, 'YYYY-MM-DD HH24:MI'), to_char(until, 'YYYY-MM-DD HH24:MI'),"
+			  "       created_by, reason,"
+			  "       CASE WHEN expired_at IS NOT NULL THEN 'expired' WHEN until <= now() THEN 'ended'"
+			  "            WHEN starts_at > now() THEN 'future' ELSE 'active' END"
+			  /* four eyes (sql/022) */
+			  "       || CASE WHEN expired_at IS NOT NULL OR until <= now() THEN ''"
+			  "               WHEN approved_at IS NOT NULL THEN ', approved by ' || approved_by"
+			  "               WHEN qf.four_eyes() THEN ', waiting for approval: holds no red or"
+			  " disciplinary finding until another admin approves'"
+			  "               ELSE '' END"
+			  "  FROM qf.silence"
+			  " WHERE $1::boolean OR (expired_at IS NULL AND until > now())"
+			  " ORDER BY id",
+			  1, p, err),
+		out);
 }
 
 long db_silence_expire(struct db_session *s, long long id, char **err)
@@ -187,11 +187,11 @@ int db_findings(struct db_session *s, const char *const filter[FF_N], int limit,
 	char lim[16];
 	const char *p[FF_N + 1];
 	findings_params(filter, limit, lim, p);
-	return take_table(dbi_query(s,
-				    FINDINGS_COLUMNS "," DISPOSAL_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE
-						     " ORDER BY f.id DESC LIMIT $14::int",
-				    FF_N + 1, p, err),
-			  out);
+	return dbi_table(dbi_query(s,
+				   FINDINGS_COLUMNS "," DISPOSAL_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE
+						    " ORDER BY f.id DESC LIMIT $14::int",
+				   FF_N + 1, p, err),
+			 out);
 }
 
 int db_findings_export(struct db_session *s, const char *const filter[FF_N], int limit, struct db_table *out,
@@ -204,14 +204,16 @@ int db_findings_export(struct db_session *s, const char *const filter[FF_N], int
 	 * text is then numeric's (digits, a sign, a point; never an exponent),
 	 * so a spreadsheet reads a number and the CSV writer may leave it
 	 * bare; any other amount stays in the evidence column, as text */
-	return take_table(dbi_query(s,
-				    FINDINGS_COLUMNS ","
-				    "       CASE jsonb_typeof(f.evidence -> 'amount') WHEN 'number' THEN f.evidence ->> 'amount'"
-				    "            ELSE '' END,"
-				    "       coalesce(f.evidence ->> 'table', ''), f.dedupe_key, f.message, f.evidence::text,"
-				    DISPOSAL_COLUMNS "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $14::int",
-				    FF_N + 1, p, err),
-			  out);
+	return dbi_table(
+		dbi_query(s,
+			  FINDINGS_COLUMNS
+			  ","
+			  "       CASE jsonb_typeof(f.evidence -> 'amount') WHEN 'number' THEN f.evidence ->> 'amount'"
+			  "            ELSE '' END,"
+			  "       coalesce(f.evidence ->> 'table', ''), f.dedupe_key, f.message, f.evidence::text," DISPOSAL_COLUMNS
+			  "  FROM qf.finding f" FINDINGS_WHERE " ORDER BY f.id DESC LIMIT $14::int",
+			  FF_N + 1, p, err),
+		out);
 }
 
 char *db_findings_json(struct db_session *s, const char *const filter[FF_N], int limit, char **err)
@@ -279,12 +281,13 @@ int db_finding_history(struct db_session *s, long long id, struct db_table *out,
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", id);
 	const char *p[1] = {ids};
-	return take_table(dbi_query(s,
-				    "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action, coalesce(e.level, ''),"
-				    "       coalesce(e.note, ''), left(e.hash, 16)"
-				    "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
-				    1, p, err),
-			  out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action, coalesce(e.level, ''),"
+			  "       coalesce(e.note, ''), left(e.hash, 16)"
+			  "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
+			  1, p, err),
+		out);
 }
 
 int db_audit_verify(struct db_session *s, struct chain_break *out, char **err)
@@ -425,7 +428,7 @@ int db_report_section(struct db_session *s, enum report_section section, const c
 		*err = xstrdup("no such report section");
 		return -1;
 	}
-	return take_table(dbi_query(s, sql[section], section == REPORT_MONTHLY ? 3 : 2, p, err), out);
+	return dbi_table(dbi_query(s, sql[section], section == REPORT_MONTHLY ? 3 : 2, p, err), out);
 }
 
 /* ---- the gauges of /metrics ---- */

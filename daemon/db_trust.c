@@ -79,21 +79,6 @@ long db_trust_anchor(struct db_session *s, const char *receivers, const char *no
 
 /* ---- what qfctl asks ---- */
 
-static int take(PGresult *r, struct db_table *t)
-{
-	memset(t, 0, sizeof *t);
-	if (!r)
-		return -1;
-	t->res_ = r;
-	t->nrows = PQntuples(r);
-	t->ncols = PQnfields(r);
-	t->cells = xcalloc((size_t)t->nrows * (size_t)t->ncols + 1, sizeof *t->cells);
-	for (int i = 0; i < t->nrows; i++)
-		for (int j = 0; j < t->ncols; j++)
-			t->cells[i * t->ncols + j] = PQgetvalue(r, i, j);
-	return 0;
-}
-
 /* the events of the log, with a line a person reads for each */
 #define AUDIT_LOG_FROM                                                                                        \
 	"WITH e AS ("                                                                                        \
@@ -133,21 +118,21 @@ int db_audit_log(struct db_session *s, const char *since, const char *kind, bool
 {
 	const char *p[2] = {since, kind};
 	if (json)
-		return take(dbi_query(s,
-				      AUDIT_LOG_FROM
-				      " SELECT coalesce(jsonb_agg(jsonb_build_object('seq', e.seq, 'id', e.id, 'at', e.at,"
-				      "          'actor', e.actor, 'kind', e.action, 'finding_id', e.finding_id, 'note', e.note,"
-				      "          'detail', e.detail, 'summary', e.summary) ORDER BY e.seq), '[]')"
-				      "   FROM e",
-				      2, p, err),
-			    out);
-	return take(dbi_query(s,
-			      AUDIT_LOG_FROM
-			      " SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action,"
-			      "        coalesce(e.finding_id::text, '-'), e.summary"
-			      "   FROM e ORDER BY e.seq",
-			      2, p, err),
-		    out);
+		return dbi_table(
+			dbi_query(s,
+				  AUDIT_LOG_FROM
+				  " SELECT coalesce(jsonb_agg(jsonb_build_object('seq', e.seq, 'id', e.id, 'at', e.at,"
+				  "          'actor', e.actor, 'kind', e.action, 'finding_id', e.finding_id, 'note', e.note,"
+				  "          'detail', e.detail, 'summary', e.summary) ORDER BY e.seq), '[]')"
+				  "   FROM e",
+				  2, p, err),
+			out);
+	return dbi_table(dbi_query(s,
+				   AUDIT_LOG_FROM " SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action,"
+						  "        coalesce(e.finding_id::text, '-'), e.summary"
+						  "   FROM e ORDER BY e.seq",
+				   2, p, err),
+			 out);
 }
 
 int db_chain_contains(struct db_session *s, const char *id, const char *hash, char **err)

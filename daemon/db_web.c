@@ -10,21 +10,6 @@
 #include "db_int.h"
 #include "log.h"
 
-static int take(PGresult *r, struct db_table *t)
-{
-	memset(t, 0, sizeof *t);
-	if (!r)
-		return -1;
-	t->res_ = r;
-	t->nrows = PQntuples(r);
-	t->ncols = PQnfields(r);
-	t->cells = xcalloc((size_t)t->nrows * (size_t)t->ncols + 1, sizeof *t->cells);
-	for (int i = 0; i < t->nrows; i++)
-		for (int j = 0; j < t->ncols; j++)
-			t->cells[i * t->ncols + j] = PQgetvalue(r, i, j);
-	return 0;
-}
-
 int db_web_check_conninfo(const char *conninfo, char *why, size_t n)
 {
 	char *perr = NULL;
@@ -216,14 +201,14 @@ int db_web_list(struct db_session *s, const struct web_filter *f, long long befo
 	 * rows and of those it skips (a bounded offset, or none after a key),
 	 * never the whole table; only its own rows are formatted (PostgreSQL
 	 * computes a select list for the rows an OFFSET skips too) */
-	return take(dbi_query(s,
-			      WEB_COLUMNS_OF("o") " FROM qf.v_findings o"
-						  " WHERE o.id IN (SELECT v.id FROM qf.v_findings v" WEB_WHERE
-						  "   AND ($6::bigint IS NULL OR v.id < $6::bigint)"
-						  " ORDER BY v.id DESC OFFSET $7::int LIMIT $8::int)"
-						  " ORDER BY o.id DESC",
-			      8, p, err),
-		    out);
+	return dbi_table(dbi_query(s,
+				   WEB_COLUMNS_OF("o") " FROM qf.v_findings o"
+						       " WHERE o.id IN (SELECT v.id FROM qf.v_findings v" WEB_WHERE
+						       "   AND ($6::bigint IS NULL OR v.id < $6::bigint)"
+						       " ORDER BY v.id DESC OFFSET $7::int LIMIT $8::int)"
+						       " ORDER BY o.id DESC",
+				   8, p, err),
+			 out);
 }
 
 long db_web_estimate(struct db_session *s, const struct web_filter *f, char **err)
@@ -248,21 +233,22 @@ int db_web_finding(struct db_session *s, long long id, struct db_table *out, cha
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", id);
 	const char *p[1] = {ids};
-	return take(dbi_query(s,
-			      "SELECT v.id, v.rule_id, v.title, v.level, v.status, v.supervision, v.risk, v.duty,"
-			      "       coalesce(v.subject, ''), coalesce(v.department, ''), v.hit_count,"
-			      "       to_char(v.first_seen, 'YYYY-MM-DD HH24:MI:SS'), to_char(v.last_seen, 'YYYY-MM-DD HH24:MI:SS'),"
-			      "       f.rule_version, v.message, coalesce(v.owner, ''),"
-			      "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), ''),"
-			      "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(v.light, ''),"
-			      "       coalesce(v.outcome, ''), coalesce(v.disposition, ''),"
-			      "       coalesce(f.feedback_by, ''),"
-			      "       v.owner IS NULL OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = v.owner"
-			      "                                  AND pg_has_role(session_user, r.oid, 'member')),"
-			      "       array_to_string(qf.disposal_actions(v.id), ',')"
-			      "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id WHERE v.id = $1::bigint",
-			      1, p, err),
-		    out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT v.id, v.rule_id, v.title, v.level, v.status, v.supervision, v.risk, v.duty,"
+			  "       coalesce(v.subject, ''), coalesce(v.department, ''), v.hit_count,"
+			  "       to_char(v.first_seen, 'YYYY-MM-DD HH24:MI:SS'), to_char(v.last_seen, 'YYYY-MM-DD HH24:MI:SS'),"
+			  "       f.rule_version, v.message, coalesce(v.owner, ''),"
+			  "       coalesce(to_char(v.sign_due, 'YYYY-MM-DD HH24:MI'), ''),"
+			  "       coalesce(to_char(v.close_due, 'YYYY-MM-DD HH24:MI'), ''), coalesce(v.light, ''),"
+			  "       coalesce(v.outcome, ''), coalesce(v.disposition, ''),"
+			  "       coalesce(f.feedback_by, ''),"
+			  "       v.owner IS NULL OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = v.owner"
+			  "                                  AND pg_has_role(session_user, r.oid, 'member')),"
+			  "       array_to_string(qf.disposal_actions(v.id), ',')"
+			  "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id WHERE v.id = $1::bigint",
+			  1, p, err),
+		out);
 }
 
 int db_web_evidence(struct db_session *s, long long id, struct db_table *out, char **err)
@@ -270,12 +256,12 @@ int db_web_evidence(struct db_session *s, long long id, struct db_table *out, ch
 	char ids[32];
 	snprintf(ids, sizeof ids, "%lld", id);
 	const char *p[1] = {ids};
-	return take(dbi_query(s,
-			      "SELECT e.k, CASE jsonb_typeof(e.v) WHEN 'string' THEN e.v #>> '{}' ELSE e.v::text END"
-			      "  FROM qf.finding f, jsonb_each(f.evidence) AS e(k, v)"
-			      " WHERE f.id = $1::bigint ORDER BY e.k",
-			      1, p, err),
-		    out);
+	return dbi_table(dbi_query(s,
+				   "SELECT e.k, CASE jsonb_typeof(e.v) WHEN 'string' THEN e.v #>> '{}' ELSE e.v::text END"
+				   "  FROM qf.finding f, jsonb_each(f.evidence) AS e(k, v)"
+				   " WHERE f.id = $1::bigint ORDER BY e.k",
+				   1, p, err),
+			 out);
 }
 
 int db_web_history(struct db_session *s, long long id, struct db_table *out, char **err)
@@ -287,20 +273,21 @@ int db_web_history(struct db_session *s, long long id, struct db_table *out, cha
 	 * does for the whole chain), and its link to the event before it,
 	 * which is this finding's or another's: one the person may not see
 	 * reads as unknown here, and `qfctl audit verify` checks the rest */
-	return take(dbi_query(s,
-			      "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action,"
-			      "       coalesce(e.level, ''), coalesce(e.note, ''), left(e.hash, 16),"
-			      /* the form the event was hashed in (sql/022): form 2 seals the evidence */
-			      "       e.hash = qf.event_hash(e.prev_hash,"
-			      "                 CASE WHEN e.form = 1"
-			      "                      THEN qf.event_canonical(e.seq, e.id, e.finding_id, e.at, e.actor, e.action,"
-			      "                                              e.level, e.note)"
-			      "                      ELSE qf.event_canonical2(e.seq, e.id, e.finding_id, e.at, e.actor, e.action,"
-			      "                                               e.level, e.note, e.detail, e.evidence) END),"
-			      "       (SELECT b.hash = e.prev_hash FROM qf.finding_event b WHERE b.seq = e.seq - 1)"
-			      "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
-			      1, p, err),
-		    out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT e.seq, to_char(e.at, 'YYYY-MM-DD HH24:MI:SS'), e.actor, e.action,"
+			  "       coalesce(e.level, ''), coalesce(e.note, ''), left(e.hash, 16),"
+			  /* the form the event was hashed in (sql/022): form 2 seals the evidence */
+			  "       e.hash = qf.event_hash(e.prev_hash,"
+			  "                 CASE WHEN e.form = 1"
+			  "                      THEN qf.event_canonical(e.seq, e.id, e.finding_id, e.at, e.actor, e.action,"
+			  "                                              e.level, e.note)"
+			  "                      ELSE qf.event_canonical2(e.seq, e.id, e.finding_id, e.at, e.actor, e.action,"
+			  "                                               e.level, e.note, e.detail, e.evidence) END),"
+			  "       (SELECT b.hash = e.prev_hash FROM qf.finding_event b WHERE b.seq = e.seq - 1)"
+			  "  FROM qf.finding_event e WHERE e.finding_id = $1::bigint ORDER BY e.seq",
+			  1, p, err),
+		out);
 }
 
 /* ---- the dashboard ---- */
@@ -308,13 +295,14 @@ int db_web_history(struct db_session *s, long long id, struct db_table *out, cha
 int db_web_measures(struct db_session *s, const char *from, const char *to, struct db_table *out, char **err)
 {
 	const char *p[2] = {from, to};
-	return take(dbi_query(s,
-			      "SELECT m.grouping, coalesce(m.grp, ''), m.closed, m.substantiated,"
-			      "       coalesce(m.substantiation_rate::text, ''), m.closed_on_time, m.signed,"
-			      "       m.signed_on_time, m.overdue_now, coalesce(round(m.median_days_to_close, 1)::text, '')"
-			      "  FROM qf.disposal_measures($1::timestamptz, $2::timestamptz) m",
-			      2, p, err),
-		    out);
+	return dbi_table(
+		dbi_query(s,
+			  "SELECT m.grouping, coalesce(m.grp, ''), m.closed, m.substantiated,"
+			  "       coalesce(m.substantiation_rate::text, ''), m.closed_on_time, m.signed,"
+			  "       m.signed_on_time, m.overdue_now, coalesce(round(m.median_days_to_close, 1)::text, '')"
+			  "  FROM qf.disposal_measures($1::timestamptz, $2::timestamptz) m",
+			  2, p, err),
+		out);
 }
 
 int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char **err)
@@ -327,26 +315,27 @@ int db_web_overdue(struct db_session *s, int limit, struct db_table *out, char *
 	 * along its partial index (finding_close_due, finding_sign_due) and
 	 * merged; ordering the view's computed deadline read every late
 	 * finding (19,000 in bench/web.sh: 65 to 170 ms) */
-	return take(dbi_query(s,
-			      "WITH c AS (SELECT qf.clock_now() AS t OFFSET 0)"
-			      " SELECT o.id, o.level, o.rule_id, o.title, coalesce(o.owner, ''), coalesce(o.department, ''),"
-			      "        o.status, to_char(l.due, 'YYYY-MM-DD HH24:MI'),"
-			      "        round((extract(epoch FROM c.t - l.due) / 86400)::numeric, 1), l.deadline"
-			      "   FROM ((SELECT f.id, f.close_due AS due, 'close' AS deadline"
-			      "            FROM qf.finding f"
-			      "           WHERE f.status IN ('open', 'acknowledged', 'reported')"
-			      "             AND f.close_due < (SELECT c.t FROM c)"
-			      "           ORDER BY f.close_due, f.id LIMIT $1::int)"
-			      "         UNION ALL"
-			      "         (SELECT f.id, f.sign_due, 'sign'"
-			      "            FROM qf.finding f"
-			      "           WHERE f.status = 'open' AND f.sign_due < (SELECT c.t FROM c)"
-			      "             AND (f.close_due < (SELECT c.t FROM c)) IS NOT TRUE"
-			      "           ORDER BY f.sign_due, f.id LIMIT $1::int)) l"
-			      "   JOIN qf.finding o ON o.id = l.id CROSS JOIN c"
-			      "  ORDER BY l.due, l.id LIMIT $1::int",
-			      1, p, err),
-		    out);
+	return dbi_table(
+		dbi_query(s,
+			  "WITH c AS (SELECT qf.clock_now() AS t OFFSET 0)"
+			  " SELECT o.id, o.level, o.rule_id, o.title, coalesce(o.owner, ''), coalesce(o.department, ''),"
+			  "        o.status, to_char(l.due, 'YYYY-MM-DD HH24:MI'),"
+			  "        round((extract(epoch FROM c.t - l.due) / 86400)::numeric, 1), l.deadline"
+			  "   FROM ((SELECT f.id, f.close_due AS due, 'close' AS deadline"
+			  "            FROM qf.finding f"
+			  "           WHERE f.status IN ('open', 'acknowledged', 'reported')"
+			  "             AND f.close_due < (SELECT c.t FROM c)"
+			  "           ORDER BY f.close_due, f.id LIMIT $1::int)"
+			  "         UNION ALL"
+			  "         (SELECT f.id, f.sign_due, 'sign'"
+			  "            FROM qf.finding f"
+			  "           WHERE f.status = 'open' AND f.sign_due < (SELECT c.t FROM c)"
+			  "             AND (f.close_due < (SELECT c.t FROM c)) IS NOT TRUE"
+			  "           ORDER BY f.sign_due, f.id LIMIT $1::int)) l"
+			  "   JOIN qf.finding o ON o.id = l.id CROSS JOIN c"
+			  "  ORDER BY l.due, l.id LIMIT $1::int",
+			  1, p, err),
+		out);
 }
 
 int db_web_period(struct db_session *s, const char *from, const char *to, struct db_table *out, char **err)
@@ -356,10 +345,11 @@ int db_web_period(struct db_session *s, const char *from, const char *to, struct
 	 * the 423 matrix and the daily trend both: from qf.finding_day, kept
 	 * by sql/024's trigger, for whole days in Asia/Shanghai (the
 	 * console's dates in its default zone), else from the findings */
-	return take(dbi_query(s, "SELECT p.supervision, p.risk, p.duty, p.level, p.day, p.n, p.closed"
-				 "  FROM qf.finding_period($1::timestamptz, $2::timestamptz) p",
-			      2, p, err),
-		    out);
+	return dbi_table(dbi_query(s,
+				   "SELECT p.supervision, p.risk, p.duty, p.level, p.day, p.n, p.closed"
+				   "  FROM qf.finding_period($1::timestamptz, $2::timestamptz) p",
+				   2, p, err),
+			 out);
 }
 
 int db_web_month(struct db_session *s, char from[11], char to[11], char **err)
@@ -385,14 +375,15 @@ int db_web_export(struct db_session *s, const struct web_filter *f, int limit, s
 	p[5] = l;
 	/* the amount only when the evidence holds it as a JSON number (as
 	 * qfctl's export): a spreadsheet then reads a number */
-	return take(dbi_query(s,
-			      WEB_COLUMNS ", v.supervision, v.risk, v.duty,"
-					  "       CASE jsonb_typeof(v.evidence -> 'amount') WHEN 'number'"
-					  "            THEN v.evidence ->> 'amount' ELSE '' END,"
-					  "       coalesce(v.evidence ->> 'table', ''), f.dedupe_key,"
-					  "       coalesce(v.outcome, ''), coalesce(v.disposition, ''), v.message, v.evidence::text"
-					  "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id" WEB_WHERE
-					  " ORDER BY v.id DESC LIMIT $6::int",
-			      6, p, err),
-		    out);
+	return dbi_table(dbi_query(s,
+				   WEB_COLUMNS
+				   ", v.supervision, v.risk, v.duty,"
+				   "       CASE jsonb_typeof(v.evidence -> 'amount') WHEN 'number'"
+				   "            THEN v.evidence ->> 'amount' ELSE '' END,"
+				   "       coalesce(v.evidence ->> 'table', ''), f.dedupe_key,"
+				   "       coalesce(v.outcome, ''), coalesce(v.disposition, ''), v.message, v.evidence::text"
+				   "  FROM qf.v_findings v JOIN qf.finding f ON f.id = v.id" WEB_WHERE
+				   " ORDER BY v.id DESC LIMIT $6::int",
+				   6, p, err),
+			 out);
 }
