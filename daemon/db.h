@@ -22,7 +22,7 @@
 #include "util.h"
 
 /* the schema version (highest sql/NNN_*.sql) this build expects */
-#define QF_SCHEMA_VERSION 24
+#define QF_SCHEMA_VERSION 25
 
 struct db_session;
 
