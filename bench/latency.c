@@ -17,7 +17,11 @@
  * an amount that varies (so the window and statistical rules of the pack,
  * F01 and F05 among them, have a hot key's whole history to read): the
  * ledger of a real institute, where a few vendors and cashiers carry most
- * of it. */
+ * of it.
+ *
+ * QF_LATENCY_PREFIX (default "L") starts each payment id, and with "P" each
+ * person's name: bench/hotkey.sh warms the daemon with a few payments of
+ * another vendor before the stream it measures, under other ids. */
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -76,6 +80,9 @@ int main(int argc, char **argv)
 	}
 	const char *vendor = argc == 6 ? argv[4] : NULL, *cashier = argc == 6 ? argv[5] : NULL;
 	int rate = atoi(argv[2]), count = atoi(argv[3]);
+	const char *prefix = getenv("QF_LATENCY_PREFIX");
+	if (!prefix || !*prefix || strlen(prefix) > 8)
+		prefix = "L";
 	PGconn *c = PQconnectdb(argv[1]), *l = PQconnectdb(argv[1]);
 	if (PQstatus(c) != CONNECTION_OK || PQstatus(l) != CONNECTION_OK) {
 		fprintf(stderr, "qf-latency: %s", PQerrorMessage(PQstatus(c) != CONNECTION_OK ? c : l));
@@ -98,11 +105,11 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 		char id[32], who[32];
-		snprintf(id, sizeof id, "L%d", i);
+		snprintf(id, sizeof id, "%s%d", prefix, i);
 		/* by the institute's ~700 staff in turn, as a real stream would be:
 		 * one person approving thousands of their own payments makes every
 		 * new finding count that person's history (the escalation rules) */
-		snprintf(who, sizeof who, "PL%d", i % 700);
+		snprintf(who, sizeof who, "P%s%d", prefix, i % 700);
 		char amount[32];
 		/* every first digit, few repeats: 100.00 … 99,999.00 */
 		snprintf(amount, sizeof amount, "%d.%02d", 100 + (int)(((long)i * 7919) % 99900), i % 100);
@@ -134,7 +141,7 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	int nseen = atomic_load(&ls.nseen);
 	for (int i = 0; i < count; i++)
-		printf("L%d %.6f %.6f %.6f\n", i, sent_at[i], commit_at[i], i < nseen ? ls.notify_at[i] : 0.0);
+		printf("%s%d %.6f %.6f %.6f\n", prefix, i, sent_at[i], commit_at[i], i < nseen ? ls.notify_at[i] : 0.0);
 	free(sent_at);
 	free(commit_at);
 	free(ls.notify_at);

@@ -69,7 +69,8 @@ CONF
   sleep 2   # the first full pass
   "$B/qf-latency" "dbname=$DB" "$RATE" "$COUNT" $hot >"$work/commits"
   for _ in $(seq 1 100); do
-    [ "$(grep -c '"F09"' "$work/hooks.jsonl" || true)" -ge "$COUNT" ] && break; sleep 0.1
+    # (the body is JSON within the receiver's JSON line: its quotes escaped)
+    [ "$(grep -cF '\"rule_id\": \"F09\"' "$work/hooks.jsonl" || true)" -ge "$COUNT" ] && break; sleep 0.1
   done
   kill -TERM $(pgrep -P $dpid qingfengd 2>/dev/null || echo $dpid) 2>/dev/null || true
   wait $dpid 2>/dev/null || true
