@@ -69,10 +69,13 @@ struct deliverer {
 	int64_t claim_at;
 	bool saturated;	   /* the last claim filled every free slot */
 	const char **claim_names; /* the receivers of the last claim (cfg's) */
-	/* alerts delivered in this turn of the loop, recorded together */
+	/* alerts delivered and not yet recorded, recorded together: at every
+	 * reap, or up to defer_ms after the first (done_since, monotonic ms) */
 	int64_t *done_ids;
 	int *done_status;
 	int ndone, done_cap;
+	int defer_ms;
+	int64_t done_since;
 	deliver_observer observe;
 	void *observe_arg;
 };
@@ -213,7 +216,28 @@ bool deliver_claim_due(const struct deliverer *d)
 int deliver_wait_ms(const struct deliverer *d)
 {
 	int64_t w = d->claim_at - now_mono_ms();
+	if (d->ndone && d->done_since + d->defer_ms - now_mono_ms() < w)
+		w = d->done_since + d->defer_ms - now_mono_ms();
 	return w < 0 ? 0 : w > 1000 ? 1000 : (int)w;
+}
+
+void deliver_defer_records(struct deliverer *d, int ms)
+{
+	d->defer_ms = ms < 0 ? 0 : ms;
+}
+
+int deliver_unrecorded(const struct deliverer *d)
+{
+	return d->ndone;
+}
+
+int deliver_record(struct deliverer *d, struct db_session *s)
+{
+	if (!d->ndone)
+		return 0;
+	int rc = db_alerts_delivered(s, d->done_ids, d->done_status, d->ndone, d->claimer);
+	d->ndone = 0;
+	return rc < 0 ? -1 : 0;
 }
 
 void deliver_set_observer(struct deliverer *d, deliver_observer fn, void *arg)
@@ -838,6 +862,8 @@ static int finish(struct deliverer *d, struct db_session *s, struct transfer *t,
 				d->done_ids = xrealloc(d->done_ids, sizeof *d->done_ids * (size_t)d->done_cap);
 				d->done_status = xrealloc(d->done_status, sizeof *d->done_status * (size_t)d->done_cap);
 			}
+			if (!d->ndone)
+				d->done_since = now_mono_ms();
 			d->done_ids[d->ndone] = t->ids[k];
 			d->done_status[d->ndone++] = (int)status;
 		}
@@ -898,10 +924,11 @@ int deliver_reap(struct deliverer *d, struct db_session *s, bool refill)
 	if (refill && done && deliver_claim_due(d) && deliver_fill(d, s) < 0)
 		rc = -1;
 	/* on failure the claims expire and the alerts are sent again: at
-	 * least once, under the same Idempotency-Key */
-	if (db_alerts_delivered(s, d->done_ids, d->done_status, d->ndone, d->claimer) < 0)
-		rc = -1;
-	d->ndone = 0;
+	 * least once, under the same Idempotency-Key. Stopping (no refill)
+	 * records at once. */
+	if (!refill || d->ndone >= 64 || now_mono_ms() - d->done_since >= d->defer_ms)
+		if (deliver_record(d, s) < 0)
+			rc = -1;
 	return rc < 0 ? -1 : done;
 }
 

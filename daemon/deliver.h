@@ -54,6 +54,18 @@ void deliver_wait(struct deliverer *d, struct curl_waitfd *extra, unsigned nextr
  * old. Returns the number finished, or -1 on a database error. */
 int deliver_reap(struct deliverer *d, struct db_session *s, bool refill) QF_MUST_CHECK;
 int deliver_inflight(const struct deliverer *d);
+/* The daemon's loop records delivered alerts together, up to ms after the
+ * first answer (or 64 of them), rather than one statement per answer on
+ * the session every pass waits for; deliver_wait_ms() wakes the loop in
+ * time. They stay leased to us until then, so no claim takes them again,
+ * and after a crash they are sent again under the same Idempotency-Key:
+ * at least once, as before. 0 (the default, --once): at every reap. */
+void deliver_defer_records(struct deliverer *d, int ms);
+/* Answers received and not yet recorded. */
+int deliver_unrecorded(const struct deliverer *d);
+/* Records them now: -1 on a database error (their claims then expire
+ * and they are sent again). */
+int deliver_record(struct deliverer *d, struct db_session *s) QF_MUST_CHECK;
 /* Stops every transfer in flight and records it as a failed attempt to
  * retry at once (why goes to last_error). */
 void deliver_abort(struct deliverer *d, struct db_session *s, const char *why);
