@@ -15,6 +15,9 @@
 # live alerts must not wait behind the import's pass, and every finding of
 # the import must be made (how long that took is reported).
 #
+# Each round runs HOTKEY_REPEAT times (default 3), interleaved with the
+# others; the figures are the median run's.
+#
 # Run inside tools/pgtmp.sh (make bench does). Prints RESULT lines for
 # bench/run.sh beside the bare commit → NOTIFY round trip of each run.
 set -euo pipefail
@@ -24,6 +27,7 @@ RATE=${RATE:-200}
 COUNT=${HOT_COUNT:-400}
 HISTORY=${HISTORY:-0 20000 100000}
 IMPORT=${IMPORT:-50000}
+REPEAT=${HOTKEY_REPEAT:-3}
 DB=qf_bench_hotkey
 work=$(mktemp -d /tmp/qf-bench.XXXXXX)
 pids=()
@@ -150,27 +154,50 @@ CONF
   dropdb --force "$DB"
 }
 
-for h in $HISTORY; do round "history-$h" "$h" 0; done
+# each round REPEAT times, interleaved: on a shared or virtual machine
+# whose speed drifts over minutes (the bare commit → NOTIFY round trip of
+# one run is twice another's), every round meets each state alike; the
+# figures are the median run's
 largest=$(echo "$HISTORY" | tr ' ' '\n' | sort -n | tail -1)
-[ "$IMPORT" -gt 0 ] && round "import-$IMPORT" "$largest" "$IMPORT"
+for _ in $(seq 1 "$REPEAT"); do
+  for h in $HISTORY; do round "history-$h" "$h" 0; done
+  [ "$IMPORT" -gt 0 ] && round "import-$IMPORT" "$largest" "$IMPORT"
+done
 
-# RESULT lines: what, target, value, met
+# RESULT lines: what, target, value, met; per round the median of its
+# runs' p50, p99 and cold start, the largest max, every run's deliveries
 perl -e '
-  my ($rate, $count) = @ARGV; my (%r, @order);
-  while (<STDIN>) { my @f = split; push @order, $f[0]; $r{$f[0]} = \@f }
+  my ($rate, $count, $repeat) = @ARGV; my (%runs, @order);
+  while (<STDIN>) { my @f = split; push @order, $f[0] unless $runs{$f[0]}; push @{$runs{$f[0]}}, \@f }
+  my $med = sub { my @s = sort { $a <=> $b } @_; return $s[int(($#s + 1) / 2)] }; # the upper median
+  my %r;
+  for my $n (@order) {
+    my @x = @{$runs{$n}};
+    my %m = (p50 => $med->(map { $_->[1] } @x), p99 => $med->(map { $_->[2] } @x),
+             max => (sort { $b <=> $a } map { $_->[3] } @x)[0],
+             got => 0, want => 0, rtt50 => $med->(map { $_->[6] } @x), rtt99 => $med->(map { $_->[7] } @x),
+             cold => $med->(map { $_->[8] } @x), n => scalar @x,
+             runs => join(", ", map { sprintf "%.1f/%.1f", $_->[1], $_->[2] } @x));
+    for (@x) { $m{got} += $_->[4]; $m{want} += $_->[5] }
+    # the import: every run must make all its findings; the slowest is reported
+    my @imp = map { join " ", @$_[9 .. $#$_] } @x;
+    $m{imp_ok} = !grep { my ($k, $w) = m{^(\d+)/(\d+)}; !defined $k || $k != $w } @imp;
+    ($m{imp}) = sort { ($b =~ /last ([\d.]+) s/)[0] <=> ($a =~ /last ([\d.]+) s/)[0] } @imp;
+    $r{$n} = \%m;
+  }
   my ($first) = grep { /^history-/ } @order;
   for my $n (@order) {
-    my ($name, $p50, $p99, $max, $got, $want, $rtt50, $rtt99, $cold, @imp) = @{$r{$n}};
-    my $all = $got == $want && $want > 0;
-    if ($name =~ /^history-(\d+)/) {
-      my $h = $1; my $base = $r{$first}[2];
-      my $ratio = $base > 0 ? $p99 / $base : 0;
-      printf "RESULT\thotkey-%s\tcommit → webhook on one hot vendor and cashier, %d earlier payments of it, %d/s, whole pack\tp50 ≤ 5 ms, p99 ≤ 25 ms, p99 ≤ 1.5 × p99 at the fewest (#21)\tp50 %.1f ms, p99 %.1f ms (%.2f ×), max %.1f ms; %d of %d; NOTIFY p50 %.2f ms, p99 %.2f ms; a new session'"'"'s first alert %s ms\t%s\n",
-        $h, $h, $rate, $p50, $p99, $ratio, $max, $got, $want, $rtt50, $rtt99, $cold,
-        ($all && $p50 <= 5 && $p99 <= 25 && $ratio <= 1.5) ? "yes" : "no";
+    my $m = $r{$n}; my $all = $m->{got} == $m->{want} && $m->{want} > 0;
+    my $runs = $m->{n} > 1 ? sprintf("median of %d runs (p50/p99: %s)", $m->{n}, $m->{runs}) : "one run";
+    if ($n =~ /^history-(\d+)/) {
+      my $h = $1; my $base = $r{$first}{p99};
+      my $ratio = $base > 0 ? $m->{p99} / $base : 0;
+      printf "RESULT\thotkey-%s\tcommit → webhook on one hot vendor and cashier, %d earlier payments of it, %d/s, whole pack\tp50 ≤ 5 ms, p99 ≤ 25 ms, p99 ≤ 1.5 × p99 at the fewest (#21)\tp50 %.1f ms, p99 %.1f ms (%.2f ×), max %.1f ms, %s; %d of %d; NOTIFY p50 %.2f ms, p99 %.2f ms; a new session'"'"'s first alert %s ms\t%s\n",
+        $h, $h, $rate, $m->{p50}, $m->{p99}, $ratio, $m->{max}, $runs, $m->{got}, $m->{want}, $m->{rtt50}, $m->{rtt99}, $m->{cold},
+        ($all && $m->{p50} <= 5 && $m->{p99} <= 25 && $ratio <= 1.5) ? "yes" : "no";
     } else {
-      my $imp = join " ", @imp; my ($k, $w) = $imp =~ m{^(\d+)/(\d+)};
-      printf "RESULT\thotkey-import\tthe same stream on the largest history while an import of %s payments (5,000 other vendors) commits in one statement\tlive p99 ≤ 50 ms, none missing, every import finding made (#21)\tp50 %.1f ms, p99 %.1f ms, max %.1f ms; %d of %d; import %s\t%s\n",
-        $name =~ s/^import-//r, $p50, $p99, $max, $got, $want, $imp, ($all && $p99 <= 50 && defined $k && $k == $w) ? "yes" : "no";
+      printf "RESULT\thotkey-import\tthe same stream on the largest history while an import of %s payments (5,000 other vendors) commits in one statement\tlive p99 ≤ 50 ms, none missing, every import finding made (#21)\tp50 %.1f ms, p99 %.1f ms, max %.1f ms, %s; %d of %d; import %s (the slowest run)\t%s\n",
+        $n =~ s/^import-//r, $m->{p50}, $m->{p99}, $m->{max}, $runs, $m->{got}, $m->{want}, $m->{imp},
+        ($all && $m->{p99} <= 50 && $m->{imp_ok}) ? "yes" : "no";
     }
-  }' "$RATE" "$COUNT" <"$work/rounds"
+  }' "$RATE" "$COUNT" "$REPEAT" <"$work/rounds"

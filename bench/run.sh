@@ -15,7 +15,7 @@
 #   bench/run.sh --render                rewrite the block from its stored data
 #
 # The benchmarks' own knobs pass through: ROWS, ROUNDS (capture); SIZES
-# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT (hotkey);
+# (deliver); RATE, COUNT, SEED (latency); HOT_COUNT, HISTORY, IMPORT, HOTKEY_REPEAT (hotkey);
 # HOTSQL_SCALES, HOTSQL_KEYS, HOTSQL_HISTORY, HOTSQL_NEW, HOTSQL_ROUNDS (hotsql); ALERTS, FINDINGS (gauges);
 # WEB_FINDINGS, WEB_ROUNDS (web); SCALES,
 # ROUNDS_INCR, INCREMENTAL_ONLY (eval); BULK_SCALE, BULK_N (bulk); SOAK_*
@@ -71,7 +71,7 @@ settings() {
     capture) spec="ROWS=100000 ROUNDS=7" ;;
     deliver) spec="SIZES=20000_60000" ;;
     latency) spec="RATE=200 COUNT=4000 SEED=20000" ;;
-    hotkey)  spec="RATE=200 HOT_COUNT=400 HISTORY=0_20000_100000 IMPORT=50000" ;;
+    hotkey)  spec="RATE=200 HOT_COUNT=400 HISTORY=0_20000_100000 IMPORT=50000 HOTKEY_REPEAT=3" ;;
     hotsql)  spec="HOTSQL_SCALES=1000000_10000000 HOTSQL_KEYS=50 HOTSQL_HISTORY=20000 HOTSQL_NEW=1000 HOTSQL_ROUNDS=5" ;;
     gauges)  spec="ALERTS=1000000 FINDINGS=1000000" ;;
     eval)    spec="SCALES=1000000_10000000 ROUNDS_INCR=5 INCREMENTAL_ONLY=" ;;
