@@ -147,8 +147,9 @@ int db_set_status(struct db_session *s, long long id, const char *status, const 
 /* ---- auditors ---- */
 
 /* the findings filter of qfctl(1); NULL parameters do not filter */
+/* id > 0: the condition of the list indexes (sql/025) */
 #define FINDINGS_WHERE                                                                                              \
-	" WHERE ($1::text IS NULL OR f.status = $1) AND ($2::text IS NULL OR f.level = $2)"                        \
+	" WHERE f.id > 0 AND ($1::text IS NULL OR f.status = $1) AND ($2::text IS NULL OR f.level = $2)"          \
 	"   AND ($3::text IS NULL OR f.supervision = $3) AND ($4::text IS NULL OR f.risk = $4)"                     \
 	"   AND ($5::text IS NULL OR f.duty = $5) AND ($6::text IS NULL OR f.rule_id = $6)"                         \
 	"   AND ($7::text IS NULL OR f.subject = $7) AND ($8::text IS NULL OR f.department = $8)"                   \

@@ -162,9 +162,11 @@ bool db_web_alive(struct db_session *s)
 /* $1 status, $2 level, $3 rule, $4 owner, $5 light; NULL: any. A light
  * is only ever that of a finding not closed: said again as a status, so
  * that the planner may read the findings not closed alone (an index on
- * them, finding_unclosed_id of sql/024) */
+ * them, finding_unclosed_id of sql/024). id > 0, true of every finding,
+ * is the condition of the (status|rule_id|owner, id) indexes (sql/025),
+ * which the engine's probes must not use. */
 #define WEB_WHERE                                                                                                   \
-	" WHERE ($1::text IS NULL OR v.status = $1) AND ($2::text IS NULL OR v.level = $2)"                         \
+	" WHERE v.id > 0 AND ($1::text IS NULL OR v.status = $1) AND ($2::text IS NULL OR v.level = $2)"           \
 	"   AND ($3::text IS NULL OR v.rule_id = $3) AND ($4::text IS NULL OR v.owner = $4)"                        \
 	"   AND ($5::text IS NULL OR (v.light = $5 AND v.status IN ('open', 'acknowledged', 'reported')))"
 
