@@ -466,6 +466,39 @@ static void tail_parts(const struct db_tail *tail, struct tail_part p[3])
 	}
 }
 
+/* The findings writes run without bitmap scans. Their generic plan is
+ * made at the first write of a session, perhaps while qf.finding has no
+ * statistics yet (a new database, until autovacuum first analyses it),
+ * when every index looks alike: the escalation's probes of a subject's
+ * findings then took bitmap scans of the console's indexes on first_seen
+ * and close_due, which read every finding of the year at each write (on
+ * fresh keys the write grew to 8 ms within 4,000 findings, and the commit
+ * -> webhook p99 to 74-226 ms). Without them the probes use the indexes
+ * that lead with the subject. Session-wide, it would also take the
+ * BitmapOr from the overdue gauges and clock work. */
+static const char bitmap_off_sql[] = "SET enable_bitmapscan = off";
+static const char bitmap_on_sql[] = "RESET enable_bitmapscan";
+
+static bool send_simple(struct db_session *s, const char *sql)
+{
+	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(s->conn);
+}
+
+/* the answer to send_simple: false when the connection was lost */
+static bool read_simple(struct db_session *s)
+{
+	PGresult *r = dbi_pipe_next(s), *sync = r ? dbi_pipe_next(s) : NULL;
+	bool ok = r && sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	if (ok && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		char *e = dbi_result_error(s, r);
+		log_warn("findings write: %s", e);
+		free(e);
+	}
+	PQclear(r);
+	PQclear(sync);
+	return ok;
+}
+
 /* Sends the pipeline: each rule run its own statement and transaction (a
  * sync after each), so one that fails takes no other down with it; the
  * claim, which sees the alerts just committed; the bookkeeping last, the
@@ -477,6 +510,8 @@ static bool batch_send(struct db_session *s, const struct record_run *w, int n, 
 	const char *cv[5];
 	bool sent = PQenterPipelineMode(s->conn);
 
+	if (n)
+		sent = sent && send_simple(s, bitmap_off_sql);
 	for (int i = 0; i < n && sent; i++) {
 		struct record_values rv;
 		record_values_init(&rv, w[i].r, w[i].cid, w[i].hits, w[i].nhits, w[i].started_us, w[i].cursor,
@@ -484,6 +519,8 @@ static bool batch_send(struct db_session *s, const struct record_run *w, int n, 
 		sent = dbi_send(s, "qf_record_hits", record_hits_sql, 16, rv.v) && PQpipelineSync(s->conn);
 		record_values_free(&rv);
 	}
+	if (n)
+		sent = sent && send_simple(s, bitmap_on_sql);
 	if (sent && claim) {
 		names = dbi_claim_values(claim, lim, lease, age, cv);
 		sent = dbi_send(s, "qf_claim", dbi_claim_sql, 5, cv) && PQpipelineSync(s->conn);
@@ -501,7 +538,11 @@ static bool batch_send(struct db_session *s, const struct record_run *w, int n, 
 static int batch_read(struct db_session *s, struct record_run *w, int n, const struct tail_part *tp, char **tail_err,
 		      struct claim_req *claim)
 {
+	if (n && !read_simple(s))
+		return -1;
 	for (int i = 0; i < n + 4; i++) {
+		if (i == n && n && !read_simple(s)) /* the RESET after the writes */
+			return -1;
 		if (i == n && !claim)
 			continue;
 		if (i > n && !tp[i - n - 1].json)
