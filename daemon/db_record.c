@@ -484,19 +484,33 @@ static bool send_simple(struct db_session *s, const char *sql)
 	return PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(s->conn);
 }
 
-/* the answer to send_simple: false when the connection was lost */
-static bool read_simple(struct db_session *s)
+/* A statement's answer and the sync after it: the answer, or NULL when
+ * the connection was lost. */
+static PGresult *pipe_answer(struct db_session *s)
 {
 	PGresult *r = dbi_pipe_next(s), *sync = r ? dbi_pipe_next(s) : NULL;
 	bool ok = r && sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-	if (ok && PQresultStatus(r) != PGRES_COMMAND_OK) {
+	PQclear(sync);
+	if (!ok) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* the answer to send_simple: false when the connection was lost */
+static bool read_simple(struct db_session *s)
+{
+	PGresult *r = pipe_answer(s);
+	if (!r)
+		return false;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		char *e = dbi_result_error(s, r);
 		log_warn("findings write: %s", e);
 		free(e);
 	}
 	PQclear(r);
-	PQclear(sync);
-	return ok;
+	return true;
 }
 
 /* Sends the pipeline: each rule run its own statement and transaction (a
@@ -547,13 +561,9 @@ static int batch_read(struct db_session *s, struct record_run *w, int n, const s
 			continue;
 		if (i > n && !tp[i - n - 1].json)
 			continue;
-		PGresult *r = dbi_pipe_next(s), *sync = r ? dbi_pipe_next(s) : NULL;
-		if (!r || !sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
-			PQclear(r);
-			PQclear(sync);
+		PGresult *r = pipe_answer(s);
+		if (!r)
 			return -1;
-		}
-		PQclear(sync);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (i == n) {
 			if (ok) {

@@ -215,9 +215,9 @@ bool deliver_claim_due(const struct deliverer *d)
 
 int deliver_wait_ms(const struct deliverer *d)
 {
-	int64_t w = d->claim_at - now_mono_ms();
-	if (d->ndone && d->done_since + d->defer_ms - now_mono_ms() < w)
-		w = d->done_since + d->defer_ms - now_mono_ms();
+	int64_t now = now_mono_ms(), w = d->claim_at - now;
+	if (d->ndone && d->done_since + d->defer_ms - now < w)
+		w = d->done_since + d->defer_ms - now;
 	return w < 0 ? 0 : w > 1000 ? 1000 : (int)w;
 }
 
