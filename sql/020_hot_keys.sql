@@ -107,88 +107,66 @@ GRANT SELECT ON qf.sum_payment_digit, qf.sum_task_tester TO qf_engine, qf_admin;
 -- One statement's rows in, its replaced or deleted rows out, as one upsert
 -- per summary row in key order (two writers of the same rows lock them in
 -- the same order). A row whose count falls to zero stays: a sum over it is
--- still exact, and a key that comes back reuses it.
+-- still exact, and a key that comes back reuses it. Each trigger gathers
+-- its transition tables' rows (which tables it has depends on its event)
+-- and one helper adds them up.
+CREATE TYPE qf.payment_digit_delta AS (vendor_id text, day integer, d text, k integer);
+COMMENT ON TYPE qf.payment_digit_delta IS 'a payment''s first digit counted in (k = 1) or out (k = -1) of qf.sum_payment_digit';
+
+CREATE FUNCTION qf.sum_payment_add(p qf.payment_digit_delta[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
+    SELECT g.vendor_id, g.span, g.day,
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
+           COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
+      FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM pg_catalog.unnest(p) c
+            UNION ALL
+            SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k
+              FROM pg_catalog.unnest(p) c) g
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
+END
+$$;
+REVOKE ALL ON FUNCTION qf.sum_payment_add(qf.payment_digit_delta[]) FROM PUBLIC;
+COMMENT ON FUNCTION qf.sum_payment_add(qf.payment_digit_delta[]) IS 'adds payments'' first digits to qf.sum_payment_digit (the trigger of records.payment)';
+
 CREATE FUNCTION qf.sum_payment_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    out_ qf.payment_digit_delta[];
+    in_ qf.payment_digit_delta[];
 BEGIN
     IF TG_RELID OPERATOR(pg_catalog.<>) 'records.payment'::pg_catalog.regclass THEN
         RAISE EXCEPTION 'qf.sum_payment_apply() is a trigger of records.payment only';
     END IF;
-    -- the transition tables a trigger has depend on its event
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM qf.sum_payment_digit;
-    ELSIF TG_OP = 'INSERT' THEN
-        WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
-                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, 1 AS k
-                  FROM new_rows r
-                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
-                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10)
-        INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
-        SELECT g.vendor_id, g.span, g.day,
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
-          FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM c
-                UNION ALL
-                SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k FROM c) g
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
-    ELSIF TG_OP = 'DELETE' THEN
-        WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
-                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, -1 AS k
-                  FROM old_rows r
-                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
-                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10)
-        INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
-        SELECT g.vendor_id, g.span, g.day,
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
-          FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM c
-                UNION ALL
-                SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k FROM c) g
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
-    ELSE
-        WITH c AS (SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
-                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, -1 AS k
-                  FROM old_rows r
-                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
-                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10
-                UNION ALL
-                SELECT r.vendor_id, qf.epoch_day(r.paid_at) AS day,
-                       pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1) AS d, 1 AS k
-                  FROM new_rows r
-                 WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL
-                   AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10)
-        INSERT INTO qf.sum_payment_digit AS s (vendor_id, span, day, n1, n2, n3, n4, n5, n6, n7, n8, n9)
-        SELECT g.vendor_id, g.span, g.day,
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '1'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '2'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '3'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '4'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '5'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '6'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '7'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '8'), 0),
-               COALESCE(pg_catalog.sum(g.k) FILTER (WHERE g.d OPERATOR(pg_catalog.=) '9'), 0)
-          FROM (SELECT c.vendor_id, 1::pg_catalog.int2 AS span, c.day, c.d, c.k FROM c
-                UNION ALL
-                SELECT c.vendor_id, 30::pg_catalog.int2, c.day OPERATOR(pg_catalog.-) ((c.day OPERATOR(pg_catalog.%) 30 OPERATOR(pg_catalog.+) 30) OPERATOR(pg_catalog.%) 30), c.d, c.k FROM c) g
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (vendor_id, span, day) DO UPDATE SET n1 = s.n1 OPERATOR(pg_catalog.+) EXCLUDED.n1, n2 = s.n2 OPERATOR(pg_catalog.+) EXCLUDED.n2, n3 = s.n3 OPERATOR(pg_catalog.+) EXCLUDED.n3, n4 = s.n4 OPERATOR(pg_catalog.+) EXCLUDED.n4, n5 = s.n5 OPERATOR(pg_catalog.+) EXCLUDED.n5, n6 = s.n6 OPERATOR(pg_catalog.+) EXCLUDED.n6, n7 = s.n7 OPERATOR(pg_catalog.+) EXCLUDED.n7, n8 = s.n8 OPERATOR(pg_catalog.+) EXCLUDED.n8, n9 = s.n9 OPERATOR(pg_catalog.+) EXCLUDED.n9;
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        SELECT pg_catalog.array_agg(ROW(r.vendor_id, qf.epoch_day(r.paid_at),
+                   pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1), -1)
+                   ::qf.payment_digit_delta)
+          INTO out_ FROM old_rows r
+         WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        SELECT pg_catalog.array_agg(ROW(r.vendor_id, qf.epoch_day(r.paid_at),
+                   pg_catalog.substr(pg_catalog.trunc(pg_catalog.abs(r.amount))::pg_catalog.text, 1, 1), 1)
+                   ::qf.payment_digit_delta)
+          INTO in_ FROM new_rows r
+         WHERE r.vendor_id IS NOT NULL AND r.paid_at IS NOT NULL AND pg_catalog.abs(r.amount) OPERATOR(pg_catalog.>=) 10;
+    END IF;
+    IF out_ IS NOT NULL OR in_ IS NOT NULL THEN
+        PERFORM qf.sum_payment_add(pg_catalog.array_cat(out_, in_));
     END IF;
     RETURN NULL;
 END
@@ -197,38 +175,46 @@ REVOKE ALL ON FUNCTION qf.sum_payment_apply() FROM PUBLIC;
 COMMENT ON FUNCTION qf.sum_payment_apply() IS
   'qf.sum_payment_digit 的维护触发器 keeps qf.sum_payment_digit exact: a statement''s new rows counted in, its replaced and deleted rows out';
 
+CREATE TYPE qf.task_tester_delta AS (client_id text, day integer, tested_by text, k integer);
+COMMENT ON TYPE qf.task_tester_delta IS 'a test task counted in (k = 1) or out (k = -1) of qf.sum_task_tester';
+
+CREATE FUNCTION qf.sum_task_add(p qf.task_tester_delta[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO qf.sum_task_tester AS s (client_id, day, tested_by, n)
+    SELECT c.client_id, c.day, c.tested_by, pg_catalog.sum(c.k)::pg_catalog.int8
+      FROM pg_catalog.unnest(p) c
+     GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
+    ON CONFLICT (client_id, day, tested_by) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
+END
+$$;
+REVOKE ALL ON FUNCTION qf.sum_task_add(qf.task_tester_delta[]) FROM PUBLIC;
+COMMENT ON FUNCTION qf.sum_task_add(qf.task_tester_delta[]) IS 'adds test tasks to qf.sum_task_tester (the trigger of records.test_task)';
+
 CREATE FUNCTION qf.sum_test_task_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    out_ qf.task_tester_delta[];
+    in_ qf.task_tester_delta[];
 BEGIN
     IF TG_RELID OPERATOR(pg_catalog.<>) 'records.test_task'::pg_catalog.regclass THEN
         RAISE EXCEPTION 'qf.sum_test_task_apply() is a trigger of records.test_task only';
     END IF;
-    -- the transition tables a trigger has depend on its event
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM qf.sum_task_tester;
-    ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO qf.sum_task_tester AS s (client_id, day, tested_by, n)
-        SELECT c.client_id, c.day, c.tested_by, pg_catalog.sum(c.k)::pg_catalog.int8
-          FROM (SELECT r.client_id AS client_id, qf.epoch_day(r.received_at) AS day, r.tested_by AS tested_by, 1 AS k
-                  FROM new_rows r WHERE r.client_id IS NOT NULL AND r.received_at IS NOT NULL) c
-         GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
-        ON CONFLICT (client_id, day, tested_by) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO qf.sum_task_tester AS s (client_id, day, tested_by, n)
-        SELECT c.client_id, c.day, c.tested_by, pg_catalog.sum(c.k)::pg_catalog.int8
-          FROM (SELECT r.client_id AS client_id, qf.epoch_day(r.received_at) AS day, r.tested_by AS tested_by, -1 AS k
-                  FROM old_rows r WHERE r.client_id IS NOT NULL AND r.received_at IS NOT NULL) c
-         GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
-        ON CONFLICT (client_id, day, tested_by) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
-    ELSE
-        INSERT INTO qf.sum_task_tester AS s (client_id, day, tested_by, n)
-        SELECT c.client_id, c.day, c.tested_by, pg_catalog.sum(c.k)::pg_catalog.int8
-          FROM (SELECT r.client_id AS client_id, qf.epoch_day(r.received_at) AS day, r.tested_by AS tested_by, -1 AS k
-                  FROM old_rows r WHERE r.client_id IS NOT NULL AND r.received_at IS NOT NULL
-                UNION ALL SELECT r.client_id AS client_id, qf.epoch_day(r.received_at) AS day, r.tested_by AS tested_by, 1 AS k
-                  FROM new_rows r WHERE r.client_id IS NOT NULL AND r.received_at IS NOT NULL) c
-         GROUP BY 1, 2, 3 HAVING pg_catalog.sum(c.k) OPERATOR(pg_catalog.<>) 0 ORDER BY 1, 2, 3
-        ON CONFLICT (client_id, day, tested_by) DO UPDATE SET n = s.n OPERATOR(pg_catalog.+) EXCLUDED.n;
+        RETURN NULL;
+    END IF;
+    -- the transition tables a trigger has depend on its event
+    IF TG_OP <> 'INSERT' THEN
+        SELECT pg_catalog.array_agg(ROW(r.client_id, qf.epoch_day(r.received_at), r.tested_by, -1)::qf.task_tester_delta)
+          INTO out_ FROM old_rows r WHERE r.client_id IS NOT NULL AND r.received_at IS NOT NULL;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        SELECT pg_catalog.array_agg(ROW(r.client_id, qf.epoch_day(r.received_at), r.tested_by, 1)::qf.task_tester_delta)
+          INTO in_ FROM new_rows r WHERE r.client_id IS NOT NULL AND r.received_at IS NOT NULL;
+    END IF;
+    IF out_ IS NOT NULL OR in_ IS NOT NULL THEN
+        PERFORM qf.sum_task_add(pg_catalog.array_cat(out_, in_));
     END IF;
     RETURN NULL;
 END
