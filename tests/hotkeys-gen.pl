@@ -26,6 +26,9 @@ sub ts {
 	my $m = 60 + int rand 1320;    # minutes
 	return "$NOW - interval '$d days $m minutes'";
 }
+# later today (UTC, as the per-day summaries count days): F05 takes today's
+# whole day less these
+sub later_today { my $m = 1 + int rand 600; return "$NOW + interval '$m minutes'" }
 sub sq { my $v = shift; return defined $v ? "'$v'" : 'NULL' }
 
 # per table: key column, then column => value generator
@@ -37,7 +40,7 @@ my %T = (
 			vendor_id  => sub { sq(pick('V1', 'V1', 'V2', 'V2', 'V3')) },
 			invoice_no => sub { rand() < 0.1 ? 'NULL' : sq('INV' . int rand 150) },
 			amount     => sub { rand() < 0.2 ? $amount_pool{1 + int rand 12} : 10 + int rand 99990 },
-			paid_at    => sub { rand() < 0.05 ? 'NULL' : ts(0, 400) },
+			paid_at    => sub { my $r = rand; $r < 0.05 ? 'NULL' : $r < 0.1 ? later_today() : ts(0, 400) },
 			posted_at  => sub { ts(0, 400) },
 			paid_by    => sub { sq(pick('C1', 'C2')) },
 		},
