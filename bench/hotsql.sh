@@ -22,9 +22,24 @@
 # The history is loaded with generate_series in 1M-row statements, with
 # the change capture off (a daemon in service has read it long ago): the
 # rules' cursors are then set at the end of the load, as a daemon's would
-# be, instead of running a full pass over millions of rows first. Each
-# figure is the median of ROUNDS passes (`qingfengd --once --incremental`,
-# the "evaluated ... in X ms" it logs: read, write and bookkeeping).
+# be, instead of running a full pass over millions of rows first.
+#
+# Two figures per scale, each the median of ROUNDS:
+# - a pass of its own (`qingfengd --once --incremental`, the "evaluated ...
+#   in X ms" it logs: read, write, bookkeeping and the clock work): a new
+#   process, which plans each of its statements and compiles the triggers'
+#   PL/pgSQL afresh, about 30 ms of the pass;
+# - the daemon in service, as the change meets it: sessions warm,
+#   statements prepared. The 1,000 payments of one statement go to two
+#   lanes side by side (docs/ARCHITECTURE.md, "Lanes"), and the figure runs
+#   from the commit until both have written their findings.
+#
+# The server gets HOTSQL_SHARED_BUFFERS (2 GB; "" keeps PostgreSQL's
+# 128 MB): at 10M payments the hot vendors' index pages that F01 and F05
+# probe (about 100 MB) no longer fit 128 MB and are read from the system's
+# cache, and the hot passes cost up to 1.6 × the fresh ones
+# (bench/RESULTS.md). A server for a ledger of 10M payments has more; 2 GB
+# is under a tenth of this machine's memory.
 #
 # Run inside tools/pgtmp.sh (bench/run.sh does). Prints RESULT lines.
 set -euo pipefail
@@ -88,6 +103,13 @@ payments() {
               FROM generate_series(1, $2) g" "${stamp[@]}"
 }
 
+# the server's shared_buffers for this run (above)
+HOTSQL_SHARED_BUFFERS=${HOTSQL_SHARED_BUFFERS-2GB}
+if [ -n "$HOTSQL_SHARED_BUFFERS" ]; then
+  psql -X -q -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET shared_buffers = '$HOTSQL_SHARED_BUFFERS'"
+  $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" -l "$QF_PGLOG" -w -m fast restart >/dev/null
+  echo "hotsql: shared_buffers $(psql -X -Atc 'SHOW shared_buffers')"
+fi
 "$B/qf-receiver" -q -p "$work/port" -o /dev/null & rpid=$!
 trap 'kill $rpid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
