@@ -82,6 +82,12 @@ SELECT f.id, a.action, f.level, a.action || ' bench'
 VACUUM ANALYZE qf.finding, qf.finding_event;
 CHECKPOINT;
 SQL
+# the bench's roles log in with SCRAM over the socket: the console refuses
+# a login that pg_hba.conf lets in without a password (qfweb(8)); every
+# other role keeps the throwaway cluster's trust
+hba=$QF_PGDATA/pg_hba.conf
+{ echo "local all bench_admin,bench_aud scram-sha-256"; $QF_PGRUNAS cat "$hba"; } >"$work/hba"
+$QF_PGRUNAS tee "$hba" <"$work/hba" >/dev/null && $QF_PGRUNAS "$QF_PGCTL" -D "$QF_PGDATA" reload >/dev/null
 echo "web: loaded in $(( $(date +%s) - start )) s; qf.finding $(psql -X -At -d "$DB" -c "SELECT pg_size_pretty(pg_total_relation_size('qf.finding'))")"
 
 cat >"$work/q.conf" <<CONF
