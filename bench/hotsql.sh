@@ -111,7 +111,8 @@ if [ -n "$HOTSQL_SHARED_BUFFERS" ]; then
   echo "hotsql: shared_buffers $(psql -X -Atc 'SHOW shared_buffers')"
 fi
 "$B/qf-receiver" -q -p "$work/port" -o /dev/null & rpid=$!
-trap 'kill $rpid 2>/dev/null || true; rm -rf "$work"' EXIT
+dpid=""  # the daemon in service, while it runs: stopped on any exit
+trap 'kill $rpid $dpid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 first=1
 for scale in $SCALES; do
@@ -185,7 +186,7 @@ for scale in $SCALES; do
     o=$(svc "'HOT' || (g % $KEYS)" "sh$r"); read -r x y z <<<"$o"; sh_r="$sh_r $x" sh_b="$sh_b $y" sh_w="$sh_w $z"
     o=$(svc "'FRESHS$r-' || (g % $KEYS)" "sf$r"); read -r x y z <<<"$o"; sf_r="$sf_r $x" sf_b="$sf_b $y" sf_w="$sf_w $z"
   done
-  kill "$dpid"; wait "$dpid" || true
+  kill "$dpid"; wait "$dpid" || true; dpid=""
   echo "hotsql: $scale rows, in service: hot keys commit to both lanes done$sh_w ms (rules lane$sh_r, bulk lane$sh_b); fresh keys$sf_w ms (rules lane$sf_r, bulk lane$sf_b)"
   hw=$(echo "$sh_w" | median) hr=$(echo "$sh_r" | median) hb=$(echo "$sh_b" | median)
   fw=$(echo "$sf_w" | median) fr=$(echo "$sf_r" | median) fb=$(echo "$sf_b" | median)
